@@ -1,0 +1,1 @@
+"""tabular-mlops pipeline stages: one module per DVC stage, shared helpers beside them."""

@@ -1,0 +1,138 @@
+"""The data contract: what each column of the user's table must hold.
+
+The same contract guards training (the `validate` stage) and, later, the scoring service's
+request schema. `python -m stages.contract` writes a first draft for the table that
+params.yaml names; review it, commit it, then `dvc repro`.
+"""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Literal, Optional
+
+import pandas as pd
+import pandera.pandas as pa
+import yaml
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from stages.errors import StageError, run_stage
+from stages.files import write_text
+from stages.params import load_params
+from stages.tables import read_table
+
+ColumnType = Literal["integer", "float", "category"]
+
+
+class ColumnContract(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    type: ColumnType
+    nullable: bool
+    categories: Optional[list[str]] = None
+    min: Optional[float] = None
+    max: Optional[float] = None
+
+
+class Contract(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    target: str
+    columns: dict[str, ColumnContract]
+
+    def features(self, dropped: list[str]) -> dict[str, ColumnContract]:
+        """The model's raw input columns: every column but the target and the dropped ones."""
+        return {name: spec for name, spec in self.columns.items() if name != self.target and name not in dropped}
+
+
+def infer_contract(table: pd.DataFrame, target: str, path: str | Path) -> Contract:
+    """A first draft from the data: types, observed categories, a floor of 0 where nothing is negative."""
+    if target not in table.columns:
+        raise StageError(f"{path}: the target column '{target}' (data.target) is not in the table")
+    return Contract(target=target, columns={name: _infer_column(table[name], name == target, path) for name in table.columns})
+
+
+def _infer_column(values: pd.Series, is_target: bool, path: str | Path) -> ColumnContract:
+    present = values.dropna()
+    if present.empty:
+        raise StageError(f"{path}: column '{values.name}' has no values, so its type cannot be inferred")
+    # Unlabelled rows are expected in real tables: prepare drops them and counts them.
+    nullable = bool(is_target or values.isna().any())
+    if is_target or not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+        return ColumnContract(type="category", nullable=nullable, categories=sorted(present.astype(str).unique()))
+    whole = bool((present % 1 == 0).all())
+    floor = 0.0 if present.min() >= 0 else None
+    return ColumnContract(type="integer" if whole else "float", nullable=nullable, min=floor)
+
+
+def read_contract(path: str | Path) -> Contract:
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise StageError(f"{path}: contract not found; write one with `python -m stages.contract`") from None
+    except yaml.YAMLError as error:
+        raise StageError(f"{path}: not valid YAML ({' '.join(str(error).split())})") from None
+    try:
+        return Contract.model_validate(raw)
+    except ValidationError as error:
+        first = error.errors()[0]
+        key = ".".join(map(str, first["loc"]))
+        raise StageError(f"{path}: key '{key}': {first['msg']}") from None
+
+
+def contract_yaml(contract: Contract, source: str | Path) -> str:
+    header = (
+        f"# Data contract for {source}, drafted by `python -m stages.contract`.\n"
+        "# Review it before committing: widen ranges and categories that new data may legitimately hold.\n"
+    )
+    body = contract.model_dump(exclude_none=True)
+    return header + yaml.dump(body, Dumper=_ContractDumper, sort_keys=False, width=100)
+
+
+class _ContractDumper(yaml.SafeDumper):
+    """Block style for the columns, one line per list of categories."""
+
+
+_ContractDumper.add_representer(
+    list, lambda dumper, items: dumper.represent_sequence("tag:yaml.org,2002:seq", items, flow_style=True)
+)
+
+
+def pandera_schema(contract: Contract) -> pa.DataFrameSchema:
+    """The contract as a pandera schema; each check's error text is the rule users read."""
+    columns = {name: _pandera_column(spec, name == contract.target) for name, spec in contract.columns.items()}
+    return pa.DataFrameSchema(columns, strict=True, name="contract")
+
+
+def _pandera_column(spec: ColumnContract, is_target: bool) -> pa.Column:
+    checks = [pa.Check(lambda s: bool(s.notna().any()), ignore_na=False, error="must hold at least one value, but every row is empty")]
+    if spec.type == "category":
+        checks.append(pa.Check.isin(spec.categories or [], error=f"must be one of {spec.categories}"))
+    if spec.type == "integer":
+        checks.append(pa.Check(lambda s: s % 1 == 0, error="must hold whole numbers"))
+    if spec.min is not None:
+        checks.append(pa.Check.ge(spec.min, error=f"must be >= {spec.min:g}"))
+    if spec.max is not None:
+        checks.append(pa.Check.le(spec.max, error=f"must be <= {spec.max:g}"))
+    if is_target:
+        checks.append(pa.Check(lambda s: s.dropna().nunique() >= 2, error="must hold at least two classes"))
+    # Integers are held as float64 so that a missing value stays NaN, as scikit-learn expects.
+    dtype = "str" if spec.type == "category" else "float64"
+    return pa.Column(dtype, checks, nullable=spec.nullable, coerce=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Draft the data contract for the table named by params.yaml.")
+    parser.add_argument("--force", action="store_true", help="overwrite an existing contract")
+    arguments = parser.parse_args()
+    data = load_params().data
+    destination = Path(data.contract)
+    if destination.exists() and not arguments.force:
+        raise StageError(f"{destination}: contract exists (data.contract); pass --force to overwrite it")
+    contract = infer_contract(read_table(data.path), data.target, data.path)
+    write_text(destination, contract_yaml(contract, data.path))
+    print(f"wrote {destination}: {len(contract.columns)} columns, target '{contract.target}'. Review it, then commit it.")
+
+
+if __name__ == "__main__":
+    run_stage(main)

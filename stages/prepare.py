@@ -1,0 +1,66 @@
+"""Prepare: clean the validated table and split it, deterministically, into train and test.
+
+Missing feature values are left in place: they are imputed inside the fitted pipeline, so
+nothing learnt from test rows leaks into training. Outlier fences are learnt there too.
+"""
+from __future__ import annotations
+
+import pandas as pd
+from sklearn.model_selection import train_test_split
+
+from stages.errors import StageError, run_stage
+from stages.files import write_json
+from stages.params import DataParams, PrepareParams, load_params
+from stages.tables import read_table, write_parquet
+
+VALIDATED = "data/validated.parquet"
+TRAIN = "data/prepared/train.parquet"
+TEST = "data/prepared/test.parquet"
+REPORT = "metrics/prepare.json"
+
+
+def clean(table: pd.DataFrame, data: DataParams, spec: PrepareParams) -> tuple[pd.DataFrame, dict]:
+    """Drop the configured columns, exact duplicate rows and unlabelled rows; count each."""
+    cleaned = table.drop(columns=data.drop_columns)
+    before = len(cleaned)
+    if spec.drop_duplicates:
+        cleaned = cleaned.drop_duplicates(keep="first")
+    duplicates = before - len(cleaned)
+    unlabelled = int(cleaned[data.target].isna().sum())
+    cleaned = cleaned.dropna(subset=[data.target]).reset_index(drop=True)
+    report = {
+        "rows_in": int(before),
+        "duplicate_rows_dropped": int(duplicates),
+        "unlabelled_rows_dropped": unlabelled,
+        "rows_out": int(len(cleaned)),
+    }
+    return cleaned, report
+
+
+def split(table: pd.DataFrame, target: str, test_size: float, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Stratified on the target, so both splits keep the class balance."""
+    counts = table[target].value_counts()
+    if len(counts) < 2:
+        raise StageError(f"{VALIDATED}: the target '{target}' has one class after cleaning ({counts.index[0]!r}); need two")
+    test_rows = round(test_size * len(table))
+    if counts.min() < 2 or test_rows < len(counts) or len(table) - test_rows < len(counts):
+        raise StageError(
+            f"params.yaml: prepare.test_size={test_size} cannot give a stratified split of {len(table)} rows"
+            f" with class counts {counts.to_dict()}"
+        )
+    train, test = train_test_split(table, test_size=test_size, stratify=table[target], random_state=seed)
+    return train.reset_index(drop=True), test.reset_index(drop=True)
+
+
+def main() -> None:
+    params = load_params()
+    cleaned, report = clean(read_table(VALIDATED), params.data, params.prepare)
+    train, test = split(cleaned, params.data.target, params.prepare.test_size, params.seed)
+    report.update(train_rows=len(train), test_rows=len(test))
+    write_parquet(TRAIN, train)
+    write_parquet(TEST, test)
+    write_json(REPORT, report)
+
+
+if __name__ == "__main__":
+    run_stage(main)

@@ -1,0 +1,70 @@
+"""Reading the user's table (CSV or Parquet) with errors that name the file, and writing Parquet."""
+from __future__ import annotations
+
+import csv
+from collections import Counter
+from pathlib import Path
+
+import pandas as pd
+
+from stages.errors import StageError
+from stages.files import atomic_path
+
+SUFFIXES = (".csv", ".parquet")
+
+
+def read_table(path: str | Path) -> pd.DataFrame:
+    """Read a CSV or Parquet table; refuse missing, empty, header-only or ambiguous files."""
+    path = Path(path)
+    if path.suffix not in SUFFIXES:
+        raise StageError(f"{path}: unsupported file type '{path.suffix}'; expected one of {', '.join(SUFFIXES)}")
+    if not path.is_file():
+        raise StageError(f"{path}: file not found")
+    if path.stat().st_size == 0:
+        raise StageError(f"{path}: file is empty; expected a header row and data rows")
+    table = _read_csv(path) if path.suffix == ".csv" else _read_parquet(path)
+    if table.empty:
+        raise StageError(f"{path}: the table has no data rows (columns: {', '.join(map(str, table.columns))})")
+    return table
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    # pandas silently renames a repeated header 'Income' to 'Income.1': look at the raw header.
+    with open(path, newline="", encoding="utf-8") as stream:
+        header = next(csv.reader(stream), [])
+    _refuse_duplicate_columns(path, header)
+    try:
+        return pd.read_csv(path)
+    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as error:
+        raise StageError(f"{path}: not a readable CSV ({' '.join(str(error).split())})") from None
+
+
+def _read_parquet(path: Path) -> pd.DataFrame:
+    try:
+        table = pd.read_parquet(path)
+    except Exception as error:  # pyarrow raises several unrelated types for a corrupt file
+        raise StageError(f"{path}: not a readable Parquet file ({' '.join(str(error).split())})") from None
+    _refuse_duplicate_columns(path, list(table.columns))
+    return table
+
+
+def _refuse_duplicate_columns(path: Path, header: list) -> None:
+    repeated = [name for name, count in Counter(header).items() if count > 1]
+    if repeated:
+        raise StageError(f"{path}: column names must be unique, but {', '.join(map(repr, repeated))} appear more than once")
+
+
+def write_parquet(path: str | Path, table: pd.DataFrame) -> None:
+    """Write without the index, atomically; pinned pyarrow gives the same bytes for the same frame."""
+    with atomic_path(path) as temporary:
+        table.to_parquet(temporary, index=False)
+
+
+def require_columns(path: str | Path, table: pd.DataFrame, columns: list[str], key: str) -> None:
+    """Refuse a params key that names columns the table does not have."""
+    missing = [column for column in columns if column not in table.columns]
+    if missing:
+        raise StageError(
+            f"{path}: {key} names {', '.join(map(repr, missing))}, which the table does not have;"
+            f" its columns are {', '.join(map(str, table.columns))}"
+        )

@@ -1,0 +1,114 @@
+"""Validate: check the raw table against the data contract before anything learns from it.
+
+Writes the table with the contract's types (data/validated.parquet) and what was checked
+(metrics/validate.json). A violation stops the pipeline with one line naming the file, the
+column, example rows and the rule.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pandera.pandas as pa
+
+from stages.contract import Contract, pandera_schema, read_contract
+from stages.errors import StageError, run_stage
+from stages.files import write_json
+from stages.params import DataParams, load_params
+from stages.tables import read_table, write_parquet
+
+VALIDATED = "data/validated.parquet"
+REPORT = "metrics/validate.json"
+EXAMPLES_SHOWN = 3
+
+
+def check_params_against_contract(data: DataParams, contract: Contract) -> None:
+    """The params and the contract must describe the same table."""
+    if data.target != contract.target:
+        raise StageError(
+            f"{data.contract}: the contract's target is '{contract.target}' but data.target is '{data.target}'"
+        )
+    if data.target not in contract.columns:
+        raise StageError(f"{data.contract}: the target '{data.target}' is not among the contract's columns")
+    classes = contract.columns[data.target].categories or []
+    if data.positive_class not in classes:
+        raise StageError(f"params.yaml: data.positive_class must be one of {classes} (from {data.contract}); got '{data.positive_class}'")
+    unknown = [name for name in data.drop_columns if name not in contract.columns]
+    if unknown:
+        raise StageError(f"params.yaml: data.drop_columns names {unknown}, which {data.contract} does not list")
+
+
+def validate_table(table: pd.DataFrame, contract: Contract, source: str | Path) -> pd.DataFrame:
+    """Return the table coerced to the contract's types, or raise StageError on the first violation."""
+    try:
+        return pandera_schema(contract).validate(table, lazy=True)
+    except pa.errors.SchemaErrors as errors:
+        raise StageError(describe_violation(errors.failure_cases, list(contract.columns), source)) from None
+
+
+def describe_violation(failures: pd.DataFrame, column_order: list[str], source: str | Path) -> str:
+    """One line: the first column that breaks a rule, the rule, example rows, and how much else broke."""
+    failures = failures.assign(order=failures["column"].map(lambda name: _rank(name, column_order)))
+    first = failures.sort_values(["order", "check_number"], kind="stable", na_position="first").iloc[0]
+    if first["check"] == "column_in_dataframe":
+        message = f"column '{first['failure_case']}' is missing; the contract requires it"
+    elif first["check"] == "column_in_schema":
+        message = f"column '{first['failure_case']}' is not in the contract; add it to the contract or remove it from the table"
+    else:
+        same = failures[(failures["column"] == first["column"]) & (failures["check"] == first["check"])]
+        message = f"column '{first['column']}' {_rule(first['check'])}{_examples(same, source)}"
+    others = sorted({str(name) for name in failures["column"].dropna()} - {str(first["column"])})
+    more = f" (other columns with violations: {', '.join(others)})" if others else ""
+    return f"{source}: {message}{more}"
+
+
+def _rank(name: object, column_order: list[str]) -> int:
+    return column_order.index(name) if name in column_order else -1
+
+
+def _rule(check: str) -> str:
+    if check.startswith("coerce_dtype") or check.startswith("dtype("):
+        return "must be numeric" if "float" in check else f"has the wrong type ({check})"
+    if check == "not_nullable":
+        return "must not be empty"
+    return check
+
+
+def _examples(failures: pd.DataFrame, source: str | Path) -> str:
+    rows = failures.dropna(subset=["index"]).head(EXAMPLES_SHOWN)
+    if rows.empty:
+        return ""
+    # CSV rows are given as line numbers (the header is line 1) so an editor finds them.
+    offset, unit = (2, "line") if str(source).endswith(".csv") else (0, "row")
+    shown = ", ".join(f"{unit} {int(row['index']) + offset} holds {_value(row['failure_case'])}" for _, row in rows.iterrows())
+    total = len(failures)
+    return f", but {shown}" + (f" ({total} rows in all)" if total > len(rows) else "")
+
+
+def _value(value: object) -> str:
+    return "an empty value" if value is None or (isinstance(value, float) and pd.isna(value)) else repr(value)
+
+
+def summarize(table: pd.DataFrame, target: str) -> dict:
+    """What was checked: sizes, missing cells per column, duplicates, class counts."""
+    return {
+        "rows": int(len(table)),
+        "columns": int(table.shape[1]),
+        "duplicate_rows": int(table.duplicated().sum()),
+        "missing_cells": int(table.isna().sum().sum()),
+        "missing_by_column": {name: int(count) for name, count in table.isna().sum().items()},
+        "class_counts": {str(label): int(count) for label, count in table[target].value_counts().sort_index().items()},
+    }
+
+
+def main() -> None:
+    data = load_params().data
+    contract = read_contract(data.contract)
+    check_params_against_contract(data, contract)
+    validated = validate_table(read_table(data.path), contract, data.path)
+    write_parquet(VALIDATED, validated)
+    write_json(REPORT, summarize(validated, data.target))
+
+
+if __name__ == "__main__":
+    run_stage(main)
