@@ -72,6 +72,8 @@ def read_contract(path: str | Path) -> Contract:
         raise StageError(f"{path}: contract not found; write one with `python -m stages.contract`") from None
     except yaml.YAMLError as error:
         raise StageError(f"{path}: not valid YAML ({' '.join(str(error).split())})") from None
+    if not isinstance(raw, dict):
+        raise StageError(f"{path}: expected a mapping with 'target' and 'columns'; the file holds {type(raw).__name__}")
     try:
         return Contract.model_validate(raw)
     except ValidationError as error:

@@ -25,7 +25,8 @@ TRAIN = "data/prepared/train.parquet"
 TEST = "data/prepared/test.parquet"
 LIVE_DIR = "metrics/evaluate"
 DIGITS = 6  # metrics are rounded so that last-bit float noise cannot change the committed files
-CV_SCORES = ("roc_auc", "average_precision", "neg_brier_score")
+# scikit-learn scorer name -> our metric name (the scorer negates losses)
+CV_SCORES = {"roc_auc": "roc_auc", "average_precision": "average_precision", "neg_brier_score": "brier"}
 
 
 def score_probabilities(target: pd.Series, probability: np.ndarray, threshold: float) -> dict[str, float]:
@@ -44,12 +45,10 @@ def score_probabilities(target: pd.Series, probability: np.ndarray, threshold: f
 def cross_validation(model: Pipeline, inputs: pd.DataFrame, target: pd.Series, spec: EvaluateParams, seed: int) -> dict[str, float]:
     """Mean and standard deviation over stratified folds of a fresh clone of the pipeline."""
     folds = StratifiedKFold(n_splits=spec.cv_folds, shuffle=True, random_state=seed)
-    scores = cross_validate(clone(model), inputs, target, cv=folds, scoring=CV_SCORES, n_jobs=spec.n_jobs)
+    scores = cross_validate(clone(model), inputs, target, cv=folds, scoring=list(CV_SCORES), n_jobs=spec.n_jobs)
     summary = {}
-    for name in CV_SCORES:
-        values = scores[f"test_{name}"]
-        label = name.removeprefix("neg_")
-        values = -values if name.startswith("neg_") else values
+    for scorer, label in CV_SCORES.items():
+        values = np.abs(scores[f"test_{scorer}"])
         summary[f"{label}_mean"], summary[f"{label}_std"] = float(np.mean(values)), float(np.std(values))
     return summary
 

@@ -165,8 +165,9 @@ def _describe(error: ValidationError) -> str:
         return f"missing key '{key}'"
     if kind == "value_error":
         return first["msg"].removeprefix("Value error, ")
-    expected = first["msg"].removeprefix("Input should be ")
-    return f"key '{key}' must be {expected}; got {given!r}"
+    if first["msg"].startswith("Input should be "):
+        return f"key '{key}' must be {first['msg'].removeprefix('Input should be ')}; got {given!r}"
+    return f"key '{key}': {first['msg']}; got {given!r}"
 
 
 def _under(parent: str) -> str:

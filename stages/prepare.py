@@ -5,6 +5,8 @@ nothing learnt from test rows leaks into training. Outlier fences are learnt the
 """
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
@@ -20,7 +22,11 @@ REPORT = "metrics/prepare.json"
 
 
 def clean(table: pd.DataFrame, data: DataParams, spec: PrepareParams) -> tuple[pd.DataFrame, dict]:
-    """Drop the configured columns, exact duplicate rows and unlabelled rows; count each."""
+    """Drop the configured columns, exact duplicate rows and unlabelled rows; count each.
+
+    Duplicates are judged after dropping data.drop_columns, so a record entered twice under
+    two identifiers counts as a duplicate.
+    """
     cleaned = table.drop(columns=data.drop_columns)
     before = len(cleaned)
     if spec.drop_duplicates:
@@ -42,7 +48,7 @@ def split(table: pd.DataFrame, target: str, test_size: float, seed: int) -> tupl
     counts = table[target].value_counts()
     if len(counts) < 2:
         raise StageError(f"{VALIDATED}: the target '{target}' has one class after cleaning ({counts.index[0]!r}); need two")
-    test_rows = round(test_size * len(table))
+    test_rows = math.ceil(test_size * len(table))  # as train_test_split counts them
     if counts.min() < 2 or test_rows < len(counts) or len(table) - test_rows < len(counts):
         raise StageError(
             f"params.yaml: prepare.test_size={test_size} cannot give a stratified split of {len(table)} rows"

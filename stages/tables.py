@@ -29,14 +29,25 @@ def read_table(path: str | Path) -> pd.DataFrame:
 
 
 def _read_csv(path: Path) -> pd.DataFrame:
-    # pandas silently renames a repeated header 'Income' to 'Income.1': look at the raw header.
-    with open(path, newline="", encoding="utf-8") as stream:
-        header = next(csv.reader(stream), [])
-    _refuse_duplicate_columns(path, header)
     try:
+        _check_csv_shape(path)
         return pd.read_csv(path)
-    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as error:
-        raise StageError(f"{path}: not a readable CSV ({' '.join(str(error).split())})") from None
+    except (pd.errors.ParserError, UnicodeDecodeError, csv.Error) as error:
+        raise StageError(f"{path}: not a readable UTF-8 CSV ({' '.join(str(error).split())})") from None
+
+
+def _check_csv_shape(path: Path) -> None:
+    """Refuse what pandas would quietly repair: a repeated header name (renamed 'Income.1')
+    and a short row (padded with missing values)."""
+    with open(path, newline="", encoding="utf-8") as stream:
+        rows = csv.reader(stream)
+        header = next(rows, [])
+        _refuse_duplicate_columns(path, header)
+        for row in rows:
+            if row and len(row) != len(header):
+                raise StageError(
+                    f"{path}: line {rows.line_num} has {len(row)} fields but the header has {len(header)}"
+                )
 
 
 def _read_parquet(path: Path) -> pd.DataFrame:

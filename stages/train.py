@@ -36,7 +36,7 @@ def fit_model(preprocessor: ColumnTransformer, features: pd.DataFrame, target: p
     return Pipeline([("preprocess", preprocessor), ("model", estimator)])
 
 
-def describe_model(params: Params, input_columns: dict[str, str], feature_names: list[str]) -> dict:
+def describe_model(params: Params, input_types: dict[str, str], feature_names: list[str]) -> dict:
     """Everything needed to know what a saved model is and how to call it."""
     return {
         "model_family": params.train.model,
@@ -44,7 +44,8 @@ def describe_model(params: Params, input_columns: dict[str, str], feature_names:
         "target": params.data.target,
         "positive_class": params.data.positive_class,
         "output": f"probability that {params.data.target} == {params.data.positive_class!r}",
-        "input_columns": input_columns,
+        "input_columns": list(input_types),  # in order; JSON keys below are sorted
+        "input_types": input_types,
         "features": feature_names,
         "training_data_sha256": sha256_of(PREPARED_TRAIN),
         "params": params.model_dump(mode="json"),
@@ -60,9 +61,9 @@ def main() -> None:
     estimator = build_estimator(params.train, params.seed)
     model = fit_model(joblib.load(PREPROCESSOR), table, target, estimator)
     contract = read_contract(params.data.contract)
-    inputs = {name: spec.type for name, spec in contract.features(params.data.drop_columns).items()}
+    input_types = {name: spec.type for name, spec in contract.features(params.data.drop_columns).items()}
     dump_joblib(MODEL, model)
-    write_json(METADATA, describe_model(params, inputs, list(table.columns)))
+    write_json(METADATA, describe_model(params, input_types, list(table.columns)))
 
 
 if __name__ == "__main__":

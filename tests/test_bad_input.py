@@ -1,0 +1,100 @@
+"""Bad input through the real `dvc repro`: one clear line, non-zero exit, nothing half-written.
+
+Each case breaks one thing in a copy of a fully reproduced repository, then checks that the
+run fails naming the culprit, prints no traceback, leaves dvc.lock as it was, and that every
+output still on disk is the locked version (DVC removes a failing stage's outputs before it
+runs; `dvc checkout` brings them back from the cache).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+import pandas as pd
+import pytest
+
+from tests.dvc_repo import dvc, locked_outputs, md5_of
+
+RAW = "data/raw/credit.csv"
+
+pytestmark = pytest.mark.slow
+
+
+def edit_table(change: Callable[[pd.DataFrame], pd.DataFrame]) -> Callable[[Path], None]:
+    def apply(repo: Path) -> None:
+        table = pd.read_csv(repo / RAW, dtype=object, keep_default_na=False)
+        change(table).to_csv(repo / RAW, index=False)
+
+    return apply
+
+
+def write_raw(text: str) -> Callable[[Path], None]:
+    return lambda repo: (repo / RAW).write_text(text)
+
+
+def replace_in(name: str, old: str, new: str) -> Callable[[Path], None]:
+    def apply(repo: Path) -> None:
+        text = (repo / name).read_text()
+        assert old in text, f"{name} has no {old!r}"
+        (repo / name).write_text(text.replace(old, new, 1))
+
+    return apply
+
+
+def set_cell(column: str, row: int, value: str) -> Callable[[pd.DataFrame], pd.DataFrame]:
+    def change(table: pd.DataFrame) -> pd.DataFrame:
+        table.loc[row, column] = value
+        return table
+
+    return change
+
+
+HEADER = "Status,Seniority,Home,Time,Age,Marital,Records,Job,Expenses,Income,Assets,Debt,Amount,Price\n"
+
+CASES = {
+    "missing target column": (edit_table(lambda t: t.drop(columns="Status")), "column 'Status' is missing"),
+    "text in a numeric column": (edit_table(set_cell("Income", 16, "abc")), "column 'Income' must be numeric, but line 18 holds 'abc'"),
+    "category the contract forbids": (edit_table(set_cell("Home", 3, "castle")), "column 'Home' must be one of"),
+    "value below the contract's minimum": (edit_table(set_cell("Age", 9, "-4")), "column 'Age' must be >= 0, but line 11 holds -4.0"),
+    "empty file": (write_raw(""), f"{RAW}: file is empty"),
+    "header-only file": (write_raw(HEADER), f"{RAW}: the table has no data rows"),
+    "all-null column": (edit_table(lambda t: t.assign(Debt="")), "column 'Debt' must hold at least one value"),
+    "duplicated column names": (write_raw(HEADER.replace("Debt", "Income") + "good,1,rent,60,30,married,no,fixed,73,129,0,0,800,846\n"), "'Income' appear more than once"),
+    "column the contract does not list": (edit_table(lambda t: t.assign(Email="x@example.org")), "column 'Email' is not in the contract"),
+    "short CSV row": (lambda repo: (repo / RAW).open("a").write("good,1,2,3\n"), "line 4456 has 4 fields but the header has 14"),
+    "target with one class": (edit_table(lambda t: t.assign(Status="good")), "column 'Status' must hold at least two classes"),
+    "unknown model name": (replace_in("params.yaml", "model: logistic_regression", "model: xgboost"), "key 'train.model' must be 'logistic_regression', 'hist_gradient_boosting' or 'random_forest'; got 'xgboost'"),
+    "misspelt params key": (replace_in("params.yaml", "test_size:", "tset_size:"), "unknown key 'prepare.tset_size' (did you mean 'test_size'?)"),
+    "negative test size": (replace_in("params.yaml", "test_size: 0.2", "test_size: -0.2"), "key 'prepare.test_size' must be greater than 0; got -0.2"),
+    "text where a number is expected": (replace_in("params.yaml", "cv_folds: 5", 'cv_folds: "5"'), "key 'evaluate.cv_folds' must be a valid integer; got '5'"),
+    "positive class that is not a class": (replace_in("params.yaml", "positive_class: bad", "positive_class: default"), "data.positive_class must be one of ['bad', 'good']"),
+    "drop column the table lacks": (replace_in("params.yaml", "drop_columns: []", "drop_columns: [CustomerId]"), "data.drop_columns names ['CustomerId']"),
+    "missing data file": (replace_in("params.yaml", f"path: {RAW}", "path: data/raw/nope.csv"), "data/raw/nope.csv"),
+    "missing contract": (lambda repo: (repo / "data/contract.yaml").unlink(), "data/contract.yaml"),
+}
+
+
+@pytest.mark.parametrize("case", CASES, ids=list(CASES))
+def test_bad_input_fails_with_one_clear_line_and_leaves_the_pipeline_intact(repo_copy: Path, case: str) -> None:
+    break_it, expected = CASES[case]
+    lock_before = (repo_copy / "dvc.lock").read_bytes()
+    break_it(repo_copy)
+
+    result = dvc(repo_copy, "repro")
+
+    assert result.returncode != 0
+    assert expected in result.output
+    assert "Traceback" not in result.output
+    own_lines = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    assert len(own_lines) <= 1, own_lines
+    assert (repo_copy / "dvc.lock").read_bytes() == lock_before
+    assert_no_partial_outputs(repo_copy)
+
+
+def assert_no_partial_outputs(repo: Path) -> None:
+    for path, md5 in locked_outputs(repo).items():
+        output = repo / path
+        if output.is_file():
+            assert md5_of(output) == md5, f"{path} differs from its locked version"
+    leftovers = [p for p in repo.rglob("*.tmp") if ".git" not in p.parts and ".dvc" not in p.parts]
+    assert leftovers == []

@@ -1,0 +1,95 @@
+"""The data contract: drafted from a table, written as YAML, read back and checked."""
+import numpy as np
+import pandas as pd
+import pytest
+
+from stages.contract import ColumnContract, Contract, contract_yaml, infer_contract, read_contract
+from stages.errors import StageError
+
+
+@pytest.fixture
+def table():
+    return pd.DataFrame(
+        {
+            "Status": ["good", "bad", "good", "bad"],
+            "Income": [100.0, np.nan, 250.0, 0.0],  # whole numbers held as float because of the NaN
+            "Ratio": [0.5, 1.25, 2.0, 0.0],
+            "Balance": [-10, 5, 0, 7],
+            "Home": ["rent", "owner", "rent", "parents"],
+            "Flag": [True, False, True, True],
+        }
+    )
+
+
+def test_whole_floats_with_missing_values_are_inferred_as_nullable_integer(table):
+    income = infer_contract(table, "Status", "t.csv").columns["Income"]
+    assert income == ColumnContract(type="integer", nullable=True, min=0.0)
+
+
+def test_fractional_numbers_are_inferred_as_float(table):
+    assert infer_contract(table, "Status", "t.csv").columns["Ratio"].type == "float"
+
+
+def test_floor_of_zero_only_when_no_value_is_negative(table):
+    columns = infer_contract(table, "Status", "t.csv").columns
+    assert columns["Ratio"].min == 0.0
+    assert columns["Balance"].min is None
+
+
+def test_text_and_bool_columns_are_categories_with_sorted_observed_values(table):
+    columns = infer_contract(table, "Status", "t.csv").columns
+    assert columns["Home"] == ColumnContract(type="category", nullable=False, categories=["owner", "parents", "rent"])
+    assert columns["Flag"].categories == ["False", "True"]
+
+
+def test_target_is_a_nullable_category_even_without_missing_labels(table):
+    status = infer_contract(table, "Status", "t.csv").columns["Status"]
+    assert status == ColumnContract(type="category", nullable=True, categories=["bad", "good"])
+
+
+def test_all_null_column_is_refused(table):
+    with pytest.raises(StageError, match=r"t\.csv: column 'Empty' has no values"):
+        infer_contract(table.assign(Empty=np.nan), "Status", "t.csv")
+
+
+def test_target_not_in_table_is_refused(table):
+    with pytest.raises(StageError, match=r"the target column 'Outcome' \(data\.target\) is not in the table"):
+        infer_contract(table, "Outcome", "t.csv")
+
+
+def test_contract_yaml_round_trips_through_read_contract(table, tmp_path):
+    # 'no', 'yes', 'on' and '1' are booleans and numbers to YAML unless quoted.
+    contract = infer_contract(table.assign(Records=["no", "yes", "on", "1"]), "Status", "t.csv")
+    path = tmp_path / "contract.yaml"
+    path.write_text(contract_yaml(contract, "t.csv"), encoding="utf-8")
+    assert read_contract(path) == contract
+
+
+def test_missing_contract_is_refused_with_the_command_that_writes_one(tmp_path):
+    with pytest.raises(StageError, match=r"contract not found; write one with `python -m stages\.contract`"):
+        read_contract(tmp_path / "contract.yaml")
+
+
+def test_unknown_key_in_contract_is_refused_naming_it(tmp_path):
+    path = tmp_path / "contract.yaml"
+    path.write_text("target: y\ncolumns:\n  y: {type: category, nullable: true, maximum: 3}\n", encoding="utf-8")
+    with pytest.raises(StageError, match=r"key 'columns\.y\.maximum'"):
+        read_contract(path)
+
+
+def test_unknown_column_type_in_contract_is_refused(tmp_path):
+    path = tmp_path / "contract.yaml"
+    path.write_text("target: y\ncolumns:\n  y: {type: text, nullable: true}\n", encoding="utf-8")
+    with pytest.raises(StageError, match=r"key 'columns\.y\.type'"):
+        read_contract(path)
+
+
+def test_features_exclude_the_target_and_the_dropped_columns(table):
+    contract = infer_contract(table, "Status", "t.csv")
+    assert list(contract.features(["Flag"])) == ["Income", "Ratio", "Balance", "Home"]
+
+
+def test_contract_is_immutable():
+    contract = Contract(target="y", columns={"y": ColumnContract(type="category", nullable=True, categories=["a", "b"])})
+    with pytest.raises(ValueError):
+        contract.target = "z"

@@ -1,0 +1,136 @@
+"""featurize: column roles from the contract, and a preprocessor fitted only on what it is given."""
+import numpy as np
+import pandas as pd
+import pytest
+
+from stages.contract import ColumnContract, Contract
+from stages.featurize import build_preprocessor, column_roles
+from stages.params import FeaturizeParams
+
+NUMERIC, CATEGORICAL = ["Income", "Age"], ["Home"]
+
+
+def featurize_spec(numeric=None, categorical=None, outliers=None) -> FeaturizeParams:
+    """Plain defaults (no clipping, no transform, no scaling); override one key at a time."""
+    return FeaturizeParams.model_validate(
+        {
+            "numeric": {
+                "impute": "median",
+                "add_indicator": True,
+                "transform": "none",
+                "scale": "none",
+                "outliers": {"method": "none", "iqr_factor": 3.0, "quantiles": [0.01, 0.99]} | (outliers or {}),
+            }
+            | (numeric or {}),
+            "categorical": {"impute": "most_frequent", "min_frequency": None} | (categorical or {}),
+        }
+    )
+
+
+@pytest.fixture
+def train():
+    return pd.DataFrame(
+        {
+            "Income": [100.0, np.nan, 300.0, 200.0, 5000.0],
+            "Age": [30.0, 41.0, 52.0, 23.0, 35.0],
+            "Home": ["rent", "owner", "rent", None, "parents"],
+        }
+    )
+
+
+def fitted(train, **changes):
+    return build_preprocessor(NUMERIC, CATEGORICAL, featurize_spec(**changes)).fit(train)
+
+
+def test_column_roles_follow_the_contract_order_without_target_or_dropped_columns():
+    contract = Contract(
+        target="Status",
+        columns={
+            "Status": ColumnContract(type="category", nullable=True, categories=["bad", "good"]),
+            "Age": ColumnContract(type="integer", nullable=False),
+            "Home": ColumnContract(type="category", nullable=True, categories=["rent"]),
+            "Id": ColumnContract(type="integer", nullable=False),
+            "Ratio": ColumnContract(type="float", nullable=True),
+        },
+    )
+    assert column_roles(contract, ["Id"]) == (["Age", "Ratio"], ["Home"])
+
+
+def test_output_has_no_missing_values_with_every_step_on(train):
+    preprocessor = fitted(train, numeric={"transform": "signed_log", "scale": "standard"}, outliers={"method": "iqr"})
+    serving = pd.DataFrame({"Income": [np.nan], "Age": [np.nan], "Home": [None]})
+    assert not preprocessor.transform(train).isna().any().any()
+    assert not preprocessor.transform(serving).isna().any().any()
+
+
+def test_missing_indicator_only_for_columns_that_had_missing_values(train):
+    features = fitted(train).transform(train)
+    assert features["numeric__missingindicator_Income"].tolist() == [0.0, 1.0, 0.0, 0.0, 0.0]
+    assert "numeric__missingindicator_Age" not in features.columns
+
+
+def test_no_indicator_columns_without_add_indicator(train):
+    names = fitted(train, numeric={"add_indicator": False}).get_feature_names_out()
+    assert not any("missingindicator" in name for name in names)
+
+
+def test_unknown_category_at_serving_gives_all_zero_one_hot_columns_without_error(train):
+    preprocessor = fitted(train)
+    features = preprocessor.transform(train.head(1).assign(Home="castle"))
+    one_hot = [name for name in features.columns if name.startswith("categorical__")]
+    assert one_hot == ["categorical__Home_owner", "categorical__Home_parents", "categorical__Home_rent"]
+    assert features[one_hot].to_numpy().tolist() == [[0.0, 0.0, 0.0]]
+
+
+def test_missing_category_is_imputed_with_the_most_frequent_one(train):
+    features = fitted(train).transform(train)
+    assert features.loc[3, "categorical__Home_rent"] == 1.0
+
+
+def test_constant_impute_makes_missing_its_own_category(train):
+    features = fitted(train, categorical={"impute": "constant"}).transform(train)
+    assert features["categorical__Home_missing"].tolist() == [0.0, 0.0, 0.0, 1.0, 0.0]
+
+
+def test_min_frequency_groups_rare_categories_and_unseen_ones_with_them(train):
+    preprocessor = fitted(train, categorical={"min_frequency": 2})
+    names = list(preprocessor.get_feature_names_out())
+    assert [n for n in names if n.startswith("categorical__")] == ["categorical__Home_rent", "categorical__Home_infrequent_sklearn"]
+    features = preprocessor.transform(train.head(1).assign(Home="castle"))
+    assert features[["categorical__Home_rent", "categorical__Home_infrequent_sklearn"]].to_numpy().tolist() == [[0.0, 1.0]]
+
+
+@pytest.mark.parametrize(
+    "scale, check",
+    [
+        ("standard", lambda age: np.isclose(age.mean(), 0) and np.isclose(age.std(ddof=0), 1)),
+        ("minmax", lambda age: age.min() == 0 and age.max() == 1),
+        ("robust", lambda age: np.isclose(age.median(), 0)),
+        ("none", lambda age: age.tolist() == [30.0, 41.0, 52.0, 23.0, 35.0]),
+    ],
+)
+def test_scale_option_is_applied(train, scale, check):
+    assert check(fitted(train, numeric={"scale": scale}).transform(train)["numeric__Age"])
+
+
+def test_imputed_value_is_the_training_median_not_the_median_of_new_rows(train):
+    preprocessor = fitted(train)
+    serving = pd.DataFrame({"Income": [np.nan, 1e6, 2e6], "Age": [1.0, 2.0, 3.0], "Home": ["rent"] * 3})
+    assert preprocessor.transform(serving)["numeric__Income"].iloc[0] == train["Income"].median()
+
+
+def test_outlier_fences_are_learnt_on_the_training_rows(train):
+    preprocessor = fitted(train, outliers={"method": "quantile", "quantiles": [0.0, 1.0]})
+    serving = train.head(2).assign(Age=[0.0, 1000.0])
+    assert preprocessor.transform(serving)["numeric__Age"].tolist() == [23.0, 52.0]
+
+
+def test_signed_log_transform_is_applied_before_imputation(train):
+    features = fitted(train, numeric={"transform": "signed_log"}).transform(train)
+    assert np.isclose(features.loc[0, "numeric__Income"], np.log1p(100.0))
+    assert np.isclose(features.loc[1, "numeric__Income"], np.median(np.log1p([100.0, 300.0, 200.0, 5000.0])))
+
+
+def test_other_columns_are_dropped(train):
+    names = fitted(train).transform(train.assign(Id=range(5))).columns
+    assert not any("Id" in name for name in names)

@@ -1,0 +1,87 @@
+"""prepare: clean the validated table (with counts) and split it, stratified and deterministic."""
+import numpy as np
+import pandas as pd
+import pytest
+
+from stages.errors import StageError
+from stages.params import DataParams, PrepareParams
+from stages.prepare import clean, split
+
+
+def data_params(drop_columns=()):
+    return DataParams(path="t.csv", target="y", task="classification", positive_class="bad", drop_columns=list(drop_columns), contract="c.yaml")
+
+
+@pytest.fixture
+def validated():
+    return pd.DataFrame(
+        {
+            "Id": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0],
+            "Age": [30.0, 30.0, 41.0, 52.0, 52.0, np.nan],
+            "y": ["bad", "bad", "good", None, "good", "good"],
+        }
+    )
+
+
+@pytest.fixture
+def labelled():
+    """20 rows, 14 good and 6 bad."""
+    return pd.DataFrame({"x": np.arange(20.0), "y": ["good"] * 14 + ["bad"] * 6})
+
+
+def test_clean_drops_columns_duplicates_and_unlabelled_rows_and_counts_them(validated):
+    cleaned, report = clean(validated, data_params(["Id"]), PrepareParams(test_size=0.2, drop_duplicates=True))
+    assert list(cleaned.columns) == ["Age", "y"]
+    assert cleaned["y"].notna().all() and not cleaned.duplicated().any()
+    assert report == {"rows_in": 6, "duplicate_rows_dropped": 1, "unlabelled_rows_dropped": 1, "rows_out": 4}
+    assert list(cleaned.index) == [0, 1, 2, 3]
+
+
+def test_clean_keeps_duplicates_when_drop_duplicates_is_false(validated):
+    cleaned, report = clean(validated, data_params(["Id"]), PrepareParams(test_size=0.2, drop_duplicates=False))
+    assert report["duplicate_rows_dropped"] == 0 and report["rows_out"] == 5
+    assert cleaned.duplicated().sum() == 1
+
+
+def test_clean_keeps_rows_with_missing_features(validated):
+    cleaned, _ = clean(validated, data_params(), PrepareParams(test_size=0.2, drop_duplicates=True))
+    assert cleaned["Age"].isna().sum() == 1
+
+
+def test_split_is_stratified_and_covers_every_row_once(labelled):
+    train, test = split(labelled, "y", 0.5, seed=0)
+    assert test["y"].value_counts().to_dict() == {"good": 7, "bad": 3}
+    assert train["y"].value_counts().to_dict() == {"good": 7, "bad": 3}
+    assert sorted(pd.concat([train, test])["x"]) == list(labelled["x"])
+
+
+def test_split_is_the_same_for_the_same_seed_and_differs_for_another(labelled):
+    first_train, first_test = split(labelled, "y", 0.25, seed=7)
+    again_train, again_test = split(labelled, "y", 0.25, seed=7)
+    pd.testing.assert_frame_equal(first_train, again_train)
+    pd.testing.assert_frame_equal(first_test, again_test)
+    other_train, _ = split(labelled, "y", 0.25, seed=8)
+    assert set(first_train["x"]) != set(other_train["x"])
+
+
+def test_split_refuses_a_target_with_one_class(labelled):
+    with pytest.raises(StageError, match=r"the target 'y' has one class after cleaning \('good'\); need two"):
+        split(labelled.assign(y="good"), "y", 0.25, seed=0)
+
+
+@pytest.mark.parametrize("test_size", [0.05, 0.99])
+def test_split_refuses_a_test_size_that_cannot_stratify(labelled, test_size):
+    with pytest.raises(StageError, match=rf"prepare\.test_size={test_size} cannot give a stratified split of 20 rows"):
+        split(labelled, "y", test_size, seed=0)
+
+
+def test_split_refuses_a_class_with_a_single_row(labelled):
+    with pytest.raises(StageError, match=r"cannot give a stratified split"):
+        split(labelled.assign(y=["good"] * 19 + ["bad"]), "y", 0.25, seed=0)
+
+
+def test_split_refuses_with_a_stage_error_when_too_few_training_rows_remain():
+    # 5 rows, 2 classes, test_size 0.65: scikit-learn keeps floor(0.35 * 5) = 1 training row < 2 classes.
+    table = pd.DataFrame({"x": np.arange(5.0), "y": ["good"] * 3 + ["bad"] * 2})
+    with pytest.raises(StageError, match=r"prepare\.test_size=0\.65 cannot give a stratified split"):
+        split(table, "y", 0.65, seed=0)

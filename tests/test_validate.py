@@ -1,0 +1,109 @@
+"""validate: the table against the contract, with one message that names column, rule and rows."""
+import numpy as np
+import pandas as pd
+import pytest
+
+from stages.contract import ColumnContract, Contract
+from stages.errors import StageError
+from stages.params import DataParams
+from stages.validate import check_params_against_contract, summarize, validate_table
+
+SOURCE = "data/raw/credit.csv"
+CONTRACT = Contract(
+    target="Status",
+    columns={
+        "Status": ColumnContract(type="category", nullable=True, categories=["bad", "good"]),
+        "Age": ColumnContract(type="integer", nullable=False, min=0.0),
+        "Home": ColumnContract(type="category", nullable=True, categories=["owner", "rent"]),
+        "Ratio": ColumnContract(type="float", nullable=True),
+    },
+)
+
+
+@pytest.fixture
+def good():
+    return pd.DataFrame(
+        {"Status": ["bad", "good", "good", None], "Age": [30, 41, 52, 23], "Home": ["rent", None, "owner", "rent"], "Ratio": [0.5, np.nan, 1.5, 2.0]}
+    )
+
+
+def data_params(**changes):
+    values = dict(path=SOURCE, target="Status", task="classification", positive_class="bad", drop_columns=[], contract="data/contract.yaml")
+    return DataParams(**(values | changes))
+
+
+def test_good_table_passes_and_numbers_become_float(good):
+    validated = validate_table(good, CONTRACT, SOURCE)
+    assert validated["Age"].dtype == np.float64
+    assert validated["Age"].tolist() == [30.0, 41.0, 52.0, 23.0]
+    assert validated["Status"].isna().tolist() == [False, False, False, True]
+
+
+@pytest.mark.parametrize(
+    "column, values, expected",
+    [
+        ("Age", [30, "abc", 52, 23], r"column 'Age' must be numeric, but line 3 holds 'abc'"),
+        ("Home", ["rent", "boat", "owner", "rent"], r"column 'Home' must be one of \['owner', 'rent'\], but line 3 holds 'boat'"),
+        ("Age", [30, 41, -1, 23], r"column 'Age' must be >= 0, but line 4 holds -1"),
+        ("Age", [30, 41, 52.5, 23], r"column 'Age' must hold whole numbers, but line 4 holds 52\.5"),
+        ("Age", [30, 41, None, 23], r"column 'Age' must not be empty, but line 4 holds an empty value"),
+        ("Ratio", [np.nan] * 4, r"column 'Ratio' must hold at least one value, but every row is empty"),
+        ("Status", ["bad", "bad", None, "bad"], r"column 'Status' must hold at least two classes"),
+    ],
+)
+def test_violation_names_the_column_the_rule_and_the_csv_line(good, column, values, expected):
+    with pytest.raises(StageError, match=rf"^data/raw/credit\.csv: {expected}"):
+        validate_table(good.assign(**{column: values}), CONTRACT, SOURCE)
+
+
+def test_parquet_source_gives_row_numbers_not_line_numbers(good):
+    with pytest.raises(StageError, match=r"column 'Age' must be >= 0, but row 2 holds -1"):
+        validate_table(good.assign(Age=[30, 41, -1, 23]), CONTRACT, "data/raw/credit.parquet")
+
+
+def test_many_violations_show_three_examples_and_the_total(good):
+    table = pd.concat([good] * 3, ignore_index=True).assign(Home="boat")
+    with pytest.raises(StageError, match=r"line 2 holds 'boat', line 3 holds 'boat', line 4 holds 'boat' \(12 rows in all\)"):
+        validate_table(table, CONTRACT, SOURCE)
+
+
+def test_first_violation_is_reported_and_other_broken_columns_are_named(good):
+    with pytest.raises(StageError, match=r"column 'Age' must be >= 0.*\(other columns with violations: Home\)$"):
+        validate_table(good.assign(Age=[-1, 41, 52, 23], Home="boat"), CONTRACT, SOURCE)
+
+
+def test_missing_column_is_refused(good):
+    with pytest.raises(StageError, match=r"column 'Home' is missing; the contract requires it"):
+        validate_table(good.drop(columns="Home"), CONTRACT, SOURCE)
+
+
+def test_column_not_in_contract_is_refused(good):
+    with pytest.raises(StageError, match=r"column 'Id' is not in the contract"):
+        validate_table(good.assign(Id=range(4)), CONTRACT, SOURCE)
+
+
+def test_params_matching_the_contract_pass():
+    check_params_against_contract(data_params(drop_columns=["Home"]), CONTRACT)
+
+
+@pytest.mark.parametrize(
+    "changes, expected",
+    [
+        ({"target": "Age"}, r"the contract's target is 'Status' but data\.target is 'Age'"),
+        ({"positive_class": "ugly"}, r"data\.positive_class must be one of \['bad', 'good'\] .*; got 'ugly'"),
+        ({"drop_columns": ["Id"]}, r"data\.drop_columns names \['Id'\], which data/contract\.yaml does not list"),
+    ],
+)
+def test_params_that_disagree_with_the_contract_are_refused(changes, expected):
+    with pytest.raises(StageError, match=expected):
+        check_params_against_contract(data_params(**changes), CONTRACT)
+
+
+def test_summarize_counts_rows_missing_cells_duplicates_and_classes(good):
+    table = pd.concat([good, good.iloc[[0]]], ignore_index=True)
+    summary = summarize(table, "Status")
+    assert summary["rows"] == 5 and summary["columns"] == 4
+    assert summary["duplicate_rows"] == 1
+    assert summary["missing_by_column"] == {"Status": 1, "Age": 0, "Home": 1, "Ratio": 1}
+    assert summary["missing_cells"] == 3
+    assert summary["class_counts"] == {"bad": 2, "good": 2}
