@@ -1,7 +1,7 @@
 """The data contract: what each column of the user's table must hold.
 
-The same contract guards training (the `validate` stage) and, later, the scoring service's
-request schema. `python -m stages.contract` writes a first draft for the table that
+The same contract guards training (the `validate` stage checks tables against it with
+pandera) and, later, the scoring service's request schema. `python -m stages.contract` writes a first draft for the table that
 params.yaml names; review it, commit it, then `dvc repro`.
 """
 from __future__ import annotations
@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Literal, Optional
 
 import pandas as pd
-import pandera.pandas as pa
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -98,29 +97,6 @@ class _ContractDumper(yaml.SafeDumper):
 _ContractDumper.add_representer(
     list, lambda dumper, items: dumper.represent_sequence("tag:yaml.org,2002:seq", items, flow_style=True)
 )
-
-
-def pandera_schema(contract: Contract) -> pa.DataFrameSchema:
-    """The contract as a pandera schema; each check's error text is the rule users read."""
-    columns = {name: _pandera_column(spec, name == contract.target) for name, spec in contract.columns.items()}
-    return pa.DataFrameSchema(columns, strict=True, name="contract")
-
-
-def _pandera_column(spec: ColumnContract, is_target: bool) -> pa.Column:
-    checks = [pa.Check(lambda s: bool(s.notna().any()), ignore_na=False, error="must hold at least one value, but every row is empty")]
-    if spec.type == "category":
-        checks.append(pa.Check.isin(spec.categories or [], error=f"must be one of {spec.categories}"))
-    if spec.type == "integer":
-        checks.append(pa.Check(lambda s: s % 1 == 0, error="must hold whole numbers"))
-    if spec.min is not None:
-        checks.append(pa.Check.ge(spec.min, error=f"must be >= {spec.min:g}"))
-    if spec.max is not None:
-        checks.append(pa.Check.le(spec.max, error=f"must be <= {spec.max:g}"))
-    if is_target:
-        checks.append(pa.Check(lambda s: s.dropna().nunique() >= 2, error="must hold at least two classes"))
-    # Integers are held as float64 so that a missing value stays NaN, as scikit-learn expects.
-    dtype = "str" if spec.type == "category" else "float64"
-    return pa.Column(dtype, checks, nullable=spec.nullable, coerce=True)
 
 
 def main() -> None:

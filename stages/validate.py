@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pandera.pandas as pa
 
-from stages.contract import Contract, pandera_schema, read_contract
+from stages.contract import ColumnContract, Contract, read_contract
 from stages.errors import StageError, run_stage
 from stages.files import write_json
 from stages.params import DataParams, load_params
@@ -36,6 +36,29 @@ def check_params_against_contract(data: DataParams, contract: Contract) -> None:
     unknown = [name for name in data.drop_columns if name not in contract.columns]
     if unknown:
         raise StageError(f"params.yaml: data.drop_columns names {unknown}, which {data.contract} does not list")
+
+
+def pandera_schema(contract: Contract) -> pa.DataFrameSchema:
+    """The contract as a pandera schema; each check's error text is the rule users read."""
+    columns = {name: _pandera_column(spec, name == contract.target) for name, spec in contract.columns.items()}
+    return pa.DataFrameSchema(columns, strict=True, name="contract")
+
+
+def _pandera_column(spec: ColumnContract, is_target: bool) -> pa.Column:
+    checks = [pa.Check(lambda s: bool(s.notna().any()), ignore_na=False, error="must hold at least one value, but every row is empty")]
+    if spec.type == "category":
+        checks.append(pa.Check.isin(spec.categories or [], error=f"must be one of {spec.categories}"))
+    if spec.type == "integer":
+        checks.append(pa.Check(lambda s: s % 1 == 0, error="must hold whole numbers"))
+    if spec.min is not None:
+        checks.append(pa.Check.ge(spec.min, error=f"must be >= {spec.min:g}"))
+    if spec.max is not None:
+        checks.append(pa.Check.le(spec.max, error=f"must be <= {spec.max:g}"))
+    if is_target:
+        checks.append(pa.Check(lambda s: s.dropna().nunique() >= 2, error="must hold at least two classes"))
+    # Integers are held as float64 so that a missing value stays NaN, as scikit-learn expects.
+    dtype = "str" if spec.type == "category" else "float64"
+    return pa.Column(dtype, checks, nullable=spec.nullable, coerce=True)
 
 
 def validate_table(table: pd.DataFrame, contract: Contract, source: str | Path) -> pd.DataFrame:

@@ -1,0 +1,43 @@
+"""The README describes this repository as it is: commands, layout, stages, model families."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import get_args
+
+import yaml
+
+from stages.params import ModelName
+
+ROOT = Path(__file__).resolve().parents[1]
+README = (ROOT / "README.md").read_text()
+
+
+def fenced_blocks() -> list[str]:
+    return re.findall(r"```(?:bash)?\n(.*?)```", README, flags=re.S)
+
+
+def test_readme_starts_with_the_two_commands_and_ci_runs_the_second() -> None:
+    commands = [line for line in fenced_blocks()[0].splitlines() if line and not line.startswith("#")]
+    assert len(commands) == 2
+    setup, tests = commands
+    assert setup.endswith("dvc repro")
+    ci_script = (ROOT / ".ci/run").read_text()
+    for part in tests.split(" && "):
+        assert part.strip() in ci_script, f".ci/run does not run {part!r}"
+
+
+def test_every_path_in_the_layout_exists() -> None:
+    layout = next(block for block in fenced_blocks() if block.startswith("dvc.yaml"))
+    paths = [line.split()[0] for line in layout.splitlines() if line.strip()]
+    generated = {"models/"}  # written by `dvc repro`, not committed
+    missing = [path for path in paths if path not in generated and not (ROOT / path).exists()]
+    assert missing == []
+
+
+def test_every_stage_and_model_family_is_documented() -> None:
+    stages = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
+    for stage in stages:
+        assert f"| `{stage}` |" in README
+    for family in get_args(ModelName):
+        assert f"`{family}`" in README
