@@ -15,7 +15,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from stages.errors import StageError, run_stage
-from stages.files import write_text
+from stages.files import read_yaml_mapping, write_text
 from stages.params import load_params
 from stages.tables import read_table
 
@@ -64,15 +64,8 @@ def _infer_column(values: pd.Series, is_target: bool, path: str | Path) -> Colum
 
 
 def read_contract(path: str | Path) -> Contract:
-    path = Path(path)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise StageError(f"{path}: contract not found; write one with `python -m stages.contract`") from None
-    except yaml.YAMLError as error:
-        raise StageError(f"{path}: not valid YAML ({' '.join(str(error).split())})") from None
-    if not isinstance(raw, dict):
-        raise StageError(f"{path}: expected a mapping with 'target' and 'columns'; the file holds {type(raw).__name__}")
+    hint = "; draft the contract with `python -m stages.contract`"
+    raw = read_yaml_mapping(path, "'target' and 'columns'", missing_hint=hint)
     try:
         return Contract.model_validate(raw)
     except ValidationError as error:

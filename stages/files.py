@@ -1,4 +1,5 @@
-"""Writing outputs atomically: a crash leaves the old file or the new one, never half of one."""
+"""Reading YAML mappings with clear errors; writing outputs atomically, so a crash leaves the
+old file or the new one, never half of one."""
 from __future__ import annotations
 
 import hashlib
@@ -10,6 +11,23 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import joblib
+import yaml
+
+from stages.errors import StageError
+
+
+def read_yaml_mapping(path: str | Path, expected: str, missing_hint: str = "") -> dict:
+    """A YAML file that must hold a mapping; `expected` says what the mapping should contain."""
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise StageError(f"{path}: file not found{missing_hint}") from None
+    except yaml.YAMLError as error:
+        raise StageError(f"{path}: not valid YAML ({' '.join(str(error).split())})") from None
+    if not isinstance(raw, dict):
+        raise StageError(f"{path}: expected a mapping of {expected}; the file holds {type(raw).__name__}")
+    return raw
 
 
 @contextmanager

@@ -10,10 +10,10 @@ import difflib
 from pathlib import Path
 from typing import Any, Literal, Optional
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from stages.errors import StageError
+from stages.files import read_yaml_mapping
 
 PARAMS_FILE = "params.yaml"
 
@@ -130,23 +130,11 @@ class Params(Section):
 
 def load_params(path: str | Path = PARAMS_FILE) -> Params:
     """Read and validate params.yaml; raise StageError naming the first bad key."""
-    raw = _read_yaml(Path(path))
+    raw = read_yaml_mapping(path, "sections")
     try:
         return Params.model_validate(raw)
     except ValidationError as error:
         raise StageError(f"{path}: {_describe(error)}") from None
-
-
-def _read_yaml(path: Path) -> Any:
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise StageError(f"{path}: file not found") from None
-    except yaml.YAMLError as error:
-        raise StageError(f"{path}: not valid YAML ({' '.join(str(error).split())})") from None
-    if not isinstance(raw, dict):
-        raise StageError(f"{path}: expected a mapping of sections, got {type(raw).__name__}")
-    return raw
 
 
 def _describe(error: ValidationError) -> str:

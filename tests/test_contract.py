@@ -66,7 +66,7 @@ def test_contract_yaml_round_trips_through_read_contract(table, tmp_path):
 
 
 def test_missing_contract_is_refused_with_the_command_that_writes_one(tmp_path):
-    with pytest.raises(StageError, match=r"contract not found; write one with `python -m stages\.contract`"):
+    with pytest.raises(StageError, match=r"contract\.yaml: file not found; draft the contract with `python -m stages\.contract`"):
         read_contract(tmp_path / "contract.yaml")
 
 

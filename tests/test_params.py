@@ -120,7 +120,7 @@ def test_missing_file_is_refused(tmp_path):
 def test_top_level_that_is_not_a_mapping_is_refused(tmp_path, text, kind):
     path = tmp_path / "params.yaml"
     path.write_text(text, encoding="utf-8")
-    with pytest.raises(StageError, match=rf"expected a mapping of sections, got {kind}"):
+    with pytest.raises(StageError, match=rf"expected a mapping of sections; the file holds {kind}"):
         load_params(path)
 
 
