@@ -43,20 +43,24 @@ class Contract(BaseModel):
         return {name: spec for name, spec in self.columns.items() if name != self.target and name not in dropped}
 
 
-def infer_contract(table: pd.DataFrame, target: str, path: str | Path) -> Contract:
-    """A first draft from the data: types, observed categories, a floor of 0 where nothing is negative."""
+def infer_contract(table: pd.DataFrame, target: str, path: str | Path, task: str = "classification") -> Contract:
+    """A first draft from the data: types, observed categories, a floor of 0 where nothing is negative.
+
+    A classification target is a category whatever its values look like (0/1 included).
+    """
     if target not in table.columns:
         raise StageError(f"{path}: the target column '{target}' (data.target) is not in the table")
-    return Contract(target=target, columns={name: _infer_column(table[name], name == target, path) for name in table.columns})
+    columns = {name: _infer_column(table[name], name == target, name == target and task == "classification", path) for name in table.columns}
+    return Contract(target=target, columns=columns)
 
 
-def _infer_column(values: pd.Series, is_target: bool, path: str | Path) -> ColumnContract:
+def _infer_column(values: pd.Series, is_target: bool, is_label: bool, path: str | Path) -> ColumnContract:
     present = values.dropna()
     if present.empty:
         raise StageError(f"{path}: column '{values.name}' has no values, so its type cannot be inferred")
     # Unlabelled rows are expected in real tables: prepare drops them and counts them.
     nullable = bool(is_target or values.isna().any())
-    if is_target or not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+    if is_label or not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
         return ColumnContract(type="category", nullable=nullable, categories=sorted(present.astype(str).unique()))
     whole = bool((present % 1 == 0).all())
     floor = 0.0 if present.min() >= 0 else None
@@ -100,7 +104,7 @@ def main() -> None:
     destination = Path(data.contract)
     if destination.exists() and not arguments.force:
         raise StageError(f"{destination}: contract exists (data.contract); pass --force to overwrite it")
-    contract = infer_contract(read_table(data.path), data.target, data.path)
+    contract = infer_contract(read_table(data.path), data.target, data.path, data.task)
     write_text(destination, contract_yaml(contract, data.path))
     print(f"wrote {destination}: {len(contract.columns)} columns, target '{contract.target}'. Review it, then commit it.")
 

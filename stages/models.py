@@ -1,53 +1,91 @@
-"""The model families that `train.model` may name, each built from its own params section."""
+"""The model families that `train.model` may name, built from their params sections.
+
+A family name maps to a classifier or a regressor according to `data.task`.
+"""
 from __future__ import annotations
 
-from typing import Callable, get_args
+from typing import Callable
 
-from sklearn.base import ClassifierMixin
-from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
-from sklearn.linear_model import LogisticRegression
+from sklearn.base import BaseEstimator
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.dummy import DummyClassifier, DummyRegressor
+from sklearn.ensemble import (
+    HistGradientBoostingClassifier,
+    HistGradientBoostingRegressor,
+    RandomForestClassifier,
+    RandomForestRegressor,
+)
+from sklearn.linear_model import LinearRegression, LogisticRegression, Ridge
+from sklearn.neural_network import MLPClassifier, MLPRegressor
+from sklearn.svm import LinearSVC
 
-from stages.params import ModelName, TrainParams
+from stages.section import Section
+from stages.train_params import FAMILIES_BY_TASK
 
-
-def _logistic_regression(spec: TrainParams, seed: int) -> ClassifierMixin:
-    family = spec.logistic_regression
-    weight = None if family.class_weight == "none" else family.class_weight
-    return LogisticRegression(C=family.C, max_iter=family.max_iter, class_weight=weight, random_state=seed)
-
-
-def _hist_gradient_boosting(spec: TrainParams, seed: int) -> ClassifierMixin:
-    family = spec.hist_gradient_boosting
-    return HistGradientBoostingClassifier(
-        learning_rate=family.learning_rate,
-        max_iter=family.max_iter,
-        max_leaf_nodes=family.max_leaf_nodes,
-        min_samples_leaf=family.min_samples_leaf,
-        l2_regularization=family.l2_regularization,
-        early_stopping=False,  # a fixed number of rounds: no internal split that CV cannot see
-        random_state=seed,
-    )
+Builder = Callable[[Section, int], BaseEstimator]
 
 
-def _random_forest(spec: TrainParams, seed: int) -> ClassifierMixin:
-    family = spec.random_forest
-    return RandomForestClassifier(
-        n_estimators=family.n_estimators,
-        max_depth=family.max_depth,
-        min_samples_leaf=family.min_samples_leaf,
-        n_jobs=family.n_jobs,
-        random_state=seed,
-    )
+def _logistic_regression(spec, seed):
+    weight = None if spec.class_weight == "none" else spec.class_weight
+    return LogisticRegression(C=spec.C, max_iter=spec.max_iter, class_weight=weight, random_state=seed)
 
 
-FAMILIES: dict[str, Callable[[TrainParams, int], ClassifierMixin]] = {
-    "logistic_regression": _logistic_regression,
-    "hist_gradient_boosting": _hist_gradient_boosting,
-    "random_forest": _random_forest,
+def _linear_svm(spec, seed):
+    # LinearSVC gives margins, not probabilities: calibrate them on internal folds.
+    svm = LinearSVC(C=spec.C, max_iter=spec.max_iter, random_state=seed)
+    return CalibratedClassifierCV(svm, method=spec.calibration, cv=3)
+
+
+def _random_forest(estimator):
+    def build(spec, seed):
+        return estimator(
+            n_estimators=spec.n_estimators, max_depth=spec.max_depth, min_samples_leaf=spec.min_samples_leaf,
+            max_features=spec.max_features, n_jobs=spec.n_jobs, random_state=seed,
+        )
+    return build
+
+
+def _hist_gradient_boosting(estimator):
+    def build(spec, seed):
+        return estimator(
+            learning_rate=spec.learning_rate, max_iter=spec.max_iter, max_leaf_nodes=spec.max_leaf_nodes,
+            min_samples_leaf=spec.min_samples_leaf, l2_regularization=spec.l2_regularization,
+            early_stopping=False,  # a fixed number of rounds: no hidden split that CV cannot see
+            random_state=seed,
+        )
+    return build
+
+
+def _mlp(estimator):
+    def build(spec, seed):
+        return estimator(
+            hidden_layer_sizes=tuple(spec.hidden_layer_sizes), alpha=spec.alpha,
+            learning_rate_init=spec.learning_rate_init, max_iter=spec.max_iter, random_state=seed,
+        )
+    return build
+
+
+BUILDERS: dict[str, dict[str, Builder]] = {
+    "classification": {
+        "logistic_regression": _logistic_regression,
+        "linear_svm": _linear_svm,
+        "random_forest": _random_forest(RandomForestClassifier),
+        "hist_gradient_boosting": _hist_gradient_boosting(HistGradientBoostingClassifier),
+        "mlp": _mlp(MLPClassifier),
+        "dummy": lambda spec, seed: DummyClassifier(strategy="prior"),
+    },
+    "regression": {
+        "linear_regression": lambda spec, seed: LinearRegression(fit_intercept=spec.fit_intercept),
+        "ridge": lambda spec, seed: Ridge(alpha=spec.alpha, random_state=seed),
+        "random_forest": _random_forest(RandomForestRegressor),
+        "hist_gradient_boosting": _hist_gradient_boosting(HistGradientBoostingRegressor),
+        "mlp": _mlp(MLPRegressor),
+        "dummy": lambda spec, seed: DummyRegressor(strategy="mean"),
+    },
 }
-assert set(FAMILIES) == set(get_args(ModelName)), "params.ModelName and FAMILIES must list the same families"
+assert {task: tuple(builders) for task, builders in BUILDERS.items()} == FAMILIES_BY_TASK
 
 
-def build_estimator(spec: TrainParams, seed: int) -> ClassifierMixin:
-    """An unfitted estimator of the family that `train.model` names (already validated by params)."""
-    return FAMILIES[spec.model](spec, seed)
+def build_estimator(task: str, family: str, spec: Section, seed: int) -> BaseEstimator:
+    """An unfitted estimator; the family and its params were validated by stages.params."""
+    return BUILDERS[task][family](spec, seed)

@@ -8,28 +8,40 @@ from __future__ import annotations
 
 import difflib
 from pathlib import Path
-from typing import Any, Literal, Optional
+from typing import Any, Literal, Optional, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
 from stages.errors import StageError
 from stages.files import read_yaml_mapping
+from stages.section import Section
+from stages.train_params import FAMILIES_BY_TASK, FamilyName, TrainParams
 
 PARAMS_FILE = "params.yaml"
 
-ModelName = Literal["logistic_regression", "hist_gradient_boosting", "random_forest"]
+# What evaluate writes: test.<metric>, cv.<metric>_mean / _std, over_baseline.<metric>
+METRICS_BY_TASK = {
+    "classification": ("roc_auc", "average_precision", "log_loss", "brier", "accuracy", "f1"),
+    "regression": ("rmse", "mae", "r2"),
+}
+# Accuracy and F1 depend on a threshold, so cross-validation reports the threshold-free ones.
+CV_METRICS_BY_TASK = {
+    "classification": ("roc_auc", "average_precision", "log_loss", "brier"),
+    "regression": ("rmse", "mae", "r2"),
+}
 
 
-class Section(BaseModel):
-    # strict: YAML `"0.2"` is a string, not a number, and `1` is not `true`.
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+def gate_metric_names(task: str) -> list[str]:
+    test = [f"test.{m}" for m in METRICS_BY_TASK[task]]
+    cv = [f"cv.{m}_{stat}" for m in CV_METRICS_BY_TASK[task] for stat in ("mean", "std")]
+    return test + cv + [f"over_baseline.{m}" for m in METRICS_BY_TASK[task]]
 
 
 class DataParams(Section):
     path: str
     target: str
-    task: Literal["classification"]
-    positive_class: str
+    task: Literal["classification", "regression"]
+    positive_class: Optional[str] = None  # classification only: the class whose probability is output
     drop_columns: list[str] = Field(default_factory=list)
     contract: str
 
@@ -40,9 +52,13 @@ class DataParams(Section):
         return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
     @model_validator(mode="after")
-    def _target_is_kept(self) -> "DataParams":
+    def _consistent(self) -> "DataParams":
         if self.target in self.drop_columns:
             raise ValueError(f"data.drop_columns must not contain the target '{self.target}'")
+        if self.task == "classification" and self.positive_class is None:
+            raise ValueError("data.positive_class is required when data.task is 'classification'")
+        if self.task == "regression" and self.positive_class is not None:
+            raise ValueError(f"data.positive_class must be null when data.task is 'regression'; got '{self.positive_class}'")
         return self
 
 
@@ -85,38 +101,32 @@ class FeaturizeParams(Section):
     categorical: CategoricalParams
 
 
-class LogisticRegressionParams(Section):
-    C: float = Field(gt=0)
-    max_iter: int = Field(ge=1)
-    class_weight: Literal["none", "balanced"]
+class LeaderboardParams(Section):
+    families: list[FamilyName] = Field(min_length=1)
+    cv_folds: int = Field(ge=2)
 
 
-class HistGradientBoostingParams(Section):
-    learning_rate: float = Field(gt=0)
-    max_iter: int = Field(ge=1)
-    max_leaf_nodes: int = Field(ge=2)
-    min_samples_leaf: int = Field(ge=1)
-    l2_regularization: float = Field(ge=0)
+class ThresholdParams(Section):
+    """How the decision threshold is chosen, always on out-of-fold training predictions."""
 
-
-class RandomForestParams(Section):
-    n_estimators: int = Field(ge=1)
-    max_depth: Optional[int] = Field(default=None, ge=1)
-    min_samples_leaf: int = Field(ge=1)
-    n_jobs: int = Field(ge=1)
-
-
-class TrainParams(Section):
-    model: ModelName
-    logistic_regression: LogisticRegressionParams
-    hist_gradient_boosting: HistGradientBoostingParams
-    random_forest: RandomForestParams
+    method: Literal["fixed", "max_f1", "min_cost"]
+    value: float = Field(gt=0, lt=1)  # used by "fixed"
+    cost_false_positive: float = Field(ge=0)  # used by "min_cost"
+    cost_false_negative: float = Field(ge=0)
 
 
 class EvaluateParams(Section):
     cv_folds: int = Field(ge=2)
-    threshold: float = Field(gt=0, lt=1)
     n_jobs: int = Field(ge=1)
+    threshold: ThresholdParams
+    segment_column: Optional[str] = None
+    importance_repeats: int = Field(ge=1)
+
+
+class Gate(Section):
+    metric: str
+    min: Optional[float] = None
+    max: Optional[float] = None
 
 
 class Params(Section):
@@ -125,7 +135,31 @@ class Params(Section):
     prepare: PrepareParams
     featurize: FeaturizeParams
     train: TrainParams
+    leaderboard: LeaderboardParams
     evaluate: EvaluateParams
+    gates: list[Gate]
+
+    @model_validator(mode="after")
+    def _fits_the_task(self) -> "Params":
+        task, allowed = self.data.task, FAMILIES_BY_TASK[self.data.task]
+        if self.train.model != "auto" and self.train.model not in allowed:
+            raise ValueError(
+                f"train.model must be 'auto' or a {task} family: {', '.join(allowed)}; got '{self.train.model}'"
+            )
+        wrong = [family for family in self.leaderboard.families if family not in allowed]
+        if wrong:
+            raise ValueError(f"leaderboard.families: {', '.join(wrong)} cannot do {task}; allowed: {', '.join(allowed)}")
+        if self.train.model == "auto" and self.train.search.method != "none":
+            raise ValueError("train.search.method must be 'none' when train.model is 'auto' (search one named family)")
+        metrics = gate_metric_names(task)
+        for number, gate in enumerate(self.gates):
+            if gate.metric not in metrics:
+                raise ValueError(f"gates[{number}].metric must be one of {', '.join(metrics)}; got '{gate.metric}'")
+            if gate.min is None and gate.max is None:
+                raise ValueError(f"gates[{number}] ({gate.metric}) needs a min or a max")
+        if self.evaluate.segment_column == self.data.target:
+            raise ValueError("evaluate.segment_column must not be the target")
+        return self
 
 
 def load_params(path: str | Path = PARAMS_FILE) -> Params:
@@ -163,13 +197,18 @@ def _under(parent: str) -> str:
 
 
 def _allowed_keys(parent: str) -> list[str]:
-    model: type[BaseModel] = Params
+    model: Any = Params
     for part in filter(None, parent.split(".")):
-        model = model.model_fields[part].annotation  # type: ignore[assignment]
+        if part.isdigit():
+            continue  # an index into a list of sections, e.g. gates.0
+        annotation = model.model_fields[part].annotation
+        model = next((arg for arg in (annotation, *get_args(annotation)) if isinstance(arg, type) and issubclass(arg, BaseModel)), None)
+        if model is None:
+            return []
     return list(model.model_fields)
 
 
 if __name__ == "__main__":
     from stages.errors import run_stage
 
-    run_stage(lambda: print(f"{PARAMS_FILE}: ok ({load_params().train.model})"))
+    run_stage(lambda: print(f"{PARAMS_FILE}: ok (task {load_params().data.task}, model {load_params().train.model})"))

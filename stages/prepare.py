@@ -43,8 +43,13 @@ def clean(table: pd.DataFrame, data: DataParams, spec: PrepareParams) -> tuple[p
     return cleaned, report
 
 
-def split(table: pd.DataFrame, target: str, test_size: float, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Stratified on the target, so both splits keep the class balance."""
+def split(table: pd.DataFrame, target: str, test_size: float, seed: int, task: str = "classification") -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Classification is stratified on the target, so both splits keep the class balance."""
+    if task == "regression":
+        if math.ceil(test_size * len(table)) < 2 or len(table) - math.ceil(test_size * len(table)) < 2:
+            raise StageError(f"params.yaml: prepare.test_size={test_size} leaves fewer than 2 rows on a side of {len(table)} rows")
+        train, test = train_test_split(table, test_size=test_size, random_state=seed)
+        return train.reset_index(drop=True), test.reset_index(drop=True)
     counts = table[target].value_counts()
     if len(counts) < 2:
         raise StageError(f"{VALIDATED}: the target '{target}' has one class after cleaning ({counts.index[0]!r}); need two")
@@ -61,7 +66,7 @@ def split(table: pd.DataFrame, target: str, test_size: float, seed: int) -> tupl
 def main() -> None:
     params = load_params()
     cleaned, report = clean(read_table(VALIDATED), params.data, params.prepare)
-    train, test = split(cleaned, params.data.target, params.prepare.test_size, params.seed)
+    train, test = split(cleaned, params.data.target, params.prepare.test_size, params.seed, params.data.task)
     report.update(train_rows=len(train), test_rows=len(test))
     write_parquet(TRAIN, train)
     write_parquet(TEST, test)

@@ -30,8 +30,12 @@ def check_params_against_contract(data: DataParams, contract: Contract) -> None:
         )
     if data.target not in contract.columns:
         raise StageError(f"{data.contract}: the target '{data.target}' is not among the contract's columns")
+    target_type = contract.columns[data.target].type
+    if (data.task == "classification") != (target_type == "category"):
+        expected = "category" if data.task == "classification" else "integer or float"
+        raise StageError(f"{data.contract}: data.task is '{data.task}', so the target '{data.target}' must have type {expected}; the contract says {target_type}")
     classes = contract.columns[data.target].categories or []
-    if data.positive_class not in classes:
+    if data.task == "classification" and data.positive_class not in classes:
         raise StageError(f"params.yaml: data.positive_class must be one of {classes} (from {data.contract}); got '{data.positive_class}'")
     unknown = [name for name in data.drop_columns if name not in contract.columns]
     if unknown:
@@ -54,7 +58,7 @@ def _pandera_column(spec: ColumnContract, is_target: bool) -> pa.Column:
         checks.append(pa.Check.ge(spec.min, error=f"must be >= {spec.min:g}"))
     if spec.max is not None:
         checks.append(pa.Check.le(spec.max, error=f"must be <= {spec.max:g}"))
-    if is_target:
+    if is_target and spec.type == "category":
         checks.append(pa.Check(lambda s: s.dropna().nunique() >= 2, error="must hold at least two classes"))
     # Integers are held as float64 so that a missing value stays NaN, as scikit-learn expects.
     dtype = "str" if spec.type == "category" else "float64"
@@ -113,15 +117,22 @@ def _value(value: object) -> str:
 
 
 def summarize(table: pd.DataFrame, target: str) -> dict:
-    """What was checked: sizes, missing cells per column, duplicates, class counts."""
-    return {
+    """What was checked: sizes, missing cells per column, duplicates, and the target's classes
+    (or, for a numeric target, its range)."""
+    summary = {
         "rows": int(len(table)),
         "columns": int(table.shape[1]),
         "duplicate_rows": int(table.duplicated().sum()),
         "missing_cells": int(table.isna().sum().sum()),
         "missing_by_column": {name: int(count) for name, count in table.isna().sum().items()},
-        "class_counts": {str(label): int(count) for label, count in table[target].value_counts().sort_index().items()},
     }
+    values = table[target].dropna()
+    if pd.api.types.is_numeric_dtype(values):
+        described = {"mean": values.mean(), "std": values.std(), "min": values.min(), "max": values.max()}
+        summary["target"] = {name: round(float(value), 6) for name, value in described.items()}
+    else:
+        summary["class_counts"] = {str(label): int(count) for label, count in values.value_counts().sort_index().items()}
+    return summary
 
 
 def main() -> None:

@@ -5,6 +5,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from filelock import FileLock
 
 from tests.dvc_repo import copy_project, dvc, init_git_repo
 
@@ -12,13 +13,23 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="session")
-def reproduced_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def reproduced_repo(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Path:
     """A fresh copy of the project (committed dvc.lock, no outputs, empty cache) after `dvc repro`.
 
-    Session-scoped because a full run takes ~20 s; tests that change it work on a copy
-    (`repo_copy`).
+    Built once per test run and shared by the xdist workers (a full run takes minutes);
+    tests that change it work on a copy (`repo_copy`).
     """
-    repo = tmp_path_factory.mktemp("reproduced") / "repo"
+    run_folder = tmp_path_factory.getbasetemp()
+    if worker_id != "master":
+        run_folder = run_folder.parent  # shared by this run's workers, new for every run
+    repo = run_folder / "reproduced" / "repo"
+    with FileLock(str(run_folder / "reproduced.lock")):
+        if not (repo / ".repro_output.txt").exists():
+            _reproduce(repo)
+    return repo
+
+
+def _reproduce(repo: Path) -> None:
     copy_project(ROOT, repo)
     # Metrics are committed outputs: without removing them DVC would rightly skip evaluate.
     shutil.rmtree(repo / "metrics")
@@ -26,7 +37,6 @@ def reproduced_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     result = dvc(repo, "repro")
     assert result.returncode == 0, result.output
     repo.joinpath(".repro_output.txt").write_text(result.output)
-    return repo
 
 
 @pytest.fixture
