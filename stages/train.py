@@ -25,6 +25,7 @@ from stages.models import build_estimator
 from stages.params import Params, load_params
 from stages.scoring import PRIMARY_METRIC
 from stages.search import search
+from stages.section import Section
 from stages.tables import read_table
 
 PREPROCESSOR = "models/preprocessor.joblib"
@@ -47,11 +48,11 @@ def fit_model(preprocessor: ColumnTransformer, features: pd.DataFrame, target: p
     return Pipeline([("preprocess", preprocessor), ("model", estimator)])
 
 
-def tune(params: Params, family: str, preprocessor: ColumnTransformer) -> tuple[BaseEstimator, dict]:
-    """The estimator to fit, and the search table (empty when the search is off)."""
+def tune(params: Params, family: str, preprocessor: ColumnTransformer) -> tuple[Section, dict]:
+    """The family's hyperparameters to fit with (the best candidate when searching), and the search table."""
     task, seed, spec = params.data.task, params.seed, params.train.family_params(family)
     if params.train.search.method == "none":
-        return build_estimator(task, family, spec, seed), {"method": "none", "family": family}
+        return spec, {"method": "none", "family": family}
     inputs, target = split_inputs_target(read_table(PREPARED_TRAIN), params.data)
 
     def make_pipeline(candidate):
@@ -60,16 +61,18 @@ def tune(params: Params, family: str, preprocessor: ColumnTransformer) -> tuple[
     best, rows = search(task, params.train.search, spec, family, make_pipeline, inputs, target, seed)
     table = {"method": params.train.search.method, "family": family, "metric": PRIMARY_METRIC[task],
              "cv_folds": params.train.search.cv_folds, "best_params": rows[0]["params"], "candidates": rows}
-    return build_estimator(task, family, best, seed), table
+    return best, table
 
 
-def describe_model(params: Params, family: str, input_types: dict[str, str], feature_names: list[str], estimator: BaseEstimator) -> dict:
+def describe_model(params: Params, family: str, hyperparameters: Section, input_types: dict[str, str],
+                   feature_names: list[str], estimator: BaseEstimator) -> dict:
     """Everything needed to know what a saved model is and how to call it."""
     data = params.data
     output = f"probability that {data.target} == {data.positive_class!r}" if data.task == "classification" else f"predicted {data.target}"
     return {
         "model_family": family,
         "chosen_by": "leaderboard (train.model: auto)" if params.train.model == "auto" else "train.model",
+        "hyperparameters": hyperparameters.model_dump(mode="json"),  # after the search, if any
         "estimator": repr(estimator),
         "task": data.task,
         "target": data.target,
@@ -90,14 +93,15 @@ def main() -> None:
     leaderboard = json.loads(open(LEADERBOARD, encoding="utf-8").read())
     family = chosen_family(params, leaderboard)
     preprocessor = joblib.load(PREPROCESSOR)
-    estimator, search_table = tune(params, family, preprocessor)
+    hyperparameters, search_table = tune(params, family, preprocessor)
+    estimator = build_estimator(params.data.task, family, hyperparameters, params.seed)
     table = read_table(FEATURES)
     target = table.pop(params.data.target)
     model = fit_model(preprocessor, table, target, estimator)
     contract = read_contract(params.data.contract)
     input_types = {name: spec.type for name, spec in contract.features(params.data.drop_columns).items()}
     dump_joblib(MODEL, model)
-    write_json(METADATA, describe_model(params, family, input_types, list(table.columns), estimator))
+    write_json(METADATA, describe_model(params, family, hyperparameters, input_types, list(table.columns), estimator))
     write_json(SEARCH_TABLE, search_table)
 
 

@@ -8,11 +8,15 @@ from pathlib import Path
 import joblib
 import pandas as pd
 import pytest
+import yaml
 
 from tests.dvc_repo import copy_project, dvc, init_git_repo, locked_outputs, md5_of, ran_stages, read_lock
 
 ROOT = Path(__file__).resolve().parents[1]
-ALL_STAGES = {"validate", "prepare", "featurize", "train", "evaluate"}
+FAMILIES = ("logistic_regression", "linear_svm", "random_forest", "hist_gradient_boosting", "mlp", "dummy")
+ALL_STAGES = {"validate", "prepare", "featurize", "leaderboard", "train", "evaluate", "gate"} | {
+    f"cross_validate@{family}" for family in FAMILIES
+}
 
 pytestmark = pytest.mark.slow
 
@@ -25,18 +29,34 @@ def set_param(repo: Path, old: str, new: str) -> None:
     params.write_text(text.replace(old, new, 1))
 
 
-def evaluation(repo: Path) -> dict:
+def evaluation_of(repo: Path) -> dict:
     return json.loads((repo / "metrics/evaluate/metrics.json").read_text())
 
 
 def test_repro_from_a_fresh_clone_runs_every_stage_and_beats_080_roc_auc(reproduced_repo: Path) -> None:
     output = (reproduced_repo / ".repro_output.txt").read_text()
     assert ran_stages(output) == ALL_STAGES
-    metrics = evaluation(reproduced_repo)
+    metrics = evaluation_of(reproduced_repo)
     assert metrics["test"]["roc_auc"] > 0.80
     assert metrics["cv"]["roc_auc_mean"] > metrics["baseline"]["roc_auc"] + 0.2
-    for plot in ("roc", "precision_recall", "calibration", "confusion_matrix"):
-        assert (reproduced_repo / f"metrics/evaluate/plots/sklearn/{plot}.json").stat().st_size > 100
+    for plot in ("sklearn/roc", "sklearn/precision_recall", "sklearn/calibration", "sklearn/confusion_matrix", "custom/importance"):
+        assert (reproduced_repo / f"metrics/evaluate/plots/{plot}.json").stat().st_size > 100
+    gates = json.loads((reproduced_repo / "metrics/gates.json").read_text())
+    assert gates["passed"] and len(gates["gates"]) == 3
+    card = (reproduced_repo / "metrics/model_card.md").read_text()
+    assert "## Gates" in card and "## Segments by `Marital`" in card and "## Limitations" in card
+
+
+def test_auto_trains_the_family_that_wins_the_leaderboard(reproduced_repo: Path) -> None:
+    leaderboard = json.loads((reproduced_repo / "metrics/leaderboard.json").read_text())
+    ranking = leaderboard["ranking"]
+    assert [row["family"] for row in ranking if row["family"]] and len(ranking) == len(FAMILIES)
+    assert all(first["cv_mean"] >= second["cv_mean"] for first, second in zip(ranking, ranking[1:]))
+    metadata = json.loads((reproduced_repo / "models/model.json").read_text())
+    assert metadata["model_family"] == leaderboard["best"] == ranking[0]["family"]
+    evaluation = evaluation_of(reproduced_repo)
+    # evaluate cross-validates the trained pipeline on the same folds as the leaderboard
+    assert evaluation["cv"]["roc_auc_mean"] == ranking[0]["cv_mean"]
 
 
 def test_saved_model_scores_raw_rows_including_missing_values_and_unseen_categories(reproduced_repo: Path) -> None:
@@ -71,15 +91,16 @@ def test_two_runs_from_scratch_give_identical_output_hashes(reproduced_repo: Pat
         assert md5_of(second / path) == md5_of(reproduced_repo / path)
 
 
-def test_changing_the_model_reruns_only_train_and_evaluate(repo_copy: Path) -> None:
+def test_changing_the_model_reruns_only_train_evaluate_and_gate(repo_copy: Path) -> None:
     before = read_lock(repo_copy)["stages"]
-    set_param(repo_copy, "model: logistic_regression", "model: hist_gradient_boosting")
+    set_param(repo_copy, "model: auto", "model: hist_gradient_boosting")
     result = dvc(repo_copy, "repro")
     assert result.returncode == 0, result.output
-    assert ran_stages(result.output) == {"train", "evaluate"}
+    assert ran_stages(result.output) == {"train", "evaluate", "gate"}
     after = read_lock(repo_copy)["stages"]
-    for stage in ("validate", "prepare", "featurize"):
-        assert after[stage] == before[stage]
+    for stage in before:
+        if stage not in ("train", "evaluate", "gate"):
+            assert after[stage] == before[stage], stage
     assert json.loads((repo_copy / "models/model.json").read_text())["model_family"] == "hist_gradient_boosting"
 
 
@@ -95,15 +116,40 @@ def test_metrics_diff_between_commits_needs_no_remote(repo_copy: Path) -> None:
     git = ["git", "-C", str(repo_copy)]
     subprocess.run([*git, "add", "-A"], check=True, capture_output=True)
     subprocess.run([*git, "commit", "-qm", "baseline run"], check=True, capture_output=True)
-    set_param(repo_copy, "C: 1.0", "C: 0.001")
-    assert dvc(repo_copy, "repro").returncode == 0
+    set_param(repo_copy, "method: max_f1", "method: fixed")
+    result = dvc(repo_copy, "repro")
+    assert result.returncode == 0, result.output
+    assert ran_stages(result.output) == {"evaluate", "gate"}
     diff = dvc(repo_copy, "metrics", "diff", "--json")
     assert diff.returncode == 0, diff.output
     changed = json.loads(diff.stdout)["metrics/evaluate/metrics.json"]
-    assert changed["test.roc_auc"]["old"] != changed["test.roc_auc"]["new"]
+    assert changed["threshold"]["new"] == 0.5 and changed["threshold"]["old"] != 0.5
+    assert changed["test.f1"]["old"] != changed["test.f1"]["new"]
     params = json.loads(dvc(repo_copy, "params", "diff", "--json").stdout)
-    change = params["params.yaml"]["train.logistic_regression.C"]
-    assert (change["old"], change["new"]) == (1.0, 0.001)
+    change = params["params.yaml"]["evaluate.threshold.method"]
+    assert (change["old"], change["new"]) == ("max_f1", "fixed")
+
+
+def test_failing_gate_exits_non_zero_naming_the_metric_and_keeps_the_metrics(repo_copy: Path) -> None:
+    set_param(repo_copy, "model: auto", "model: dummy")
+    lock_before = (repo_copy / "dvc.lock").read_bytes()
+    result = dvc(repo_copy, "repro")
+    assert result.returncode != 0
+    assert "gate failed (2 of 3): test.roc_auc = 0.5 is below the minimum 0.8" in result.output
+    assert "over_baseline.roc_auc = 0 is below the minimum 0.1" in result.output
+    assert "Traceback" not in result.output
+    gates = json.loads((repo_copy / "metrics/gates.json").read_text())
+    assert gates["passed"] is False
+    shown = json.loads(dvc(repo_copy, "metrics", "show", "--json").stdout)
+    workspace = next(iter(shown.values()))["data"]
+    assert workspace["metrics/evaluate/metrics.json"]["data"]["test"]["roc_auc"] == 0.5
+    assert workspace["metrics/gates.json"]["data"]["passed"] is False
+    assert "| test.roc_auc | 0.8000 |  | 0.5000 | FAIL |" in (repo_copy / "metrics/model_card.md").read_text()
+    assert read_lock(repo_copy)["stages"]["gate"] == yaml_stage(lock_before, "gate")
+
+
+def yaml_stage(lock: bytes, stage: str) -> dict:
+    return yaml.safe_load(lock)["stages"][stage]
 
 
 def test_experiment_sweep_value_runs_and_an_appended_misspelt_key_is_refused(repo_copy: Path) -> None:
