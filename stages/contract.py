@@ -61,10 +61,18 @@ def _infer_column(values: pd.Series, is_target: bool, is_label: bool, path: str 
     # Unlabelled rows are expected in real tables: prepare drops them and counts them.
     nullable = bool(is_target or values.isna().any())
     if is_label or not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
-        return ColumnContract(type="category", nullable=nullable, categories=sorted(present.astype(str).unique()))
+        return ColumnContract(type="category", nullable=nullable, categories=sorted(as_labels(present).astype(str).unique()))
     whole = bool((present % 1 == 0).all())
     floor = 0.0 if present.min() >= 0 else None
     return ColumnContract(type="integer" if whole else "float", nullable=nullable, min=floor)
+
+
+def as_labels(values: pd.Series) -> pd.Series:
+    """Class labels as text, written as in the file: a 0/1 column with a gap is read as 0.0/1.0
+    by pandas, but its labels are '0' and '1'."""
+    if not pd.api.types.is_float_dtype(values):
+        return values
+    return values.map(lambda v: v if pd.isna(v) else str(int(v)) if float(v).is_integer() else str(v))
 
 
 def read_contract(path: str | Path) -> Contract:

@@ -36,7 +36,9 @@ def failure_message(results: list[dict]) -> str:
     failed = [row for row in results if not row["passed"]]
     parts = []
     for row in failed:
-        if row["min"] is not None and row["value"] < row["min"]:
+        if row["value"] != row["value"]:  # NaN: a fold failed, so the metric could not be computed
+            parts.append(f"{row['metric']} is not a number (a fit or a score failed)")
+        elif row["min"] is not None and row["value"] < row["min"]:
             parts.append(f"{row['metric']} = {row['value']:g} is below the minimum {row['min']:g}")
         else:
             parts.append(f"{row['metric']} = {row['value']:g} is above the maximum {row['max']:g}")

@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pandera.pandas as pa
 
-from stages.contract import ColumnContract, Contract, read_contract
+from stages.contract import ColumnContract, Contract, as_labels, read_contract
 from stages.errors import StageError, run_stage
 from stages.files import write_json
 from stages.params import DataParams, load_params
@@ -67,6 +67,8 @@ def _pandera_column(spec: ColumnContract, is_target: bool) -> pa.Column:
 
 def validate_table(table: pd.DataFrame, contract: Contract, source: str | Path) -> pd.DataFrame:
     """Return the table coerced to the contract's types, or raise StageError on the first violation."""
+    categories = [name for name, spec in contract.columns.items() if spec.type == "category" and name in table.columns]
+    table = table.assign(**{name: as_labels(table[name]) for name in categories})
     try:
         return pandera_schema(contract).validate(table, lazy=True)
     except pa.errors.SchemaErrors as errors:

@@ -93,3 +93,33 @@ def test_contract_is_immutable():
     contract = Contract(target="y", columns={"y": ColumnContract(type="category", nullable=True, categories=["a", "b"])})
     with pytest.raises(ValueError):
         contract.target = "z"
+
+
+def test_regression_target_stays_numeric_and_nullable(table):
+    contract = infer_contract(table.assign(Price=[10.5, 20.0, 30.25, 5.0]), "Price", "t.csv", task="regression")
+    assert contract.columns["Price"] == ColumnContract(type="float", nullable=True, min=0.0)
+    assert contract.columns["Status"].type == "category"  # a text column is still a category
+
+
+def test_whole_number_regression_target_is_an_integer_column(table):
+    contract = infer_contract(table.assign(Count=[3, 0, 7, 1]), "Count", "t.csv", task="regression")
+    assert contract.columns["Count"].type == "integer"
+
+
+def test_classification_target_of_zeros_and_ones_is_a_category_not_a_number(table):
+    contract = infer_contract(table.assign(Default=[0, 1, 1, 0]), "Default", "t.csv", task="classification")
+    assert contract.columns["Default"] == ColumnContract(type="category", nullable=True, categories=["0", "1"])
+
+
+def test_a_zero_one_feature_stays_numeric_when_the_target_is_another_column(table):
+    contract = infer_contract(table.assign(Default=[0, 1, 1, 0]), "Status", "t.csv", task="classification")
+    assert contract.columns["Default"].type == "integer"
+
+
+def test_zero_one_target_with_an_unlabelled_row_keeps_its_labels_as_written(tmp_path):
+    # pandas reads a 0/1 column with an empty cell as floats 0.0/1.0; the labels in the file are still 0 and 1,
+    # so `positive_class: 1` (read as "1") must be one of them.
+    path = tmp_path / "t.csv"
+    path.write_text("Default,Age\n0,30\n1,41\n,52\n1,23\n", encoding="utf-8")
+    contract = infer_contract(pd.read_csv(path), "Default", path, task="classification")
+    assert contract.columns["Default"].categories == ["0", "1"]

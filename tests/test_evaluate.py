@@ -1,105 +1,109 @@
-"""evaluate: metrics on known cases, a no-skill baseline, and cross-validation that does not leak."""
+"""evaluate: the decision threshold, permutation importance, metrics per segment, and the plots."""
+import json
+from types import SimpleNamespace
+
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.base import clone
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import Pipeline
+from dvclive import Live
+from sklearn.linear_model import LinearRegression, LogisticRegression
 
-from stages.evaluate import baseline, cross_validation, rounded, score_probabilities
-from stages.featurize import build_preprocessor
-from stages.params import EvaluateParams, FeaturizeParams
+from stages.evaluate import choose_threshold, importance, log_plots, segments
+from stages.params import DataParams, ThresholdParams
 
-SPEC = FeaturizeParams.model_validate(
-    {
-        "numeric": {"impute": "median", "add_indicator": True, "transform": "none", "scale": "standard",
-                    "outliers": {"method": "iqr", "iqr_factor": 3.0, "quantiles": [0.01, 0.99]}},
-        "categorical": {"impute": "most_frequent", "min_frequency": None},
-    }
-)
-CV_KEYS = {f"{name}_{stat}" for name in ("roc_auc", "average_precision", "brier") for stat in ("mean", "std")}
+# Out-of-fold probabilities of five training rows; the two positives score 0.4 and 0.8.
+TARGET = pd.Series([0, 0, 0, 1, 1])
+PROBABILITY = np.array([0.1, 0.3, 0.6, 0.4, 0.8])
 
 
-def pipeline() -> Pipeline:
-    preprocessor = build_preprocessor(["Income", "Age"], ["Home"], SPEC)
-    return Pipeline([("preprocess", preprocessor), ("model", LogisticRegression(random_state=0))])
+def threshold_params(method: str, value: float = 0.5, false_positive: float = 1.0, false_negative: float = 1.0) -> ThresholdParams:
+    return ThresholdParams(method=method, value=value, cost_false_positive=false_positive, cost_false_negative=false_negative)
 
 
-def raw(seed: int, n: int = 60, shift: float = 0.0):
-    rng = np.random.default_rng(seed)
-    target = pd.Series(np.tile([0, 1, 0], n // 3), name="Status")
-    inputs = pd.DataFrame(
-        {
-            "Income": np.where(rng.random(n) < 0.1, np.nan, shift + 100 + 40 * target + rng.normal(0, 50, n)),
-            "Age": rng.integers(20, 60, n).astype(float) + shift,
-            "Home": rng.choice(["rent", "owner", "parents"], n),
-        }
-    )
-    return inputs, target
+# --- the threshold ---
+
+def test_fixed_threshold_is_the_given_value():
+    assert choose_threshold(TARGET, PROBABILITY, threshold_params("fixed", value=0.42)) == 0.42
 
 
-def test_perfect_ranking_scores_one():
-    scores = score_probabilities(pd.Series([0, 0, 1, 1]), np.array([0.1, 0.2, 0.8, 0.9]), threshold=0.5)
-    assert scores["roc_auc"] == 1.0 and scores["average_precision"] == 1.0
-    assert scores["accuracy"] == 1.0 and scores["f1"] == 1.0
+def test_max_f1_threshold_keeps_both_positives_and_drops_two_negatives():
+    # Above 0.30 and up to 0.40: TP 2, FP 1 (0.6), FN 0 -> F1 0.8, the best; the lowest such candidate is 0.31.
+    assert choose_threshold(TARGET, PROBABILITY, threshold_params("max_f1")) == 0.31
 
 
-def test_metrics_match_hand_computed_values():
-    target, probability = pd.Series([0, 0, 1, 1]), np.array([0.1, 0.4, 0.35, 0.8])
-    scores = score_probabilities(target, probability, threshold=0.5)
-    # Pairs (positive, negative) ranked right: 0.35>0.1, 0.8>0.1, 0.8>0.4 -> 3 of 4.
-    assert scores["roc_auc"] == pytest.approx(0.75)
-    # Ranked 0.8 (pos), 0.4 (neg), 0.35 (pos): precision 1 at recall 1/2, 2/3 at recall 1.
-    assert scores["average_precision"] == pytest.approx(0.5 * 1 + 0.5 * 2 / 3)
-    assert scores["brier"] == pytest.approx(np.mean((probability - target) ** 2))
-    assert scores["log_loss"] == pytest.approx(-np.mean(np.log([0.9, 0.6, 0.35, 0.8])))
-    # Predicted [0, 0, 0, 1]: one true positive, one false negative.
-    assert scores["accuracy"] == pytest.approx(0.75) and scores["f1"] == pytest.approx(2 / 3)
+def test_min_cost_threshold_goes_down_when_a_missed_positive_costs_more():
+    # Missed positives cost 5: accept one false positive (cost 1) to catch both -> 0.31.
+    expensive = choose_threshold(TARGET, PROBABILITY, threshold_params("min_cost", false_positive=1.0, false_negative=5.0))
+    # Missed positives cost 0.1: miss the one at 0.4 rather than flag the negative at 0.6 -> 0.61.
+    cheap = choose_threshold(TARGET, PROBABILITY, threshold_params("min_cost", false_positive=1.0, false_negative=0.1))
+    assert (expensive, cheap) == (0.31, 0.61)
 
 
-def test_probability_equal_to_threshold_counts_as_positive():
-    scores = score_probabilities(pd.Series([0, 1]), np.array([0.2, 0.5]), threshold=0.5)
-    assert scores["accuracy"] == 1.0
+def test_min_cost_tie_takes_the_lowest_threshold():
+    # Equal costs: one error above 0.30 (the negative at 0.6) and one above 0.60 (the positive at 0.4).
+    assert choose_threshold(TARGET, PROBABILITY, threshold_params("min_cost")) == 0.31
 
 
-def test_baseline_has_no_ranking_skill_and_predicts_the_training_balance():
-    train, test = pd.Series([0, 0, 0, 1]), pd.Series([0, 1, 1, 0, 1])
-    scores = baseline(train, test, threshold=0.5)
-    assert scores["roc_auc"] == 0.5
-    assert scores["brier"] == pytest.approx(np.mean((0.25 - test) ** 2))
-    assert scores["f1"] == 0.0
+def test_threshold_is_a_plain_float_for_the_metrics_file():
+    assert type(choose_threshold(TARGET, PROBABILITY, threshold_params("max_f1"))) is float
 
 
-def test_cross_validation_returns_mean_and_std_of_each_score():
-    inputs, target = raw(0)
-    summary = cross_validation(pipeline(), inputs, target, EvaluateParams(cv_folds=3, threshold=0.5, n_jobs=1), seed=0)
-    assert set(summary) == CV_KEYS
-    assert 0 <= summary["brier_mean"] <= 1  # the sign of neg_brier_score is flipped back
-    assert all(summary[key] >= 0 for key in CV_KEYS if key.endswith("_std"))
+# --- importance ---
+
+@pytest.fixture(scope="module")
+def signal_and_noise():
+    rng = np.random.default_rng(0)
+    inputs = pd.DataFrame({"noise": rng.normal(size=80), "signal": rng.normal(size=80)})
+    return inputs, inputs["signal"] + 0.3 * rng.normal(size=80)
 
 
-def test_cross_validation_does_not_depend_on_n_jobs():
-    inputs, target = raw(0)
-    one = cross_validation(pipeline(), inputs, target, EvaluateParams(cv_folds=3, threshold=0.5, n_jobs=1), seed=0)
-    two = cross_validation(pipeline(), inputs, target, EvaluateParams(cv_folds=3, threshold=0.5, n_jobs=2), seed=0)
-    assert one == two
+@pytest.mark.parametrize("task", ["classification", "regression"])
+def test_importance_ranks_a_column_the_model_uses_above_pure_noise(signal_and_noise, task):
+    inputs, value = signal_and_noise
+    target = (value > 0).astype(int) if task == "classification" else value
+    model = (LogisticRegression() if task == "classification" else LinearRegression()).fit(inputs, target)
+    ranked = importance(task, model, inputs, target, repeats=3, seed=0, n_jobs=1)
+    assert [row["column"] for row in ranked] == ["signal", "noise"]
+    assert ranked[0]["importance"] > 0.1 > abs(ranked[1]["importance"])
+    assert set(ranked[0]) == {"column", "importance", "std"}
 
 
-def test_cross_validation_depends_on_the_seed():
-    inputs, target = raw(0)
-    spec = EvaluateParams(cv_folds=3, threshold=0.5, n_jobs=1)
-    assert cross_validation(pipeline(), inputs, target, spec, seed=0) != cross_validation(pipeline(), inputs, target, spec, seed=1)
+# --- segments ---
+
+def test_classification_segments_give_metrics_per_group_and_null_roc_auc_for_a_one_class_group():
+    groups = pd.Series(["a", "a", "a", "a", "b", "b", None])
+    target = pd.Series([0, 1, 0, 1, 0, 0, 1])
+    prediction = np.array([0.2, 0.9, 0.3, 0.6, 0.1, 0.5, 0.7])
+    rows = segments("classification", groups, target, prediction, threshold=0.5)
+    assert [row["segment"] for row in rows] == ["(missing)", "a", "b"]
+    a, b = rows[1], rows[2]
+    assert a == {"segment": "a", "rows": 4, "positive_rate": 0.5, "roc_auc": 1.0, "brier": pytest.approx((0.04 + 0.01 + 0.09 + 0.16) / 4), "accuracy": 1.0}
+    assert b == {"segment": "b", "rows": 2, "positive_rate": 0.0, "roc_auc": None, "brier": pytest.approx((0.01 + 0.25) / 2)}
 
 
-def test_cross_validation_refits_preprocessing_in_every_fold_instead_of_reusing_the_fitted_one():
-    inputs, target = raw(0)
-    other_inputs, other_target = raw(1, shift=1e4)  # fitted elsewhere: very different medians and scales
-    fitted = pipeline().fit(other_inputs, other_target)
-    before = fitted.predict_proba(inputs)
-    spec = EvaluateParams(cv_folds=3, threshold=0.5, n_jobs=1)
-    assert cross_validation(fitted, inputs, target, spec, seed=0) == cross_validation(clone(pipeline()), inputs, target, spec, seed=0)
-    assert np.array_equal(fitted.predict_proba(inputs), before)  # the model passed in is left as it was
+def test_regression_segments_give_errors_per_group():
+    groups = pd.Series(["x", "x", "y", "y", "z"])
+    target = pd.Series([1.0, 2.0, 3.0, 5.0, 7.0])
+    prediction = np.array([1.0, 3.0, 3.0, 5.0, 6.0])
+    rows = segments("regression", groups, target, prediction, threshold=0.5)
+    assert rows[0] == {"segment": "x", "rows": 2, "rmse": pytest.approx(np.sqrt(0.5)), "mae": 0.5, "r2": pytest.approx(-1.0)}
+    assert rows[1]["rmse"] == 0.0 and rows[1]["r2"] == 1.0
+    assert rows[2] == {"segment": "z", "rows": 1}  # one row: no spread to score against
 
 
-def test_rounded_keeps_six_digits():
-    assert rounded({"roc_auc": 0.12345678, "brier": np.float64(0.1)}) == {"roc_auc": 0.123457, "brier": 0.1}
+def test_numeric_segment_values_are_labelled_as_text():
+    rows = segments("regression", pd.Series([1.0, 1.0, 2.0, 2.0]), pd.Series([1.0, 2.0, 3.0, 4.0]), np.array([1.0, 2.0, 3.0, 4.0]), 0.5)
+    assert [row["segment"] for row in rows] == ["1.0", "2.0"]
+
+
+# --- plots ---
+
+def test_regression_plots_are_predicted_vs_actual_and_residuals(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    params = SimpleNamespace(data=DataParams(path="t.csv", target="Price", task="regression", contract="c.yaml"))
+    with Live("live", dvcyaml=None, save_dvc_exp=False, report=None) as live:
+        log_plots(live, params, pd.Series([1.0, 2.0]), np.array([1.5, 1.0]), 0.5)
+    written = sorted(path.name for path in (tmp_path / "live" / "plots" / "custom").iterdir())
+    assert written == ["predicted_vs_actual.json", "residuals.json"]
+    points = json.loads((tmp_path / "live" / "plots" / "custom" / "residuals.json").read_text())
+    assert points == [{"actual": 1.0, "predicted": 1.5, "residual": -0.5}, {"actual": 2.0, "predicted": 1.0, "residual": 1.0}]

@@ -6,8 +6,8 @@ import pytest
 import yaml
 
 from stages.errors import StageError
-from stages.models import FAMILIES
-from stages.params import ModelName, Params, load_params
+from stages.params import CV_METRICS_BY_TASK, METRICS_BY_TASK, Params, gate_metric_names, load_params
+from stages.train_params import CLASSIFIERS, REGRESSORS, ModelName
 
 REPO_PARAMS = Path(__file__).resolve().parents[1] / "params.yaml"
 
@@ -24,6 +24,22 @@ def write_params(tmp_path):
         return path
 
     return write
+
+
+def as_regression(raw: dict) -> None:
+    """The repo's params turned into a valid regression setup."""
+    raw["data"].update(task="regression", positive_class=None)
+    raw["train"]["model"] = "ridge"
+    raw["train"]["search"]["method"] = "none"
+    raw["leaderboard"]["families"] = ["linear_regression", "ridge", "dummy"]
+    raw["gates"] = [{"metric": "test.rmse", "max": 10.0}, {"metric": "over_baseline.r2", "min": 0.0}]
+
+
+def then(*edits):
+    def edit(raw):
+        for change in edits:
+            change(raw)
+    return edit
 
 
 def test_repo_params_load_into_typed_sections():
@@ -129,5 +145,122 @@ def test_positive_class_given_as_int_becomes_text(write_params):
     assert load_params(path).data.positive_class == "1"
 
 
-def test_every_model_name_has_a_family_and_every_family_a_name():
-    assert set(FAMILIES) == set(get_args(ModelName))
+# --- the task and the checks across sections ---
+
+def test_a_regression_setup_loads(write_params):
+    params = load_params(write_params(as_regression))
+    assert params.data.task == "regression" and params.data.positive_class is None
+    assert params.train.model == "ridge"
+
+
+def test_unknown_task_is_refused_naming_the_allowed_ones(write_params):
+    path = write_params(lambda raw: raw["data"].update(task="ranking"))
+    with pytest.raises(StageError, match=r"key 'data\.task' must be 'classification' or 'regression'; got 'ranking'"):
+        load_params(path)
+
+
+def test_classification_without_positive_class_is_refused(write_params):
+    path = write_params(lambda raw: raw["data"].update(positive_class=None))
+    with pytest.raises(StageError, match=r"data\.positive_class is required when data\.task is 'classification'"):
+        load_params(path)
+
+
+def test_regression_with_a_positive_class_is_refused(write_params):
+    path = write_params(then(as_regression, lambda raw: raw["data"].update(positive_class="bad")))
+    with pytest.raises(StageError, match=r"data\.positive_class must be null when data\.task is 'regression'; got 'bad'"):
+        load_params(path)
+
+
+@pytest.mark.parametrize(
+    "edit, model, task, allowed",
+    [
+        (lambda raw: raw["train"].update(model="ridge"), "ridge", "classification", CLASSIFIERS),
+        (then(as_regression, lambda raw: raw["train"].update(model="logistic_regression")), "logistic_regression", "regression", REGRESSORS),
+        (then(as_regression, lambda raw: raw["train"].update(model="linear_svm")), "linear_svm", "regression", REGRESSORS),
+    ],
+)
+def test_model_that_cannot_do_the_task_is_refused_naming_the_key_and_the_allowed_families(write_params, edit, model, task, allowed):
+    with pytest.raises(StageError) as error:
+        load_params(write_params(edit))
+    message = str(error.value)
+    assert f"train.model must be 'auto' or a {task} family: {', '.join(allowed)}; got '{model}'" in message
+
+
+def test_auto_with_a_search_is_refused(write_params):
+    path = write_params(lambda raw: raw["train"].update(model="auto", search=raw["train"]["search"] | {"method": "grid"}))
+    with pytest.raises(StageError, match=r"train\.search\.method must be 'none' when train\.model is 'auto'"):
+        load_params(path)
+
+
+def test_a_named_family_with_a_search_is_accepted(write_params):
+    path = write_params(lambda raw: raw["train"].update(model="random_forest", search=raw["train"]["search"] | {"method": "random"}))
+    assert load_params(path).train.search.method == "random"
+
+
+def test_leaderboard_family_that_cannot_do_the_task_is_refused(write_params):
+    path = write_params(then(as_regression, lambda raw: raw["leaderboard"].update(families=["ridge", "logistic_regression", "linear_svm"])))
+    with pytest.raises(StageError) as error:
+        load_params(path)
+    message = str(error.value)
+    assert message.endswith(f"leaderboard.families: logistic_regression, linear_svm cannot do regression; allowed: {', '.join(REGRESSORS)}")
+
+
+def test_empty_leaderboard_is_refused(write_params):
+    path = write_params(lambda raw: raw["leaderboard"].update(families=[]))
+    with pytest.raises(StageError, match=r"key 'leaderboard\.families'"):
+        load_params(path)
+
+
+def test_unknown_gate_metric_is_refused_listing_the_allowed_names(write_params):
+    path = write_params(lambda raw: raw.update(gates=[{"metric": "test.roc_auc", "min": 0.5}, {"metric": "test.auc", "min": 0.5}]))
+    with pytest.raises(StageError) as error:
+        load_params(path)
+    message = str(error.value)
+    assert "gates[1].metric must be one of " in message and message.endswith("; got 'test.auc'")
+    assert all(name in message for name in gate_metric_names("classification"))
+
+
+def test_gate_metric_of_the_other_task_is_refused(write_params):
+    path = write_params(then(as_regression, lambda raw: raw.update(gates=[{"metric": "test.roc_auc", "min": 0.5}])))
+    with pytest.raises(StageError, match=r"gates\[0\]\.metric must be one of test\.rmse, .*; got 'test\.roc_auc'"):
+        load_params(path)
+
+
+def test_gate_without_min_or_max_is_refused(write_params):
+    path = write_params(lambda raw: raw.update(gates=[{"metric": "test.roc_auc"}]))
+    with pytest.raises(StageError, match=r"gates\[0\] \(test\.roc_auc\) needs a min or a max"):
+        load_params(path)
+
+
+def test_gate_with_an_unknown_key_is_refused(write_params):
+    path = write_params(lambda raw: raw.update(gates=[{"metric": "test.roc_auc", "minimum": 0.5}]))
+    with pytest.raises(StageError, match=r"unknown key 'gates\.0\.minimum' \(did you mean 'min'\?\); allowed keys under 'gates\.0': metric, min, max"):
+        load_params(path)
+
+
+def test_no_gates_at_all_is_accepted(write_params):
+    assert load_params(write_params(lambda raw: raw.update(gates=[]))).gates == []
+
+
+def test_segment_column_equal_to_the_target_is_refused(write_params):
+    path = write_params(lambda raw: raw["evaluate"].update(segment_column=raw["data"]["target"]))
+    with pytest.raises(StageError, match=r"evaluate\.segment_column must not be the target"):
+        load_params(path)
+
+
+@pytest.mark.parametrize("method", ["top_k", None])
+def test_unknown_threshold_method_is_refused(write_params, method):
+    path = write_params(lambda raw: raw["evaluate"]["threshold"].update(method=method))
+    with pytest.raises(StageError, match=r"key 'evaluate\.threshold\.method' must be 'fixed', 'max_f1' or 'min_cost'"):
+        load_params(path)
+
+
+def test_gate_metric_names_cover_test_cv_and_over_baseline_for_each_task():
+    names = gate_metric_names("regression")
+    assert names[:3] == ["test.rmse", "test.mae", "test.r2"]
+    assert {"cv.rmse_mean", "cv.rmse_std", "over_baseline.r2"} <= set(names)
+    classification = gate_metric_names("classification")
+    # Accuracy and F1 depend on the threshold: they are tested, but not cross-validated.
+    assert "test.accuracy" in classification and "cv.accuracy_mean" not in classification
+    for task in ("classification", "regression"):
+        assert len(gate_metric_names(task)) == 2 * len(METRICS_BY_TASK[task]) + 2 * len(CV_METRICS_BY_TASK[task])

@@ -85,3 +85,42 @@ def test_split_refuses_with_a_stage_error_when_too_few_training_rows_remain():
     table = pd.DataFrame({"x": np.arange(5.0), "y": ["good"] * 3 + ["bad"] * 2})
     with pytest.raises(StageError, match=r"prepare\.test_size=0\.65 cannot give a stratified split"):
         split(table, "y", 0.65, seed=0)
+
+
+@pytest.fixture
+def valued():
+    """20 rows with a continuous target: no value repeats, so it could not be stratified."""
+    return pd.DataFrame({"x": np.arange(20.0), "y": np.linspace(0.5, 99.5, 20)})
+
+
+def test_regression_split_is_not_stratified_and_covers_every_row_once(valued):
+    train, test = split(valued, "y", 0.25, seed=0, task="regression")
+    assert (len(train), len(test)) == (15, 5)
+    assert sorted(pd.concat([train, test])["x"]) == list(valued["x"])
+    assert list(train.index) == list(range(15)) and list(test.index) == list(range(5))
+
+
+def test_regression_split_is_the_same_for_the_same_seed_and_differs_for_another(valued):
+    first_train, first_test = split(valued, "y", 0.25, seed=7, task="regression")
+    again_train, again_test = split(valued, "y", 0.25, seed=7, task="regression")
+    pd.testing.assert_frame_equal(first_train, again_train)
+    pd.testing.assert_frame_equal(first_test, again_test)
+    other_train, _ = split(valued, "y", 0.25, seed=8, task="regression")
+    assert set(first_train["x"]) != set(other_train["x"])
+
+
+def test_regression_split_accepts_a_target_with_one_value_that_classification_refuses(valued):
+    train, test = split(valued.assign(y=1.0), "y", 0.25, seed=0, task="regression")
+    assert len(train) + len(test) == 20
+
+
+@pytest.mark.parametrize("test_size", [0.05, 0.95])
+def test_regression_split_refuses_fewer_than_two_rows_on_a_side(valued, test_size):
+    with pytest.raises(StageError, match=rf"prepare\.test_size={test_size} leaves fewer than 2 rows on a side of 20 rows"):
+        split(valued, "y", test_size, seed=0, task="regression")
+
+
+def test_clean_drops_rows_without_a_numeric_target():
+    data = DataParams(path="t.csv", target="y", task="regression", drop_columns=[], contract="c.yaml")
+    cleaned, report = clean(pd.DataFrame({"x": [1.0, 2.0, 3.0], "y": [0.5, np.nan, 2.5]}), data, PrepareParams(test_size=0.2, drop_duplicates=True))
+    assert cleaned["y"].tolist() == [0.5, 2.5] and report["unlabelled_rows_dropped"] == 1

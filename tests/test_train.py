@@ -1,4 +1,4 @@
-"""train: the saved model is one Pipeline that maps raw input columns to a probability."""
+"""train: the family to fit, its tuning, and the saved model: one Pipeline from raw columns to a probability."""
 import hashlib
 import json
 import platform
@@ -7,13 +7,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 
-from stages.featurize import build_preprocessor
-from stages.params import FeaturizeParams, load_params
+from stages.params import FeaturizeParams, Params, load_params
+from stages.preprocessing import build_preprocessor
 from stages.tables import write_parquet
-from stages.train import describe_model, fit_model
+from stages.train import chosen_family, describe_model, fit_model, tune
 
 REPO_PARAMS = Path(__file__).resolve().parents[1] / "params.yaml"
 SPEC = FeaturizeParams.model_validate(
@@ -23,6 +24,15 @@ SPEC = FeaturizeParams.model_validate(
         "categorical": {"impute": "most_frequent", "min_frequency": None},
     }
 )
+LEADERBOARD = {"metric": "roc_auc", "best": "random_forest", "ranking": []}
+
+
+def params_with(**train) -> Params:
+    """The repo's params with train.* keys replaced (search: merged into the repo's search)."""
+    raw = yaml.safe_load(REPO_PARAMS.read_text(encoding="utf-8"))
+    raw["train"]["search"] |= train.pop("search", {})
+    raw["train"] |= train
+    return Params.model_validate(raw)
 
 
 @pytest.fixture
@@ -46,6 +56,43 @@ def model(raw):
     preprocessor = build_preprocessor(["Income", "Age"], ["Home"], SPEC).fit(inputs)
     return fit_model(preprocessor, preprocessor.transform(inputs), target, LogisticRegression(random_state=0))
 
+
+# --- which family ---
+
+def test_auto_trains_the_leaderboards_best_family():
+    assert chosen_family(params_with(model="auto"), LEADERBOARD) == "random_forest"
+
+
+def test_a_named_family_is_trained_whatever_the_leaderboard_says():
+    assert chosen_family(params_with(model="logistic_regression"), LEADERBOARD) == "logistic_regression"
+
+
+# --- tuning ---
+
+def test_without_a_search_the_familys_own_params_are_used_and_the_table_says_so():
+    params = params_with(model="logistic_regression")
+    hyperparameters, table = tune(params, "logistic_regression", build_preprocessor(["Income", "Age"], ["Home"], SPEC))
+    assert hyperparameters == params.train.logistic_regression
+    assert table == {"method": "none", "family": "logistic_regression"}
+
+
+def test_with_a_search_the_best_candidate_is_returned_and_the_table_lists_every_candidate(raw, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    inputs, target = raw
+    write_parquet("data/prepared/train.parquet", inputs.assign(Status=np.where(target == 1, "bad", "good")))
+    params = params_with(model="logistic_regression",
+                         search={"method": "grid", "cv_folds": 2, "space": {"logistic_regression": {"C": [1e-6, 1.0]}}})
+    hyperparameters, table = tune(params, "logistic_regression", build_preprocessor(["Income", "Age"], ["Home"], SPEC))
+    assert table["method"] == "grid" and table["family"] == "logistic_regression"
+    assert table["metric"] == "roc_auc" and table["cv_folds"] == 2
+    assert sorted(row["params"]["C"] for row in table["candidates"]) == [1e-6, 1.0]
+    assert table["best_params"] == table["candidates"][0]["params"]
+    # Only the searched hyperparameter changes; the others keep their params.yaml values.
+    assert hyperparameters == params.train.logistic_regression.model_copy(update=table["best_params"])
+    assert json.loads(json.dumps(table)) == table
+
+
+# --- the saved model ---
 
 def test_model_is_the_fitted_preprocessor_followed_by_the_estimator(model):
     assert isinstance(model, Pipeline)
@@ -80,16 +127,40 @@ def test_describe_model_records_what_produced_the_model(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     write_parquet("data/prepared/train.parquet", pd.DataFrame({"Age": [30.0, 41.0], "Status": ["bad", "good"]}))
     params = load_params(REPO_PARAMS)
-    described = describe_model(params, {"Age": "integer", "Home": "category"}, ["numeric__Age", "categorical__Home_rent"])
+    estimator = LogisticRegression(C=0.5)
+    tuned = params.train.mlp.model_copy(update={"alpha": 0.5})
+    described = describe_model(params, "mlp", tuned, {"Age": "integer", "Home": "category"}, ["numeric__Age", "categorical__Home_rent"], estimator)
     expected_sha = hashlib.sha256(Path("data/prepared/train.parquet").read_bytes()).hexdigest()
     assert described["training_data_sha256"] == expected_sha
-    assert described["model_family"] == params.train.model
+    assert described["model_family"] == "mlp"
+    assert described["chosen_by"] == ("leaderboard (train.model: auto)" if params.train.model == "auto" else "train.model")
+    assert described["hyperparameters"] == params.train.mlp.model_dump(mode="json") | {"alpha": 0.5}
+    assert described["estimator"] == "LogisticRegression(C=0.5)"
+    assert described["task"] == "classification"
     assert described["target"] == params.data.target and described["positive_class"] == params.data.positive_class
     assert described["output"] == f"probability that {params.data.target} == {params.data.positive_class!r}"
     assert described["input_columns"] == ["Age", "Home"]
     assert described["input_types"] == {"Age": "integer", "Home": "category"}
     assert described["features"] == ["numeric__Age", "categorical__Home_rent"]
     assert described["params"]["seed"] == params.seed and described["params"]["train"]["model"] == params.train.model
+    assert set(described["params"]) == {"seed", "data", "prepare", "featurize", "train"}
     assert {"scikit-learn", "pandas", "numpy"} <= set(described["libraries"])
     assert described["python"] == ".".join(platform.python_version_tuple()[:2])
     assert json.loads(json.dumps(described)) == described
+
+
+def test_describe_model_of_a_named_regression_family(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    write_parquet("data/prepared/train.parquet", pd.DataFrame({"Age": [30.0, 41.0], "Price": [1.0, 2.0]}))
+    raw = yaml.safe_load(REPO_PARAMS.read_text(encoding="utf-8"))
+    raw["data"].update(task="regression", positive_class=None, target="Price")
+    raw["train"]["model"] = "ridge"
+    raw["leaderboard"]["families"] = ["ridge"]
+    raw["gates"] = []
+    raw["evaluate"]["segment_column"] = None
+    params = Params.model_validate(raw)
+    described = describe_model(params, "ridge", params.train.ridge, {"Age": "integer"}, ["numeric__Age"], LogisticRegression())
+    assert described["output"] == "predicted Price"
+    assert described["chosen_by"] == "train.model"
+    assert described["task"] == "regression" and described["positive_class"] is None
+    assert described["hyperparameters"] == {"alpha": params.train.ridge.alpha}

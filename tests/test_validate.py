@@ -99,6 +99,34 @@ def test_params_that_disagree_with_the_contract_are_refused(changes, expected):
         check_params_against_contract(data_params(**changes), CONTRACT)
 
 
+def test_regression_with_a_category_target_is_refused():
+    with pytest.raises(StageError, match=r"data\.task is 'regression', so the target 'Status' must have type integer or float; the contract says category"):
+        check_params_against_contract(data_params(task="regression", positive_class=None), CONTRACT)
+
+
+def test_classification_with_a_numeric_target_is_refused():
+    contract = Contract(target="Age", columns=dict(CONTRACT.columns))
+    with pytest.raises(StageError, match=r"data\.task is 'classification', so the target 'Age' must have type category; the contract says integer"):
+        check_params_against_contract(data_params(target="Age"), contract)
+
+
+def test_regression_with_a_numeric_target_passes_without_a_positive_class():
+    contract = Contract(target="Ratio", columns=dict(CONTRACT.columns))
+    check_params_against_contract(data_params(target="Ratio", task="regression", positive_class=None), contract)
+
+
+def test_zero_one_labels_with_an_unlabelled_row_pass_a_contract_of_0_and_1(tmp_path):
+    # pandas reads the label column as floats 0.0/1.0 because of the empty cell; the file holds 0 and 1.
+    path = tmp_path / "t.csv"
+    path.write_text("Default,Age\n0,30\n1,41\n,52\n1,23\n", encoding="utf-8")
+    contract = Contract(target="Default", columns={
+        "Default": ColumnContract(type="category", nullable=True, categories=["0", "1"]),
+        "Age": ColumnContract(type="integer", nullable=False),
+    })
+    validated = validate_table(pd.read_csv(path), contract, str(path))
+    assert validated["Default"].tolist()[:2] == ["0", "1"]
+
+
 def test_summarize_counts_rows_missing_cells_duplicates_and_classes(good):
     table = pd.concat([good, good.iloc[[0]]], ignore_index=True)
     summary = summarize(table, "Status")
@@ -107,3 +135,9 @@ def test_summarize_counts_rows_missing_cells_duplicates_and_classes(good):
     assert summary["missing_by_column"] == {"Status": 1, "Age": 0, "Home": 1, "Ratio": 1}
     assert summary["missing_cells"] == 3
     assert summary["class_counts"] == {"bad": 2, "good": 2}
+
+
+def test_summarize_gives_the_range_of_a_numeric_target_instead_of_class_counts(good):
+    summary = summarize(good, "Age")
+    assert "class_counts" not in summary
+    assert summary["target"] == {"mean": 36.5, "std": round(float(np.std([30, 41, 52, 23], ddof=1)), 6), "min": 23.0, "max": 52.0}

@@ -1,10 +1,10 @@
-"""featurize: column roles from the contract, and a preprocessor fitted only on what it is given."""
+"""preprocessing: column roles from the contract, and a preprocessor fitted only on what it is given."""
 import numpy as np
 import pandas as pd
 import pytest
 
 from stages.contract import ColumnContract, Contract
-from stages.featurize import build_preprocessor, column_roles
+from stages.preprocessing import build_preprocessor, column_roles, preprocessor_for
 from stages.params import FeaturizeParams
 
 NUMERIC, CATEGORICAL = ["Income", "Age"], ["Home"]
@@ -42,18 +42,31 @@ def fitted(train, **changes):
     return build_preprocessor(NUMERIC, CATEGORICAL, featurize_spec(**changes)).fit(train)
 
 
+CONTRACT = Contract(
+    target="Status",
+    columns={
+        "Status": ColumnContract(type="category", nullable=True, categories=["bad", "good"]),
+        "Age": ColumnContract(type="integer", nullable=False),
+        "Home": ColumnContract(type="category", nullable=True, categories=["rent"]),
+        "Id": ColumnContract(type="integer", nullable=False),
+        "Ratio": ColumnContract(type="float", nullable=True),
+    },
+)
+
+
 def test_column_roles_follow_the_contract_order_without_target_or_dropped_columns():
-    contract = Contract(
-        target="Status",
-        columns={
-            "Status": ColumnContract(type="category", nullable=True, categories=["bad", "good"]),
-            "Age": ColumnContract(type="integer", nullable=False),
-            "Home": ColumnContract(type="category", nullable=True, categories=["rent"]),
-            "Id": ColumnContract(type="integer", nullable=False),
-            "Ratio": ColumnContract(type="float", nullable=True),
-        },
-    )
-    assert column_roles(contract, ["Id"]) == (["Age", "Ratio"], ["Home"])
+    assert column_roles(CONTRACT, ["Id"]) == (["Age", "Ratio"], ["Home"])
+
+
+def test_numeric_target_of_a_regression_contract_is_not_an_input_column():
+    contract = Contract(target="Price", columns={"Price": ColumnContract(type="float", nullable=True), "Age": ColumnContract(type="integer", nullable=False)})
+    assert column_roles(contract, []) == (["Age"], [])
+
+
+def test_preprocessor_for_the_contract_is_unfitted_and_uses_its_column_roles():
+    preprocessor = preprocessor_for(CONTRACT, ["Id"], featurize_spec())
+    assert [(name, columns) for name, _, columns in preprocessor.transformers] == [("numeric", ["Age", "Ratio"]), ("categorical", ["Home"])]
+    assert not hasattr(preprocessor, "transformers_")
 
 
 def test_output_has_no_missing_values_with_every_step_on(train):

@@ -1,0 +1,42 @@
+"""leaderboard: families ranked by their cross-validated primary metric, as JSON rows and a Markdown table."""
+from stages.leaderboard import markdown, rank
+
+
+def result(family: str, metric: str, mean: float, std: float = 0.01, test: float = 0.0) -> dict:
+    return {"family": family, "cv": {f"{metric}_mean": mean, f"{metric}_std": std}, "test": {metric: test}}
+
+
+def test_higher_roc_auc_ranks_first():
+    results = [result("dummy", "roc_auc", 0.5), result("random_forest", "roc_auc", 0.83), result("logistic_regression", "roc_auc", 0.81)]
+    ranking = rank(results, "roc_auc")
+    assert [row["family"] for row in ranking] == ["random_forest", "logistic_regression", "dummy"]
+    assert [row["rank"] for row in ranking] == [1, 2, 3]
+
+
+def test_lower_rmse_ranks_first():
+    results = [result("dummy", "rmse", 9.0), result("ridge", "rmse", 3.0), result("mlp", "rmse", 4.5)]
+    assert [row["family"] for row in rank(results, "rmse")] == ["ridge", "mlp", "dummy"]
+
+
+def test_a_tie_keeps_the_order_of_leaderboard_families():
+    results = [result("mlp", "roc_auc", 0.8), result("logistic_regression", "roc_auc", 0.8), result("dummy", "roc_auc", 0.5)]
+    assert [row["family"] for row in rank(results, "roc_auc")] == ["mlp", "logistic_regression", "dummy"]
+
+
+def test_a_row_carries_the_cv_mean_std_and_test_score_of_the_metric():
+    ranking = rank([result("ridge", "rmse", 3.0, std=0.2, test=3.3)], "rmse")
+    assert ranking == [{"rank": 1, "family": "ridge", "cv_mean": 3.0, "cv_std": 0.2, "test": 3.3}]
+
+
+def test_markdown_has_a_title_a_header_and_one_line_per_family_in_rank_order():
+    ranking = rank([result("dummy", "roc_auc", 0.5, 0.0, 0.5), result("mlp", "roc_auc", 0.81234, 0.02, 0.79876)], "roc_auc")
+    lines = markdown(ranking, "roc_auc", folds=5).splitlines()
+    assert lines == [
+        "# Leaderboard: 5-fold CV roc_auc on the training split",
+        "",
+        "| rank | family | CV roc_auc mean | CV roc_auc std | test roc_auc |",
+        "|---:|---|---:|---:|---:|",
+        "| 1 | mlp | 0.8123 | 0.0200 | 0.7988 |",
+        "| 2 | dummy | 0.5000 | 0.0000 | 0.5000 |",
+    ]
+    assert markdown(ranking, "roc_auc", folds=5).endswith("|\n")

@@ -1,0 +1,124 @@
+"""model_card: built only from the pipeline's artifacts and params, with gates, segments, use and limits."""
+from pathlib import Path
+
+import pytest
+import yaml
+
+from stages.model_card import INTENDED_USE, LIMITATIONS, model_card
+from stages.params import Params, load_params
+
+REPO_PARAMS = Path(__file__).resolve().parents[1] / "params.yaml"
+METADATA = {
+    "model_family": "random_forest",
+    "chosen_by": "leaderboard (train.model: auto)",
+    "estimator": "RandomForestClassifier(max_features=0.5,\n    min_samples_leaf=3)",
+    "output": "probability that Status == 'bad'",
+    "training_data_sha256": "ab12",
+    "input_columns": ["Age", "Home"],
+    "libraries": {"scikit-learn": "1.9.1", "pandas": "3.1.1"},
+}
+METRICS = {
+    "test": {"roc_auc": 0.83, "average_precision": 0.6, "log_loss": 0.45, "brier": 0.14, "accuracy": 0.78, "f1": 0.61},
+    "cv": {"roc_auc_mean": 0.82, "roc_auc_std": 0.02, "average_precision_mean": 0.58, "average_precision_std": 0.03,
+           "log_loss_mean": 0.46, "log_loss_std": 0.01, "brier_mean": 0.15, "brier_std": 0.01},
+    "baseline": {"roc_auc": 0.5, "average_precision": 0.28, "log_loss": 0.59, "brier": 0.2, "accuracy": 0.72, "f1": 0.0},
+    "threshold": 0.31,
+}
+GATES = [
+    {"metric": "test.roc_auc", "min": 0.8, "max": None, "value": 0.83, "passed": True},
+    {"metric": "test.brier", "min": None, "max": 0.1, "value": 0.14, "passed": False},
+]
+SEGMENTS = {"column": "Marital", "segments": [
+    {"segment": "married", "rows": 500, "positive_rate": 0.25, "roc_auc": 0.84, "brier": 0.13, "accuracy": 0.8},
+    {"segment": "widow", "rows": 3, "positive_rate": 0.0, "roc_auc": None, "brier": 0.02},
+]}
+IMPORTANCE = [{"column": f"c{number}", "importance": 0.1 - number / 100, "std": 0.001} for number in range(12)]
+LEADERBOARD = {"metric": "roc_auc", "cv_folds": 5, "best": "random_forest", "ranking": [
+    {"rank": 1, "family": "random_forest", "cv_mean": 0.82, "cv_std": 0.02, "test": 0.83},
+    {"rank": 2, "family": "dummy", "cv_mean": 0.5, "cv_std": 0.0, "test": 0.5},
+]}
+
+
+@pytest.fixture(scope="module")
+def params() -> Params:
+    return load_params(REPO_PARAMS)
+
+
+@pytest.fixture(scope="module")
+def card(params) -> str:
+    return model_card(params, METADATA, METRICS, GATES, SEGMENTS, IMPORTANCE, LEADERBOARD)
+
+
+def section(card: str, title: str) -> list[str]:
+    """The lines under a '## title' heading, up to the next heading."""
+    lines = card.splitlines()
+    start = next(number for number, line in enumerate(lines) if line.startswith(f"## {title}"))
+    end = next((number for number in range(start + 1, len(lines)) if lines[number].startswith("## ")), len(lines))
+    return [line for line in lines[start + 1:end] if line]
+
+
+def test_card_names_the_family_the_target_the_output_and_the_threshold(card, params):
+    assert card.startswith(f"# Model card: random_forest predicting {params.data.target}\n")
+    assert "- **Output**: probability that Status == 'bad'" in card
+    # The estimator's repr is put on one line.
+    assert "`RandomForestClassifier(max_features=0.5, min_samples_leaf=3)`" in card
+    assert f"- **Decision threshold**: 0.31 ({params.evaluate.threshold.method}," in card
+
+
+def test_gate_table_has_one_row_per_gate_with_its_bound_value_and_result(card):
+    assert section(card, "Gates") == [
+        "| metric | min | max | value | result |",
+        "|---|---|---|---|---|",
+        "| test.roc_auc | 0.8000 |  | 0.8300 | pass |",
+        "| test.brier |  | 0.1000 | 0.1400 | FAIL |",
+    ]
+
+
+def test_metrics_table_puts_test_cv_and_baseline_side_by_side(card):
+    rows = section(card, "Test split")
+    assert "| roc_auc | 0.8300 | 0.8200 | 0.0200 | 0.5000 |" in rows
+    assert "| accuracy | 0.7800 |  |  | 0.7200 |" in rows  # not cross-validated: it needs the threshold
+
+
+def test_segments_table_shows_every_segment_and_a_missing_roc_auc_as_blank(card):
+    rows = section(card, "Segments by `Marital`")
+    assert rows[0] == "| segment | rows | positive_rate | roc_auc | brier | accuracy |"
+    assert rows[2:] == ["| married | 500 | 0.2500 | 0.8400 | 0.1300 | 0.8000 |", "| widow | 3 | 0.0000 |  | 0.0200 |  |"]
+
+
+def test_no_segment_section_without_a_segment_column(params):
+    card = model_card(params, METADATA, METRICS, GATES, {"column": None, "segments": []}, IMPORTANCE, LEADERBOARD)
+    assert "## Segments" not in card
+
+
+def test_leaderboard_and_top_ten_importance_are_listed(card):
+    assert "| 1 | random_forest | 0.8200 | 0.0200 | 0.8300 |" in section(card, "Leaderboard")
+    importance = section(card, "Permutation importance")
+    assert len(importance) == 2 + 10
+    assert importance[2].startswith("| c0 |") and not any(line.startswith("| c10 |") for line in importance)
+
+
+def test_card_ends_with_the_intended_use_and_the_limitations(card):
+    assert section(card, "Intended use") == [INTENDED_USE]
+    assert section(card, "Limitations") == [f"- {item}" for item in LIMITATIONS]
+    assert card.index("## Intended use") < card.index("## Limitations")
+
+
+def test_regression_card_has_regression_metrics_and_no_threshold():
+    raw = yaml.safe_load(REPO_PARAMS.read_text(encoding="utf-8"))
+    raw["data"].update(task="regression", positive_class=None)
+    raw["train"]["model"] = "ridge"
+    raw["leaderboard"]["families"] = ["ridge", "dummy"]
+    raw["gates"] = [{"metric": "test.rmse", "max": 5.0}]
+    params = Params.model_validate(raw)
+    metrics = {
+        "test": {"rmse": 3.0, "mae": 2.0, "r2": 0.6},
+        "cv": {"rmse_mean": 3.1, "rmse_std": 0.1, "mae_mean": 2.1, "mae_std": 0.1, "r2_mean": 0.58, "r2_std": 0.02},
+        "baseline": {"rmse": 5.0, "mae": 4.0, "r2": -0.01},
+    }
+    segments = {"column": "Home", "segments": [{"segment": "rent", "rows": 4, "rmse": 2.5, "mae": 2.0, "r2": 0.5}]}
+    card = model_card(params, METADATA | {"output": "predicted Status"}, metrics,
+                      [{"metric": "test.rmse", "min": None, "max": 5.0, "value": 3.0, "passed": True}], segments, IMPORTANCE, LEADERBOARD)
+    assert "Decision threshold" not in card
+    assert "| rmse | 3.0000 | 3.1000 | 0.1000 | 5.0000 |" in section(card, "Test split")
+    assert section(card, "Segments by `Home`")[0] == "| segment | rows | rmse | mae | r2 |"

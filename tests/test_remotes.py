@@ -1,0 +1,138 @@
+"""Data versioning with a DVC remote: push from one clone, pull into a fresh one, same bytes.
+
+These tests use local-folder remotes (the committed default, and one chosen per clone with
+`dvc remote modify --local`); `tests/test_remote_s3.py` does the same against a real S3
+server on loopback and reuses the helpers below.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.dvc_repo import DvcResult, dvc, locked_outputs, md5_of
+
+pytestmark = pytest.mark.slow
+
+DEFAULT_REMOTE = "storage"
+# .dvc/config says `../../tabular-mlops-storage`: DVC reads it relative to .dvc/, so the
+# folder sits beside the repository.
+DEFAULT_FOLDER = "tabular-mlops-storage"
+
+
+def git(repo: Path, *arguments: str) -> str:
+    completed = subprocess.run(["git", *arguments], cwd=repo, capture_output=True, text=True)
+    assert completed.returncode == 0, f"git {' '.join(arguments)}: {completed.stdout}{completed.stderr}"
+    return completed.stdout
+
+
+def succeeded(result: DvcResult) -> DvcResult:
+    assert result.returncode == 0, result.output
+    return result
+
+
+def commit_run(repo: Path, message: str, *extra_paths: str) -> None:
+    """Commit what `dvc repro` wrote to git: dvc.lock and the small metrics files."""
+    git(repo, "add", "dvc.lock", "metrics", *extra_paths)
+    git(repo, "commit", "-qm", message)
+
+
+def fresh_clone(repo: Path, destination: Path) -> Path:
+    git(repo.parent, "clone", "-q", str(repo), str(destination))
+    return destination
+
+
+def output_files(repo: Path) -> list[str]:
+    """Every file DVC tracks as a stage output in dvc.lock, directories expanded."""
+    files = []
+    for name in locked_outputs(repo):
+        path = repo / name
+        if path.is_dir():
+            files += [str(inner.relative_to(repo)) for inner in sorted(path.rglob("*")) if inner.is_file()]
+        else:
+            files.append(name)
+    return files
+
+
+def assert_same_outputs(original: Path, clone: Path) -> None:
+    files = output_files(original)
+    assert "models/model.joblib" in files
+    for name in files:
+        assert (clone / name).is_file(), f"{name} was not pulled"
+        assert md5_of(clone / name) == md5_of(original / name), name
+    assert (clone / "models/model.joblib").read_bytes() == (original / "models/model.joblib").read_bytes()
+
+
+def assert_up_to_date(repo: Path) -> None:
+    """Workspace matches dvc.lock, and the cache matches the default remote."""
+    assert json.loads(succeeded(dvc(repo, "status", "--json")).stdout) == {}
+    assert json.loads(succeeded(dvc(repo, "status", "--cloud", "--json")).stdout) == {}
+
+
+def stored_files(folder: Path) -> list[Path]:
+    return [path for path in folder.rglob("*") if path.is_file()]
+
+
+def test_default_remote_is_a_folder_beside_the_repository(repo_copy: Path) -> None:
+    def config(key: str) -> str:
+        return succeeded(dvc(repo_copy, "config", key)).stdout.strip()
+
+    assert config("core.remote") == DEFAULT_REMOTE
+    assert Path(config(f"remote.{DEFAULT_REMOTE}.url")) == repo_copy.parent / DEFAULT_FOLDER
+    assert config("core.analytics") == "false"
+
+
+def test_push_to_the_default_remote_then_pull_into_a_fresh_clone_restores_every_output(
+    repo_copy: Path, tmp_path: Path
+) -> None:
+    storage = tmp_path / DEFAULT_FOLDER
+    assert not storage.exists()
+    commit_run(repo_copy, "pipeline run")
+    succeeded(dvc(repo_copy, "push"))
+    assert stored_files(storage / "files" / "md5")
+
+    clone = fresh_clone(repo_copy, tmp_path / "clone")
+    assert not (clone / "models/model.joblib").exists()  # outputs live in DVC, not in git
+    pulled = succeeded(dvc(clone, "pull"))
+    assert "models/model.joblib" in pulled.output
+    assert_up_to_date(clone)
+    assert_same_outputs(repo_copy, clone)
+
+
+def test_each_clone_can_point_the_remote_elsewhere_with_remote_modify_local(repo_copy: Path, tmp_path: Path) -> None:
+    elsewhere = tmp_path / "disk" / "dvc-storage"
+    succeeded(dvc(repo_copy, "remote", "modify", "--local", DEFAULT_REMOTE, "url", str(elsewhere)))
+    commit_run(repo_copy, "pipeline run")
+    assert git(repo_copy, "status", "--porcelain", "--", ".dvc") == ""  # config.local stays out of git
+    succeeded(dvc(repo_copy, "push"))
+    assert stored_files(elsewhere)
+    assert not (tmp_path / DEFAULT_FOLDER).exists()
+
+    clone = fresh_clone(repo_copy, tmp_path / "clone")
+    # The clone has the committed default only, which holds nothing yet.
+    assert dvc(clone, "pull").returncode != 0
+    succeeded(dvc(clone, "remote", "modify", "--local", DEFAULT_REMOTE, "url", str(elsewhere)))
+    succeeded(dvc(clone, "pull"))
+    assert_up_to_date(clone)
+    assert_same_outputs(repo_copy, clone)
+
+
+def test_a_users_table_added_with_dvc_add_is_pushed_and_restored_in_a_fresh_clone(
+    repo_copy: Path, tmp_path: Path
+) -> None:
+    table = repo_copy / "data/raw/my_table.csv"
+    shutil.copyfile(repo_copy / "data/raw/credit.csv", table)
+    succeeded(dvc(repo_copy, "add", "data/raw/my_table.csv"))
+    assert "/my_table.csv" in (repo_copy / "data/raw/.gitignore").read_text().split()
+    commit_run(repo_copy, "add my table", "data/raw/my_table.csv.dvc", "data/raw/.gitignore")
+    assert "data/raw/my_table.csv" not in git(repo_copy, "ls-files", "data/raw").split()
+    succeeded(dvc(repo_copy, "push"))
+
+    clone = fresh_clone(repo_copy, tmp_path / "clone")
+    assert not (clone / "data/raw/my_table.csv").exists()
+    succeeded(dvc(clone, "pull"))
+    assert (clone / "data/raw/my_table.csv").read_bytes() == table.read_bytes()
+    assert_up_to_date(clone)
