@@ -8,6 +8,7 @@ from typing import Callable
 
 from sklearn.base import BaseEstimator
 from sklearn.calibration import CalibratedClassifierCV
+from sklearn.compose import TransformedTargetRegressor
 from sklearn.dummy import DummyClassifier, DummyRegressor
 from sklearn.ensemble import (
     HistGradientBoostingClassifier,
@@ -17,6 +18,7 @@ from sklearn.ensemble import (
 )
 from sklearn.linear_model import LinearRegression, LogisticRegression, Ridge
 from sklearn.neural_network import MLPClassifier, MLPRegressor
+from sklearn.preprocessing import StandardScaler
 from sklearn.svm import LinearSVC
 
 from stages.section import Section
@@ -58,10 +60,14 @@ def _hist_gradient_boosting(estimator):
 
 def _mlp(estimator):
     def build(spec, seed):
-        return estimator(
+        network = estimator(
             hidden_layer_sizes=tuple(spec.hidden_layer_sizes), alpha=spec.alpha,
             learning_rate_init=spec.learning_rate_init, max_iter=spec.max_iter, random_state=seed,
         )
+        if estimator is MLPRegressor:
+            # A network learns a target of mean 0 and scale 1 far better than raw units.
+            return TransformedTargetRegressor(regressor=network, transformer=StandardScaler())
+        return network
     return build
 
 

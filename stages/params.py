@@ -129,6 +129,10 @@ class Gate(Section):
     max: Optional[float] = None
 
 
+class ReviewParams(Section):
+    tolerance: float = Field(ge=0)  # tools/review.py: how much worse a gated metric may get
+
+
 class Params(Section):
     seed: int = Field(ge=0)
     data: DataParams
@@ -138,6 +142,7 @@ class Params(Section):
     leaderboard: LeaderboardParams
     evaluate: EvaluateParams
     gates: list[Gate]
+    review: ReviewParams
 
     @model_validator(mode="after")
     def _fits_the_task(self) -> "Params":

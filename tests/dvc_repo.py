@@ -9,6 +9,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+import pandas as pd
 import yaml
 
 # Not copied: the tests themselves and anything a run produces.
@@ -53,6 +54,45 @@ def init_git_repo(repo: Path) -> None:
         subprocess.run(command, cwd=repo, check=True, capture_output=True)
 
 
+def update_params(repo: Path, change) -> None:
+    params = yaml.safe_load((repo / "params.yaml").read_text())
+    change(params)
+    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+
+
+def commit(repo: Path, message: str) -> None:
+    subprocess.run(["git", "add", "-A"], cwd=repo, check=True, capture_output=True)
+    subprocess.run(["git", "commit", "-qm", message], cwd=repo, check=True, capture_output=True)
+
+
+def small_and_fast(params: dict, families: list[str], gates: list[dict]) -> None:
+    """Two families on the leaderboard and light models, so each experiment takes seconds."""
+    params["leaderboard"]["families"] = families
+    params["train"]["random_forest"].update(n_estimators=30, n_jobs=1)
+    params["train"]["hist_gradient_boosting"]["max_iter"] = 30
+    params["train"]["mlp"]["max_iter"] = 200
+    params["evaluate"]["importance_repeats"] = 2
+    params["gates"] = gates
+
+
+def small_credit_repo(repo: Path, gates: list[dict], model: str = "logistic_regression") -> Path:
+    """A committed, reproduced copy of the project on a 600-row sample of the credit table."""
+    copy_project(Path(__file__).resolve().parents[1], repo)
+    table = pd.read_csv(repo / "data/raw/credit.csv").sample(n=600, random_state=0)
+    table.to_csv(repo / "data/raw/credit.csv", index=False)
+
+    def configure(params: dict) -> None:
+        small_and_fast(params, ["logistic_regression", "dummy"], gates)
+        params["train"]["model"] = model
+
+    update_params(repo, configure)
+    init_git_repo(repo)
+    result = dvc(repo, "repro")
+    assert result.returncode == 0, result.output
+    commit(repo, "small credit sample")
+    return repo
+
+
 def environment() -> dict[str, str]:
     """The stages run as `python -m stages.X`: make `python` this interpreter."""
     env = dict(os.environ)
@@ -62,7 +102,7 @@ def environment() -> dict[str, str]:
     return env
 
 
-def dvc(repo: Path, *arguments: str, timeout: float = 600) -> DvcResult:
+def dvc(repo: Path, *arguments: str, timeout: float = 1800) -> DvcResult:
     completed = subprocess.run(
         [sys.executable, "-m", "dvc", *arguments],
         cwd=repo, env=environment(), capture_output=True, text=True, timeout=timeout,

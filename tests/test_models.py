@@ -12,7 +12,9 @@ from sklearn.ensemble import (
     RandomForestRegressor,
 )
 from sklearn.linear_model import LinearRegression, LogisticRegression, Ridge
+from sklearn.compose import TransformedTargetRegressor
 from sklearn.neural_network import MLPClassifier, MLPRegressor
+from sklearn.preprocessing import StandardScaler
 from sklearn.svm import LinearSVC
 
 from stages.models import BUILDERS, build_estimator
@@ -58,7 +60,7 @@ def test_every_family_of_every_task_has_a_builder_and_an_expectation_here():
 @pytest.mark.parametrize("task, family", sorted(EXPECTED))
 def test_each_family_is_built_as_the_tasks_estimator_with_its_own_params(task, family):
     estimator_class, expected = EXPECTED[(task, family)]
-    estimator = build_estimator(task, family, spec(family), seed=123)
+    estimator = unwrapped(build_estimator(task, family, spec(family), seed=123))
     assert type(estimator) is estimator_class
     settings = estimator.get_params()
     assert {key: settings[key] for key in expected} == expected
@@ -66,7 +68,17 @@ def test_each_family_is_built_as_the_tasks_estimator_with_its_own_params(task, f
 
 @pytest.mark.parametrize("task, family", sorted(key for key in EXPECTED if key[1] in SEEDED))
 def test_each_randomised_family_gets_the_seed(task, family):
-    assert build_estimator(task, family, spec(family), seed=123).get_params()["random_state"] == 123
+    assert unwrapped(build_estimator(task, family, spec(family), seed=123)).get_params()["random_state"] == 123
+
+
+def unwrapped(estimator):
+    return estimator.regressor if isinstance(estimator, TransformedTargetRegressor) else estimator
+
+
+def test_the_regression_network_learns_a_standardised_target():
+    estimator = build_estimator("regression", "mlp", spec("mlp"), seed=123)
+    assert type(estimator) is TransformedTargetRegressor
+    assert type(estimator.transformer) is StandardScaler and type(estimator.regressor) is MLPRegressor
 
 
 def test_linear_svm_is_a_calibrated_linear_svc_with_the_calibration_method_and_the_seed():

@@ -1,0 +1,106 @@
+"""Review a change: compare the workspace's pipeline results with a base git revision.
+
+    python tools/review.py --base main [--output review.md]
+
+Writes Markdown: the gated metrics with base, new and change; `dvc metrics diff` and
+`dvc params diff` tables; the gate results; which plot data changed. Exits 1 when a gated
+metric got worse by more than `review.tolerance` (params.yaml), 2 on a usage error.
+Run `dvc repro` first: this compares files, it does not run the pipeline.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from stages.errors import StageError, run_stage
+from stages.files import write_text
+from stages.params import Gate, load_params
+
+EVALUATION = "metrics/evaluate/metrics.json"
+GATES = "metrics/gates.json"
+PLOTS = Path("metrics/evaluate/plots")
+
+
+def run(*command: str) -> subprocess.CompletedProcess:
+    return subprocess.run(command, capture_output=True, text=True)
+
+
+def at_revision(revision: str, path: str) -> str | None:
+    shown = run("git", "show", f"{revision}:{path}")
+    return shown.stdout if shown.returncode == 0 else None
+
+
+def metric(metrics: dict, name: str) -> float:
+    section, key = name.split(".", 1)
+    return metrics[section][key]
+
+
+def regressions(gates: list[Gate], base: dict, new: dict, tolerance: float) -> list[dict]:
+    """Every gated metric, base against new; worse means lower for a `min` gate, higher for a `max` one."""
+    rows = []
+    for gate in gates:
+        old_value, new_value = metric(base, gate.metric), metric(new, gate.metric)
+        worse_by = old_value - new_value if gate.min is not None else new_value - old_value
+        rows.append({"metric": gate.metric, "base": old_value, "new": new_value,
+                     "change": new_value - old_value, "regressed": worse_by > tolerance})
+    return rows
+
+
+def changed_plots(revision: str) -> list[str]:
+    lines = []
+    for path in sorted(PLOTS.rglob("*.json")):
+        before = at_revision(revision, path.as_posix())
+        if before is None:
+            lines.append(f"- `{path}`: new")
+        elif before != path.read_text(encoding="utf-8"):
+            lines.append(f"- `{path}`: changed")
+    return lines or ["- none"]
+
+
+def report(revision: str, rows: list[dict], tolerance: float, gates: dict, metrics_diff: str, params_diff: str, plots: list[str]) -> str:
+    verdict = "regressed" if any(row["regressed"] for row in rows) else "no regression"
+    lines = [f"## Pipeline review against `{revision}`: {verdict}", "",
+             f"Gated metrics (a regression is a change for the worse of more than {tolerance:g}):", "",
+             "| metric | base | new | change | |", "|---|---:|---:|---:|---|"]
+    lines += [f"| {r['metric']} | {r['base']:.4f} | {r['new']:.4f} | {r['change']:+.4f} | {'REGRESSED' if r['regressed'] else 'ok'} |" for r in rows]
+    lines += ["", f"Gates: {'all pass' if gates.get('passed') else 'FAILING'}", ""]
+    lines += [f"- {g['metric']} = {g['value']:g} ({'pass' if g['passed'] else 'FAIL'})" for g in gates.get("gates", [])]
+    lines += ["", "### Metrics diff", "", metrics_diff.strip() or "No metric changed.",
+              "", "### Params diff", "", params_diff.strip() or "No param changed.",
+              "", "### Plot data", "", *plots, "", f"See them side by side: `dvc plots diff {revision}`.", ""]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--base", required=True, help="the git revision to compare with (e.g. main, origin/main)")
+    parser.add_argument("--output", help="write the Markdown here instead of standard output")
+    arguments = parser.parse_args()
+    params = load_params()
+    base_text = at_revision(arguments.base, EVALUATION)
+    if base_text is None:
+        raise StageError(f"{arguments.base}:{EVALUATION}: not found; is --base a git revision whose pipeline ran?")
+    if not Path(EVALUATION).is_file():
+        raise StageError(f"{EVALUATION}: not found; run `dvc repro` before the review")
+    rows = regressions(params.gates, json.loads(base_text), json.loads(Path(EVALUATION).read_text()), params.review.tolerance)
+    gates = json.loads(Path(GATES).read_text()) if Path(GATES).is_file() else {}
+    dvc = [sys.executable, "-m", "dvc"]
+    metrics_diff = run(*dvc, "metrics", "diff", arguments.base, "--md").stdout
+    params_diff = run(*dvc, "params", "diff", arguments.base, "--md").stdout
+    markdown = report(arguments.base, rows, params.review.tolerance, gates, metrics_diff, params_diff, changed_plots(arguments.base))
+    if arguments.output:
+        write_text(arguments.output, markdown)
+    else:
+        print(markdown)
+    regressed = [row for row in rows if row["regressed"]]
+    if regressed:
+        worst = ", ".join(f"{row['metric']} {row['base']:g} -> {row['new']:g}" for row in regressed)
+        print(f"regression beyond review.tolerance={params.review.tolerance:g}: {worst}", file=sys.stderr)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    run_stage(main)

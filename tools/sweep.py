@@ -1,0 +1,134 @@
+"""Sweep a grid of params as DVC experiments, in parallel, and fail loudly if any failed.
+
+    python tools/sweep.py -S train.model=logistic_regression,mlp -S seed=1,2 -j 2 \
+        --metric test.roc_auc [--apply-best]
+
+Queues one experiment per combination (`dvc exp run --queue -S ...`), starts `-j` workers,
+prints progress as experiments change state, stops the workers, then ranks the successful
+experiments by `--metric` (read from `dvc exp show --csv`). Exits 1 if any experiment failed,
+naming it and quoting its error, because `dvc exp run --run-all` and `dvc queue` exit 0 then.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import itertools
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+
+DONE = {"Success", "Failed"}
+LOWER_IS_BETTER = {"log_loss", "brier", "rmse", "mae"}  # as stages/scoring.py
+
+
+def dvc(*arguments: str, check: bool = True) -> str:
+    result = subprocess.run([sys.executable, "-m", "dvc", *arguments], capture_output=True, text=True)
+    if check and result.returncode != 0:
+        raise SystemExit(f"error: dvc {' '.join(arguments)} failed:\n{result.stdout}{result.stderr}")
+    return result.stdout
+
+
+def start_workers(jobs: int) -> subprocess.Popen:
+    """`dvc queue start` lives as long as its workers, so it runs beside the polling loop.
+
+    Its output goes nowhere: each experiment's log is in `dvc queue logs NAME`.
+    """
+    return subprocess.Popen([sys.executable, "-m", "dvc", "queue", "start", "-j", str(jobs)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+
+
+def grid(assignments: list[str]) -> list[list[str]]:
+    """['a=1,2', 'b=x'] -> [['a=1', 'b=x'], ['a=2', 'b=x']]."""
+    axes = []
+    for assignment in assignments:
+        key, separator, values = assignment.partition("=")
+        if not separator or not key or not values:
+            raise SystemExit(f"error: -S {assignment!r}: expected KEY=VALUE[,VALUE...]")
+        axes.append([f"{key}={value}" for value in values.split(",")])
+    return [list(combination) for combination in itertools.product(*axes)]
+
+
+def queue_status() -> dict[str, str]:
+    """{experiment name: Queued | Running | Success | Failed} from `dvc queue status`."""
+    states = {}
+    for line in dvc("queue", "status").splitlines()[1:]:
+        tokens = line.split()
+        if len(tokens) >= 4 and not line.startswith("Worker status"):
+            states[tokens[1]] = tokens[-1]
+    return states
+
+
+def wait(names: list[str], started: float) -> dict[str, str]:
+    """Poll the queue, printing each change of state, until every experiment is done."""
+    seen: dict[str, str] = {}
+    while True:
+        current = queue_status()
+        states = {name: current.get(name, "Queued") for name in names}
+        for name, state in states.items():
+            if seen.get(name) != state:
+                print(f"[{time.monotonic() - started:6.1f} s] {name}: {state}", flush=True)
+        seen = states
+        if all(state in DONE for state in states.values()):
+            return states
+        time.sleep(2)
+
+
+def error_lines(name: str) -> str:
+    log = dvc("queue", "logs", name, check=False)
+    errors = [line.strip() for line in log.splitlines() if line.startswith(("error:", "ERROR:"))]
+    return "; ".join(errors) or "see `dvc queue logs " + name + "`"
+
+
+def ranking(names: list[str], metric: str) -> list[tuple[str, float]]:
+    table = list(csv.DictReader(io.StringIO(dvc("exp", "show", "--csv"))))
+    column = next((c for c in (table[0] if table else {}) if c == metric or c.endswith(":" + metric)), None)
+    if column is None:
+        raise SystemExit(f"error: --metric {metric!r} is not a column of `dvc exp show`")
+    scored = [(row["Experiment"], float(row[column])) for row in table if row.get("Experiment") in names and row[column] not in ("", "-")]
+    lower_is_better = metric.rsplit(".", 1)[-1].removesuffix("_mean") in LOWER_IS_BETTER
+    return sorted(scored, key=lambda item: item[1] if lower_is_better else -item[1])
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("-S", "--set-param", action="append", required=True, metavar="KEY=V1,V2", help="a param and its values")
+    parser.add_argument("-j", "--jobs", type=int, default=1, help="experiments run in parallel")
+    parser.add_argument("--metric", default="test.roc_auc", help="rank by this metric (default: test.roc_auc)")
+    parser.add_argument("--apply-best", action="store_true", help="`dvc exp apply` the best experiment")
+    parser.add_argument("--prefix", default=datetime.now(timezone.utc).strftime("sweep-%Y%m%d-%H%M%S"), help="experiment name prefix")
+    arguments = parser.parse_args()
+
+    combinations = grid(arguments.set_param)
+    names = [f"{arguments.prefix}-{number}" for number in range(1, len(combinations) + 1)]
+    for name, combination in zip(names, combinations):
+        dvc("exp", "run", "--queue", "--name", name, *itertools.chain.from_iterable(("-S", item) for item in combination))
+        print(f"queued {name}: {' '.join(combination)}", flush=True)
+    started = time.monotonic()
+    starter = start_workers(arguments.jobs)
+    try:
+        states = wait(names, started)
+    finally:
+        dvc("queue", "stop", check=False)  # the workers: nothing keeps running after the sweep
+        try:
+            starter.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            starter.kill()
+    print(f"done in {time.monotonic() - started:.1f} s")
+
+    ranked = ranking(names, arguments.metric)
+    settings = dict(zip(names, combinations))
+    for place, (name, value) in enumerate(ranked, start=1):
+        print(f"{place:>3}. {name}  {arguments.metric}={value:g}  {' '.join(settings[name])}")
+    if arguments.apply_best and ranked:
+        dvc("exp", "apply", ranked[0][0])
+        print(f"applied {ranked[0][0]} to the workspace")
+    failed = [name for name in names if states[name] == "Failed"]
+    for name in failed:
+        print(f"error: experiment {name} ({' '.join(settings[name])}) failed: {error_lines(name)}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
