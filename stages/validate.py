@@ -42,6 +42,14 @@ def check_params_against_contract(data: DataParams, contract: Contract) -> None:
         raise StageError(f"params.yaml: data.drop_columns names {unknown}, which {data.contract} does not list")
 
 
+def check_segment_column(column: str | None, data: DataParams, contract: Contract) -> None:
+    """Checked here, before hours of training, though only evaluate uses it."""
+    inputs = contract.features(data.drop_columns)
+    if column is not None and column not in inputs:
+        raise StageError(f"params.yaml: evaluate.segment_column '{column}' is not an input column of {data.contract};"
+                         f" choose one of {', '.join(inputs)} or null")
+
+
 def pandera_schema(contract: Contract) -> pa.DataFrameSchema:
     """The contract as a pandera schema; each check's error text is the rule users read."""
     columns = {name: _pandera_column(spec, name == contract.target) for name, spec in contract.columns.items()}
@@ -138,9 +146,11 @@ def summarize(table: pd.DataFrame, target: str) -> dict:
 
 
 def main() -> None:
-    data = load_params().data
+    params = load_params()
+    data = params.data
     contract = read_contract(data.contract)
     check_params_against_contract(data, contract)
+    check_segment_column(params.evaluate.segment_column, data, contract)
     validated = validate_table(read_table(data.path), contract, data.path)
     write_parquet(VALIDATED, validated)
     write_json(REPORT, summarize(validated, data.target))

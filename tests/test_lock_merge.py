@@ -117,9 +117,12 @@ def test_merging_two_runs_keeps_one_whole_lock_and_repro_rebuilds_both_changes(r
         assert param(merged_params, dotted) == value
 
     # The resolution: rerun, then record.
-    rebuilt = succeeded(dvc(repo_copy, "repro"))
-    assert "evaluate" in ran_stages(rebuilt.output)
-    assert not {"validate", "prepare", "featurize"} & ran_stages(rebuilt.output)
+    rebuilt = succeeded(dvc(repo_copy, "repro")).output
+    # evaluate runs with both changes, or comes back from DVC's run cache when the other
+    # change left the model as it was (evaluate then ran with these exact inputs on the
+    # threshold branch); the data stages, which neither branch touched, do not run.
+    assert "Running stage 'evaluate'" in rebuilt or "Stage 'evaluate' is cached" in rebuilt, rebuilt
+    assert not {"validate", "prepare", "featurize"} & ran_stages(rebuilt)
     git(repo_copy, "add", "dvc.lock", "metrics")
     git(repo_copy, "commit", "-q", "--no-edit")
 

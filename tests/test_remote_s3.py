@@ -23,7 +23,7 @@ from typing import Iterator
 import pytest
 
 from tests.dvc_repo import dvc
-from tests.test_remotes import assert_same_outputs, assert_up_to_date, commit_run, fresh_clone, succeeded
+from tests.test_remotes import assert_same_outputs, assert_up_to_date, commit_run, fresh_clone, succeeded, timed
 
 pytestmark = pytest.mark.slow
 
@@ -203,14 +203,14 @@ def set_credentials(repo: Path) -> None:
 
 
 def test_push_to_s3_then_pull_into_a_fresh_clone_restores_every_output(
-    s3_server: S3Server, repo_copy: Path, tmp_path: Path
+    repo_copy: Path, s3_server: S3Server, tmp_path: Path
 ) -> None:
     from botocore.exceptions import ClientError
 
     add_s3_remote(repo_copy, s3_server.endpoint)
     assert SECRET_KEY not in (repo_copy / ".dvc/config").read_text()
     commit_run(repo_copy, "pipeline run, S3 remote", ".dvc/config")
-    succeeded(dvc(repo_copy, "push"))
+    timed("S3 remote", repo_copy, "push")
 
     stored = s3_server.client().list_objects_v2(Bucket=BUCKET, Prefix="tabular-mlops/")
     assert stored["KeyCount"] > 0
@@ -221,6 +221,6 @@ def test_push_to_s3_then_pull_into_a_fresh_clone_restores_every_output(
     clone = fresh_clone(repo_copy, tmp_path / "clone")
     assert not (clone / "models/model.joblib").exists()
     set_credentials(clone)  # config.local is not cloned
-    succeeded(dvc(clone, "pull"))
+    timed("S3 remote", clone, "pull")
     assert_up_to_date(clone)
     assert_same_outputs(repo_copy, clone)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -57,6 +58,17 @@ def output_files(repo: Path) -> list[str]:
     return files
 
 
+def timed(label: str, repo: Path, *arguments: str) -> DvcResult:
+    """Run a dvc command that must succeed and print its wall time (shown with `pytest -rP`)."""
+    start = time.perf_counter()
+    result = succeeded(dvc(repo, *arguments))
+    seconds = time.perf_counter() - start
+    summary = [line for line in result.stdout.splitlines() if line.strip()][-1:]
+    size = sum((repo / name).stat().st_size for name in output_files(repo))
+    print(f"{label}: dvc {' '.join(arguments)}: {seconds:.2f} s; {'; '.join(summary)}; outputs {size / 1e6:.2f} MB")
+    return result
+
+
 def assert_same_outputs(original: Path, clone: Path) -> None:
     files = output_files(original)
     assert "models/model.joblib" in files
@@ -91,12 +103,12 @@ def test_push_to_the_default_remote_then_pull_into_a_fresh_clone_restores_every_
     storage = tmp_path / DEFAULT_FOLDER
     assert not storage.exists()
     commit_run(repo_copy, "pipeline run")
-    succeeded(dvc(repo_copy, "push"))
+    timed("local folder remote", repo_copy, "push")
     assert stored_files(storage / "files" / "md5")
 
     clone = fresh_clone(repo_copy, tmp_path / "clone")
     assert not (clone / "models/model.joblib").exists()  # outputs live in DVC, not in git
-    pulled = succeeded(dvc(clone, "pull"))
+    pulled = timed("local folder remote", clone, "pull")
     assert "models/model.joblib" in pulled.output
     assert_up_to_date(clone)
     assert_same_outputs(repo_copy, clone)
