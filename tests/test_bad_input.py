@@ -70,7 +70,7 @@ CASES = {
     "segment column that is not an input": (replace_in("params.yaml", "segment_column: Marital", "segment_column: Gender"), "params.yaml: evaluate.segment_column 'Gender' is not an input column of data/contract.yaml"),
     "misspelt params key": (replace_in("params.yaml", "test_size:", "tset_size:"), "unknown key 'prepare.tset_size' (did you mean 'test_size'?)"),
     "negative test size": (replace_in("params.yaml", "test_size: 0.2", "test_size: -0.2"), "key 'prepare.test_size' must be greater than 0; got -0.2"),
-    "text where a number is expected": (replace_in("params.yaml", "cv_folds: 5", 'cv_folds: "5"'), "key 'evaluate.cv_folds' must be a valid integer; got '5'"),
+    "text where a number is expected": (replace_in("params.yaml", "cv_folds: 5", 'cv_folds: "5"'), "key 'train.search.cv_folds' must be a valid integer; got '5'"),
     "positive class that is not a class": (replace_in("params.yaml", "positive_class: bad", "positive_class: default"), "data.positive_class must be one of ['bad', 'good']"),
     "drop column the table lacks": (replace_in("params.yaml", "drop_columns: []", "drop_columns: [CustomerId]"), "data.drop_columns names ['CustomerId']"),
     "missing data file": (replace_in("params.yaml", f"path: {RAW}", "path: data/raw/nope.csv"), "data/raw/nope.csv"),

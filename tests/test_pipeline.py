@@ -143,7 +143,9 @@ def test_failing_gate_exits_non_zero_naming_the_metric_and_keeps_the_metrics(rep
     lock_before = (repo_copy / "dvc.lock").read_bytes()
     result = dvc(repo_copy, "repro")
     assert result.returncode != 0
-    assert "gate failed (2 of 3): test.roc_auc = 0.5 is below the minimum 0.8" in result.output
+    # the dummy misses all three: no ranking skill, and a Brier score of 0.2023 > 0.20
+    assert "gate failed (3 of 3): test.roc_auc = 0.5 is below the minimum 0.8" in result.output
+    assert "test.brier = 0.202348 is above the maximum 0.2" in result.output
     assert "over_baseline.roc_auc = 0 is below the minimum 0.1" in result.output
     assert "Traceback" not in result.output
     gates = json.loads((repo_copy / "metrics/gates.json").read_text())

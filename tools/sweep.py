@@ -117,7 +117,9 @@ def main() -> int:
             starter.kill()
     print(f"done in {time.monotonic() - started:.1f} s")
 
-    ranked = ranking(names, arguments.metric)
+    # `dvc exp show` also lists failed experiments, with their baseline's numbers: rank the
+    # successful ones only.
+    ranked = ranking([name for name in names if states[name] == "Success"], arguments.metric)
     settings = dict(zip(names, combinations))
     for place, (name, value) in enumerate(ranked, start=1):
         print(f"{place:>3}. {name}  {arguments.metric}={value:g}  {' '.join(settings[name])}")
