@@ -24,6 +24,8 @@ METRICS_BY_TASK = {
     "classification": ("roc_auc", "average_precision", "log_loss", "brier", "accuracy", "f1"),
     "regression": ("rmse", "mae", "r2"),
 }
+# Losses and errors: for these, lower is better (everything else: higher is better).
+LOWER_IS_BETTER = {"log_loss", "brier", "rmse", "mae"}
 # Accuracy and F1 depend on a threshold, so cross-validation reports the threshold-free ones.
 CV_METRICS_BY_TASK = {
     "classification": ("roc_auc", "average_precision", "log_loss", "brier"),

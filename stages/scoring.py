@@ -22,9 +22,7 @@ from sklearn.metrics import (
 )
 from sklearn.model_selection import KFold, StratifiedKFold, cross_validate
 
-from stages.params import CV_METRICS_BY_TASK
-
-LOWER_IS_BETTER = {"log_loss", "brier", "rmse", "mae"}
+from stages.params import CV_METRICS_BY_TASK, LOWER_IS_BETTER
 # The metric that ranks families on the leaderboard and candidates in the search.
 PRIMARY_METRIC = {"classification": "roc_auc", "regression": "rmse"}
 SCORERS = {

@@ -19,8 +19,9 @@ import sys
 import time
 from datetime import datetime, timezone
 
+from stages.params import LOWER_IS_BETTER
+
 DONE = {"Success", "Failed"}
-LOWER_IS_BETTER = {"log_loss", "brier", "rmse", "mae"}  # as stages/scoring.py
 
 
 def dvc(*arguments: str, check: bool = True) -> str:
