@@ -6,7 +6,7 @@
    Python calls in one process (the ratio is DVC's and the processes' overhead).
 2. The leaderboard on the bundled data with each family's fit seconds (wall time is kept out
    of the committed metrics, so it is measured here).
-3. With --sweeps: tools/sweep.py over four experiments with -j 1 and with -j 2.
+3. With --sweeps: `tabular-mlops sweep` over four experiments with -j 1 and with -j 2.
 All runs happen in temporary copies; the checkout is not touched.
 """
 from __future__ import annotations
@@ -27,7 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from stages.params import load_params  # noqa: E402
+from tabular_mlops.config.params import load_params  # noqa: E402
 from tests.dvc_repo import copy_project, dvc, environment, init_git_repo, small_credit_repo  # noqa: E402
 
 
@@ -76,7 +76,7 @@ def run_pipeline_in_process(repo: Path) -> dict[str, str]:
 
 def sweep_seconds(parent: Path, jobs: int, seeds: str) -> float:
     repo = small_credit_repo(parent / f"sweep-j{jobs}", [{"metric": "test.roc_auc", "min": 0.55}])
-    command = [sys.executable, str(ROOT / "tools/sweep.py"), "-S", "train.model=logistic_regression,mlp",
+    command = [sys.executable, "-m", "tabular_mlops", "sweep", "-S", "train.model=logistic_regression,mlp",
                "-S", f"seed={seeds}", "-j", str(jobs), "--prefix", f"j{jobs}"]
     start = time.perf_counter()
     result = subprocess.run(command, cwd=repo, env=environment(), capture_output=True, text=True)

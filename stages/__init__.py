@@ -1,1 +1,2 @@
-"""tabular-mlops pipeline stages: one module per DVC stage, shared helpers beside them."""
+"""The DVC stages: one short module per stage in dvc.yaml. Nothing imports them; the code they
+call lives in the `tabular_mlops` library."""

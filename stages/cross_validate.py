@@ -10,29 +10,19 @@ from __future__ import annotations
 import sys
 import time
 
-from sklearn.pipeline import Pipeline
-
-from stages.contract import read_contract
-from stages.dataset import split_inputs_target
-from stages.errors import StageError, run_stage
-from stages.files import write_json
-from stages.models import build_estimator
-from stages.params import Params, load_params
-from stages.preprocessing import preprocessor_for
-from stages.scoring import PRIMARY_METRIC, cross_validation, predict, rounded, score
-from stages.tables import read_table
+from tabular_mlops.config.params import load_params
+from tabular_mlops.data.contract import read_contract
+from tabular_mlops.data.dataset import split_inputs_target
+from tabular_mlops.data.tables import read_table
+from tabular_mlops.errors import StageError, run_stage
+from tabular_mlops.evaluation.metrics import PRIMARY_METRIC
+from tabular_mlops.evaluation.scoring import cross_validation, predict, rounded, score
+from tabular_mlops.files import write_json
+from tabular_mlops.models.pipeline import family_pipeline
 
 TRAIN = "data/prepared/train.parquet"
 TEST = "data/prepared/test.parquet"
 RESULT = "metrics/leaderboard/{family}.json"
-
-
-def family_pipeline(params: Params, contract, family: str) -> Pipeline:
-    """Unfitted: cloning it per fold keeps preprocessing inside the folds."""
-    spec = params.train.family_params(family)
-    estimator = build_estimator(params.data.task, family, spec, params.seed)
-    preprocessor = preprocessor_for(contract, params.data.drop_columns, params.featurize)
-    return Pipeline([("preprocess", preprocessor), ("model", estimator)])
 
 
 def main() -> None:

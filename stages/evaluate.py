@@ -9,18 +9,16 @@
 from __future__ import annotations
 
 import joblib
-import numpy as np
 import pandas as pd
 from dvclive import Live
-from sklearn.base import BaseEstimator
-from sklearn.inspection import permutation_importance
 
-from stages.dataset import split_inputs_target
-from stages.errors import StageError, run_stage
-from stages.files import write_json
-from stages.params import Params, ThresholdParams, load_params
-from stages.scoring import PRIMARY_METRIC, SCORERS, baseline, cross_validated_predictions, improvement, predict, rounded, score
-from stages.tables import read_table
+from tabular_mlops.config.params import load_params
+from tabular_mlops.data.dataset import split_inputs_target
+from tabular_mlops.data.tables import read_table
+from tabular_mlops.errors import StageError, run_stage
+from tabular_mlops.evaluation.diagnostics import choose_threshold, importance, log_plots, segments
+from tabular_mlops.evaluation.scoring import baseline, cross_validated_predictions, improvement, predict, rounded, score
+from tabular_mlops.files import write_json
 
 MODEL = "models/model.joblib"
 TRAIN = "data/prepared/train.parquet"
@@ -28,68 +26,6 @@ TEST = "data/prepared/test.parquet"
 LIVE_DIR = "metrics/evaluate"
 IMPORTANCE = "metrics/evaluate/importance.json"
 SEGMENTS = "metrics/evaluate/segments.json"
-CANDIDATE_THRESHOLDS = np.round(np.linspace(0.01, 0.99, 99), 2)
-
-
-def choose_threshold(target: pd.Series, probability: np.ndarray, spec: ThresholdParams) -> float:
-    """fixed: the given value; max_f1: the best F1; min_cost: the lowest FP/FN cost (first on ties)."""
-    if spec.method == "fixed":
-        return spec.value
-    decided = probability[None, :] >= CANDIDATE_THRESHOLDS[:, None]
-    positive = target.to_numpy()[None, :] == 1
-    true_positive = (decided & positive).sum(axis=1)
-    false_positive = (decided & ~positive).sum(axis=1)
-    false_negative = (~decided & positive).sum(axis=1)
-    if spec.method == "max_f1":
-        f1 = 2 * true_positive / np.maximum(2 * true_positive + false_positive + false_negative, 1)
-        return float(CANDIDATE_THRESHOLDS[np.argmax(f1)])
-    cost = spec.cost_false_positive * false_positive + spec.cost_false_negative * false_negative
-    return float(CANDIDATE_THRESHOLDS[np.argmin(cost)])
-
-
-def importance(task: str, model: BaseEstimator, inputs: pd.DataFrame, target: pd.Series, repeats: int, seed: int, n_jobs: int) -> list[dict]:
-    """Drop in the primary metric when one raw column is shuffled; largest first."""
-    result = permutation_importance(model, inputs, target, scoring=SCORERS[PRIMARY_METRIC[task]],
-                                    n_repeats=repeats, random_state=seed, n_jobs=n_jobs)
-    rows = [{"column": column, **rounded({"importance": mean, "std": std})}
-            for column, mean, std in zip(inputs.columns, result.importances_mean, result.importances_std)]
-    return sorted(rows, key=lambda row: (-row["importance"], row["column"]))
-
-
-def segments(task: str, groups: pd.Series, target: pd.Series, prediction: np.ndarray, threshold: float) -> list[dict]:
-    """Metrics per group; ranking metrics need both classes in a group, else they are null."""
-    rows = []
-    labels = groups.astype("object").where(groups.notna(), "(missing)").astype(str)
-    for value in sorted(labels.unique()):
-        inside = (labels == value).to_numpy()
-        part, predicted = target[inside], prediction[inside]
-        row = {"segment": value, "rows": int(inside.sum())}
-        if task == "classification":
-            row["positive_rate"] = round(float(part.mean()), 6)
-            if part.nunique() < 2:
-                row.update(roc_auc=None, brier=round(float(np.mean((predicted - part) ** 2)), 6))
-            else:
-                scores = rounded(score(task, part, predicted, threshold))
-                row.update(roc_auc=scores["roc_auc"], brier=scores["brier"], accuracy=scores["accuracy"])
-        else:
-            row.update(rounded(score(task, part, predicted)) if len(part) > 1 else {})
-        rows.append(row)
-    return rows
-
-
-def log_plots(live: Live, params: Params, target: pd.Series, prediction: np.ndarray, threshold: float) -> None:
-    if params.data.task == "regression":
-        points = pd.DataFrame({"actual": target.to_numpy(), "predicted": prediction, "residual": target.to_numpy() - prediction}).round(6)
-        live.log_plot("predicted_vs_actual", points, x="actual", y="predicted", template="scatter", title="Predicted vs actual, test split")
-        live.log_plot("residuals", points, x="predicted", y="residual", template="scatter", title="Residuals, test split")
-        return
-    positive = params.data.positive_class
-    live.log_sklearn_plot("roc", target, prediction, name="roc.json")
-    live.log_sklearn_plot("precision_recall", target, prediction, name="precision_recall.json")
-    live.log_sklearn_plot("calibration", target, prediction, name="calibration.json", n_bins=10)
-    labels = np.where(target == 1, positive, f"not {positive}")
-    decided = np.where(prediction >= threshold, positive, f"not {positive}")
-    live.log_sklearn_plot("confusion_matrix", labels, decided, name="confusion_matrix.json")
 
 
 def main() -> None:

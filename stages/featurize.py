@@ -6,13 +6,13 @@ copy: it clones the whole pipeline, so each fold refits preprocessing on its own
 """
 from __future__ import annotations
 
-from stages.contract import read_contract
-from stages.dataset import split_inputs_target
-from stages.errors import run_stage
-from stages.files import dump_joblib
-from stages.params import load_params
-from stages.preprocessing import preprocessor_for
-from stages.tables import read_table, write_parquet
+from tabular_mlops.config.params import load_params
+from tabular_mlops.data.contract import read_contract
+from tabular_mlops.data.dataset import split_inputs_target
+from tabular_mlops.data.tables import read_table, write_parquet
+from tabular_mlops.errors import run_stage
+from tabular_mlops.features.preprocessing import preprocessor_for
+from tabular_mlops.files import dump_joblib
 
 TRAIN = "data/prepared/train.parquet"
 PREPROCESSOR = "models/preprocessor.joblib"

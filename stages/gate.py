@@ -5,49 +5,18 @@ the pipeline, so a failed run's numbers stay visible to `dvc metrics show`.
 """
 from __future__ import annotations
 
-import json
-
-from stages.errors import StageError, run_stage
-from stages.files import write_json, write_text
-from stages.model_card import model_card
-from stages.params import Gate, load_params
+from tabular_mlops.config.params import load_params
+from tabular_mlops.errors import StageError, run_stage
+from tabular_mlops.files import read_json, write_json, write_text
+from tabular_mlops.reporting.gates import GATES, check_gates, failure_message
+from tabular_mlops.reporting.model_card import model_card
 
 EVALUATION = "metrics/evaluate/metrics.json"
 SEGMENTS = "metrics/evaluate/segments.json"
 IMPORTANCE = "metrics/evaluate/importance.json"
 LEADERBOARD = "metrics/leaderboard.json"
 METADATA = "models/model.json"
-GATES = "metrics/gates.json"
 CARD = "metrics/model_card.md"
-
-
-def check_gates(gates: list[Gate], metrics: dict) -> list[dict]:
-    """One row per gate: the metric, its bound, the value and whether it passed."""
-    results = []
-    for gate in gates:
-        section, name = gate.metric.split(".", 1)
-        value = metrics[section][name]
-        passed = (gate.min is None or value >= gate.min) and (gate.max is None or value <= gate.max)
-        results.append({"metric": gate.metric, "min": gate.min, "max": gate.max, "value": value, "passed": passed})
-    return results
-
-
-def failure_message(results: list[dict]) -> str:
-    failed = [row for row in results if not row["passed"]]
-    parts = []
-    for row in failed:
-        if row["value"] != row["value"]:  # NaN: a fold failed, so the metric could not be computed
-            parts.append(f"{row['metric']} is not a number (a fit or a score failed)")
-        elif row["min"] is not None and row["value"] < row["min"]:
-            parts.append(f"{row['metric']} = {row['value']:g} is below the minimum {row['min']:g}")
-        else:
-            parts.append(f"{row['metric']} = {row['value']:g} is above the maximum {row['max']:g}")
-    return f"gate failed ({len(failed)} of {len(results)}): " + "; ".join(parts) + f" (see {GATES}; thresholds under 'gates' in params.yaml)"
-
-
-def read_json(path: str):
-    with open(path, encoding="utf-8") as stream:
-        return json.load(stream)
 
 
 def main() -> None:

@@ -4,38 +4,15 @@ Writes metrics/leaderboard.json (read by train) and metrics/leaderboard.md (for 
 """
 from __future__ import annotations
 
-import json
-
-from stages.errors import StageError, run_stage
-from stages.files import write_json, write_text
-from stages.params import load_params
-from stages.scoring import LOWER_IS_BETTER, PRIMARY_METRIC
+from tabular_mlops.config.params import load_params
+from tabular_mlops.errors import StageError, run_stage
+from tabular_mlops.evaluation.metrics import PRIMARY_METRIC
+from tabular_mlops.files import read_json, write_json, write_text
+from tabular_mlops.models.leaderboard import markdown, rank
 
 RESULT = "metrics/leaderboard/{family}.json"
 LEADERBOARD = "metrics/leaderboard.json"
 MARKDOWN = "metrics/leaderboard.md"
-
-
-def rank(results: list[dict], metric: str) -> list[dict]:
-    """Best CV mean first; a tie keeps the order of leaderboard.families."""
-    sign = 1 if metric in LOWER_IS_BETTER else -1
-    ordered = sorted(results, key=lambda result: sign * result["cv"][f"{metric}_mean"])
-    return [
-        {"rank": place, "family": result["family"], "cv_mean": result["cv"][f"{metric}_mean"],
-         "cv_std": result["cv"][f"{metric}_std"], "test": result["test"][metric]}
-        for place, result in enumerate(ordered, start=1)
-    ]
-
-
-def markdown(ranking: list[dict], metric: str, folds: int) -> str:
-    lines = [
-        f"# Leaderboard: {folds}-fold CV {metric} on the training split",
-        "",
-        f"| rank | family | CV {metric} mean | CV {metric} std | test {metric} |",
-        "|---:|---|---:|---:|---:|",
-    ]
-    lines += [f"| {r['rank']} | {r['family']} | {r['cv_mean']:.4f} | {r['cv_std']:.4f} | {r['test']:.4f} |" for r in ranking]
-    return "\n".join(lines) + "\n"
 
 
 def main() -> None:
@@ -45,7 +22,7 @@ def main() -> None:
     for family in params.leaderboard.families:
         path = RESULT.format(family=family)
         try:
-            results.append(json.loads(open(path, encoding="utf-8").read()))
+            results.append(read_json(path))
         except FileNotFoundError:
             raise StageError(f"{path}: missing; run `dvc repro` so every family in leaderboard.families is cross-validated") from None
     ranking = rank(results, metric)

@@ -5,62 +5,16 @@ nothing learnt from test rows leaks into training. Outlier fences are learnt the
 """
 from __future__ import annotations
 
-import math
-
-import pandas as pd
-from sklearn.model_selection import train_test_split
-
-from stages.errors import StageError, run_stage
-from stages.files import write_json
-from stages.params import DataParams, PrepareParams, load_params
-from stages.tables import read_table, write_parquet
+from tabular_mlops.config.params import load_params
+from tabular_mlops.data.cleaning import clean, split
+from tabular_mlops.data.tables import read_table, write_parquet
+from tabular_mlops.errors import run_stage
+from tabular_mlops.files import write_json
 
 VALIDATED = "data/validated.parquet"
 TRAIN = "data/prepared/train.parquet"
 TEST = "data/prepared/test.parquet"
 REPORT = "metrics/prepare.json"
-
-
-def clean(table: pd.DataFrame, data: DataParams, spec: PrepareParams) -> tuple[pd.DataFrame, dict]:
-    """Drop the configured columns, exact duplicate rows and unlabelled rows; count each.
-
-    Duplicates are judged after dropping data.drop_columns, so a record entered twice under
-    two identifiers counts as a duplicate.
-    """
-    cleaned = table.drop(columns=data.drop_columns)
-    before = len(cleaned)
-    if spec.drop_duplicates:
-        cleaned = cleaned.drop_duplicates(keep="first")
-    duplicates = before - len(cleaned)
-    unlabelled = int(cleaned[data.target].isna().sum())
-    cleaned = cleaned.dropna(subset=[data.target]).reset_index(drop=True)
-    report = {
-        "rows_in": int(before),
-        "duplicate_rows_dropped": int(duplicates),
-        "unlabelled_rows_dropped": unlabelled,
-        "rows_out": int(len(cleaned)),
-    }
-    return cleaned, report
-
-
-def split(table: pd.DataFrame, target: str, test_size: float, seed: int, task: str = "classification") -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Classification is stratified on the target, so both splits keep the class balance."""
-    if task == "regression":
-        if math.ceil(test_size * len(table)) < 2 or len(table) - math.ceil(test_size * len(table)) < 2:
-            raise StageError(f"params.yaml: prepare.test_size={test_size} leaves fewer than 2 rows on a side of {len(table)} rows")
-        train, test = train_test_split(table, test_size=test_size, random_state=seed)
-        return train.reset_index(drop=True), test.reset_index(drop=True)
-    counts = table[target].value_counts()
-    if len(counts) < 2:
-        raise StageError(f"{VALIDATED}: the target '{target}' has one class after cleaning ({counts.index[0]!r}); need two")
-    test_rows = math.ceil(test_size * len(table))  # as train_test_split counts them
-    if counts.min() < 2 or test_rows < len(counts) or len(table) - test_rows < len(counts):
-        raise StageError(
-            f"params.yaml: prepare.test_size={test_size} cannot give a stratified split of {len(table)} rows"
-            f" with class counts {counts.to_dict()}"
-        )
-    train, test = train_test_split(table, test_size=test_size, stratify=table[target], random_state=seed)
-    return train.reset_index(drop=True), test.reset_index(drop=True)
 
 
 def main() -> None:

@@ -3,30 +3,20 @@
 The family is `train.model`, or with `auto` the leaderboard's winner. With `train.search` on,
 its hyperparameters are tuned first by cross-validation. The artifact is one scikit-learn
 Pipeline, the fitted preprocessor followed by the fitted estimator, so it maps raw input
-columns to a probability (or a value); a metadata file beside it records what produced it.
+columns to a probability (or a value); models/model.json beside it records what produced it.
 """
 from __future__ import annotations
 
-import json
-import platform
-from importlib.metadata import version
-
 import joblib
-import pandas as pd
-from sklearn.base import BaseEstimator, clone
-from sklearn.compose import ColumnTransformer
-from sklearn.pipeline import Pipeline
 
-from stages.contract import read_contract
-from stages.dataset import split_inputs_target
-from stages.errors import run_stage
-from stages.files import dump_joblib, sha256_of, write_json
-from stages.models import build_estimator
-from stages.params import Params, load_params
-from stages.scoring import PRIMARY_METRIC
-from stages.search import search
-from stages.section import Section
-from stages.tables import read_table
+from tabular_mlops.config.params import load_params
+from tabular_mlops.data.contract import read_contract
+from tabular_mlops.data.dataset import split_inputs_target
+from tabular_mlops.data.tables import read_table
+from tabular_mlops.errors import run_stage
+from tabular_mlops.files import dump_joblib, read_json, sha256_of, write_json
+from tabular_mlops.models.families import build_estimator
+from tabular_mlops.models.training import chosen_family, describe_model, fit_model, tune
 
 PREPROCESSOR = "models/preprocessor.joblib"
 FEATURES = "data/features/train.parquet"
@@ -35,73 +25,22 @@ LEADERBOARD = "metrics/leaderboard.json"
 MODEL = "models/model.joblib"
 METADATA = "models/model.json"
 SEARCH_TABLE = "metrics/search.json"
-LIBRARIES = ("scikit-learn", "pandas", "numpy", "scipy", "pyarrow", "joblib")
-
-
-def chosen_family(params: Params, leaderboard: dict) -> str:
-    return leaderboard["best"] if params.train.model == "auto" else params.train.model
-
-
-def fit_model(preprocessor: ColumnTransformer, features: pd.DataFrame, target: pd.Series, estimator: BaseEstimator) -> Pipeline:
-    """Fit only the estimator: the preprocessor was already fitted on these same rows."""
-    estimator.fit(features, target)
-    return Pipeline([("preprocess", preprocessor), ("model", estimator)])
-
-
-def tune(params: Params, family: str, preprocessor: ColumnTransformer) -> tuple[Section, dict]:
-    """The family's hyperparameters to fit with (the best candidate when searching), and the search table."""
-    task, seed, spec = params.data.task, params.seed, params.train.family_params(family)
-    if params.train.search.method == "none":
-        return spec, {"method": "none", "family": family}
-    inputs, target = split_inputs_target(read_table(PREPARED_TRAIN), params.data)
-
-    def make_pipeline(candidate):
-        return Pipeline([("preprocess", clone(preprocessor)), ("model", build_estimator(task, family, candidate, seed))])
-
-    best, rows = search(task, params.train.search, spec, family, make_pipeline, inputs, target, seed)
-    table = {"method": params.train.search.method, "family": family, "metric": PRIMARY_METRIC[task],
-             "cv_folds": params.train.search.cv_folds, "best_params": rows[0]["params"], "candidates": rows}
-    return best, table
-
-
-def describe_model(params: Params, family: str, hyperparameters: Section, input_types: dict[str, str],
-                   feature_names: list[str], estimator: BaseEstimator) -> dict:
-    """Everything needed to know what a saved model is and how to call it."""
-    data = params.data
-    output = f"probability that {data.target} == {data.positive_class!r}" if data.task == "classification" else f"predicted {data.target}"
-    return {
-        "model_family": family,
-        "chosen_by": "leaderboard (train.model: auto)" if params.train.model == "auto" else "train.model",
-        "hyperparameters": hyperparameters.model_dump(mode="json"),  # after the search, if any
-        "estimator": repr(estimator),
-        "task": data.task,
-        "target": data.target,
-        "positive_class": data.positive_class,
-        "output": output,
-        "input_columns": list(input_types),  # in order; JSON keys below are sorted
-        "input_types": input_types,
-        "features": feature_names,
-        "training_data_sha256": sha256_of(PREPARED_TRAIN),
-        "params": params.model_dump(mode="json", include={"seed", "data", "prepare", "featurize", "train"}),
-        "libraries": {name: version(name) for name in LIBRARIES},
-        "python": ".".join(platform.python_version_tuple()[:2]),
-    }
 
 
 def main() -> None:
     params = load_params()
-    leaderboard = json.loads(open(LEADERBOARD, encoding="utf-8").read())
-    family = chosen_family(params, leaderboard)
+    family = chosen_family(params, read_json(LEADERBOARD))
     preprocessor = joblib.load(PREPROCESSOR)
-    hyperparameters, search_table = tune(params, family, preprocessor)
+    inputs, target = split_inputs_target(read_table(PREPARED_TRAIN), params.data)
+    hyperparameters, search_table = tune(params, family, preprocessor, inputs, target)
     estimator = build_estimator(params.data.task, family, hyperparameters, params.seed)
-    table = read_table(FEATURES)
-    target = table.pop(params.data.target)
-    model = fit_model(preprocessor, table, target, estimator)
+    features = read_table(FEATURES)
+    model = fit_model(preprocessor, features.drop(columns=[params.data.target]), features[params.data.target], estimator)
     contract = read_contract(params.data.contract)
     input_types = {name: spec.type for name, spec in contract.features(params.data.drop_columns).items()}
+    feature_names = [name for name in features.columns if name != params.data.target]
     dump_joblib(MODEL, model)
-    write_json(METADATA, describe_model(params, family, hyperparameters, input_types, list(table.columns), estimator))
+    write_json(METADATA, describe_model(params, family, hyperparameters, input_types, feature_names, estimator, sha256_of(PREPARED_TRAIN)))
     write_json(SEARCH_TABLE, search_table)
 
 

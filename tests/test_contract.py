@@ -3,8 +3,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from stages.contract import ColumnContract, Contract, contract_yaml, infer_contract, read_contract
-from stages.errors import StageError
+from tabular_mlops.data.contract import ColumnContract, Contract, contract_yaml, infer_contract, read_contract
+from tabular_mlops.errors import StageError
 
 
 @pytest.fixture
@@ -66,7 +66,7 @@ def test_contract_yaml_round_trips_through_read_contract(table, tmp_path):
 
 
 def test_missing_contract_is_refused_with_the_command_that_writes_one(tmp_path):
-    with pytest.raises(StageError, match=r"contract\.yaml: file not found; draft the contract with `python -m stages\.contract`"):
+    with pytest.raises(StageError, match=r"contract\.yaml: file not found; draft the contract with `tabular-mlops contract`"):
         read_contract(tmp_path / "contract.yaml")
 
 

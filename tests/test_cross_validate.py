@@ -8,9 +8,9 @@ from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
 from sklearn.linear_model import Ridge
 from sklearn.pipeline import Pipeline
 
-from stages.contract import ColumnContract, Contract
-from stages.cross_validate import family_pipeline
-from stages.params import Params, load_params
+from tabular_mlops.data.contract import ColumnContract, Contract
+from tabular_mlops.models.pipeline import family_pipeline
+from tabular_mlops.config.params import Params, load_params
 
 REPO_PARAMS = Path(__file__).resolve().parents[1] / "params.yaml"
 CONTRACT = Contract(

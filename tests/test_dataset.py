@@ -3,8 +3,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from stages.dataset import split_inputs_target
-from stages.params import DataParams
+from tabular_mlops.data.dataset import split_inputs_target
+from tabular_mlops.config.params import DataParams
 
 TABLE = pd.DataFrame({"Age": [30.0, 41.0, 52.0], "Status": ["bad", "good", "bad"], "Home": ["rent", "owner", None]})
 

@@ -8,8 +8,8 @@ import pytest
 from dvclive import Live
 from sklearn.linear_model import LinearRegression, LogisticRegression
 
-from stages.evaluate import choose_threshold, importance, log_plots, segments
-from stages.params import DataParams, ThresholdParams
+from tabular_mlops.evaluation.diagnostics import choose_threshold, importance, log_plots, segments
+from tabular_mlops.config.params import DataParams, ThresholdParams
 
 # Out-of-fold probabilities of five training rows; the two positives score 0.4 and 0.8.
 TARGET = pd.Series([0, 0, 0, 1, 1])

@@ -1,9 +1,9 @@
 """Every model family of both tasks, end to end through `dvc exp run -S train.model=...`,
-queued and run in parallel by the documented sweep command (tools/sweep.py).
+queued and run in parallel by the documented sweep command (`tabular-mlops sweep`).
 
 Classification runs on a 600-row sample of the credit table; regression on scikit-learn's
 bundled diabetes table (real data, no download), brought in through the documented
-bring-your-own-table flow: data.* params, `python -m stages.contract`, commit, `dvc repro`.
+bring-your-own-table flow: data.* params, `tabular-mlops contract`, commit, `dvc repro`.
 """
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import pytest
 import yaml
 from sklearn.datasets import load_diabetes
 
-from stages.train_params import CLASSIFIERS, REGRESSORS
+from tabular_mlops.config.train_params import CLASSIFIERS, REGRESSORS
 from tests.dvc_repo import commit, copy_project, dvc, environment, init_git_repo, small_and_fast, small_credit_repo, update_params
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -25,8 +25,8 @@ pytestmark = pytest.mark.slow
 
 
 def sweep(repo: Path, *arguments: str) -> subprocess.CompletedProcess:
-    """tools/sweep.py, the documented sweep command, run in the temporary repository."""
-    command = [sys.executable, str(ROOT / "tools/sweep.py"), *arguments]
+    """`tabular-mlops sweep`, the documented sweep command, run in the temporary repository."""
+    command = [sys.executable, "-m", "tabular_mlops", "sweep", *arguments]
     return subprocess.run(command, cwd=repo, env=environment(), capture_output=True, text=True, timeout=1800)
 
 
@@ -85,7 +85,7 @@ def regression_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
         small_and_fast(params, ["ridge", "dummy"], [{"metric": "test.rmse", "max": 1000.0}])
 
     update_params(repo, bring_own_table)
-    drafted = subprocess.run([sys.executable, "-m", "stages.contract"], cwd=repo, env=environment(), capture_output=True, text=True)
+    drafted = subprocess.run([sys.executable, "-m", "tabular_mlops", "contract"], cwd=repo, env=environment(), capture_output=True, text=True)
     assert drafted.returncode == 0, drafted.stderr
     contract = yaml.safe_load((repo / "data/contract.yaml").read_text())
     assert contract["target"] == "progression"

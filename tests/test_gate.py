@@ -1,8 +1,8 @@
 """gate: every metric held to its bound; a failure names the metric, the bound and the value."""
 import pytest
 
-from stages.gate import GATES, check_gates, failure_message
-from stages.params import Gate
+from tabular_mlops.reporting.gates import GATES, check_gates, failure_message
+from tabular_mlops.config.params import Gate
 
 METRICS = {
     "test": {"roc_auc": 0.82, "brier": 0.15, "rmse": 3.0},

@@ -1,5 +1,5 @@
 """leaderboard: families ranked by their cross-validated primary metric, as JSON rows and a Markdown table."""
-from stages.leaderboard import markdown, rank
+from tabular_mlops.models.leaderboard import markdown, rank
 
 
 def result(family: str, metric: str, mean: float, std: float = 0.01, test: float = 0.0) -> dict:

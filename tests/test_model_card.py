@@ -4,8 +4,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from stages.model_card import INTENDED_USE, LIMITATIONS, model_card
-from stages.params import Params, load_params
+from tabular_mlops.reporting.model_card import INTENDED_USE, LIMITATIONS, model_card
+from tabular_mlops.config.params import Params, load_params
 
 REPO_PARAMS = Path(__file__).resolve().parents[1] / "params.yaml"
 METADATA = {

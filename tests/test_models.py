@@ -17,8 +17,8 @@ from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import LinearSVC
 
-from stages.models import BUILDERS, build_estimator
-from stages.train_params import FAMILIES_BY_TASK, FAMILY_PARAMS
+from tabular_mlops.models.families import BUILDERS, build_estimator
+from tabular_mlops.config.train_params import FAMILIES_BY_TASK, FAMILY_PARAMS
 
 # Values unlike the repo's and unlike scikit-learn's defaults, so a param that is not passed shows.
 SECTIONS = {

@@ -44,7 +44,7 @@ def point_params_at_the_table(repo: Path) -> None:
 
 def draft_contract(repo: Path, *arguments: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "stages.contract", *arguments],
+        [sys.executable, "-m", "tabular_mlops", "contract", *arguments],
         cwd=repo, env=environment(), capture_output=True, text=True, timeout=300,
     )
 

@@ -5,9 +5,10 @@ from typing import get_args
 import pytest
 import yaml
 
-from stages.errors import StageError
-from stages.params import CV_METRICS_BY_TASK, METRICS_BY_TASK, Params, gate_metric_names, load_params
-from stages.train_params import CLASSIFIERS, REGRESSORS, ModelName
+from tabular_mlops.errors import StageError
+from tabular_mlops.config.params import Params, load_params
+from tabular_mlops.evaluation.metrics import CV_METRICS_BY_TASK, METRICS_BY_TASK, gate_metric_names
+from tabular_mlops.config.train_params import CLASSIFIERS, REGRESSORS, ModelName
 
 REPO_PARAMS = Path(__file__).resolve().parents[1] / "params.yaml"
 

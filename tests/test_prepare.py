@@ -3,9 +3,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from stages.errors import StageError
-from stages.params import DataParams, PrepareParams
-from stages.prepare import clean, split
+from tabular_mlops.errors import StageError
+from tabular_mlops.config.params import DataParams, PrepareParams
+from tabular_mlops.data.cleaning import clean, split
 
 
 def data_params(drop_columns=()):

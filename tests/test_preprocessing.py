@@ -3,9 +3,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from stages.contract import ColumnContract, Contract
-from stages.preprocessing import build_preprocessor, column_roles, preprocessor_for
-from stages.params import FeaturizeParams
+from tabular_mlops.data.contract import ColumnContract, Contract
+from tabular_mlops.features.preprocessing import build_preprocessor, column_roles, preprocessor_for
+from tabular_mlops.config.params import FeaturizeParams
 
 NUMERIC, CATEGORICAL = ["Income", "Age"], ["Home"]
 

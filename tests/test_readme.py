@@ -5,7 +5,7 @@ import re
 from pathlib import Path
 import yaml
 
-from stages.train_params import FAMILIES_BY_TASK
+from tabular_mlops.config.train_params import FAMILIES_BY_TASK
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()

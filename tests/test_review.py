@@ -1,4 +1,4 @@
-"""tools/review.py on real commits of a temporary repository: one that regresses, one that improves."""
+"""`tabular-mlops review` on real commits of a temporary repository: one that regresses, one that improves."""
 from __future__ import annotations
 
 import subprocess
@@ -15,7 +15,7 @@ pytestmark = pytest.mark.slow
 
 
 def review(repo: Path, base: str) -> subprocess.CompletedProcess:
-    command = [sys.executable, str(ROOT / "tools/review.py"), "--base", base, "--output", "review.md"]
+    command = [sys.executable, "-m", "tabular_mlops", "review", "--base", base, "--output", "review.md"]
     return subprocess.run(command, cwd=repo, env=environment(), capture_output=True, text=True, timeout=600)
 
 

@@ -7,9 +7,9 @@ from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.model_selection import KFold, StratifiedKFold, cross_val_predict
 from sklearn.pipeline import Pipeline
 
-from stages.params import FeaturizeParams
-from stages.preprocessing import build_preprocessor
-from stages.scoring import (
+from tabular_mlops.config.params import FeaturizeParams
+from tabular_mlops.features.preprocessing import build_preprocessor
+from tabular_mlops.evaluation.scoring import (
     baseline,
     cross_validated_predictions,
     cross_validation,

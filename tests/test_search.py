@@ -5,11 +5,11 @@ import pytest
 from sklearn.model_selection import ParameterGrid
 from sklearn.pipeline import Pipeline
 
-from stages.models import build_estimator
-from stages.params import FeaturizeParams
-from stages.preprocessing import build_preprocessor
-from stages.search import candidates, search
-from stages.train_params import RandomForestParams, RidgeParams, SearchParams
+from tabular_mlops.models.families import build_estimator
+from tabular_mlops.config.params import FeaturizeParams
+from tabular_mlops.features.preprocessing import build_preprocessor
+from tabular_mlops.models.search import candidates, search
+from tabular_mlops.config.train_params import RandomForestParams, RidgeParams, SearchParams
 
 FEATURIZE = FeaturizeParams.model_validate(
     {

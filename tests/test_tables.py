@@ -2,8 +2,8 @@
 import pandas as pd
 import pytest
 
-from stages.errors import StageError
-from stages.tables import read_table, require_columns, write_parquet
+from tabular_mlops.errors import StageError
+from tabular_mlops.data.tables import read_table, require_columns, write_parquet
 
 FRAME = pd.DataFrame({"Income": [100.0, None, 250.5], "Home": ["rent", "owner", None], "Age": [30, 41, 52]})
 

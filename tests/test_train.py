@@ -1,5 +1,4 @@
 """train: the family to fit, its tuning, and the saved model: one Pipeline from raw columns to a probability."""
-import hashlib
 import json
 import platform
 from pathlib import Path
@@ -11,10 +10,9 @@ import yaml
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 
-from stages.params import FeaturizeParams, Params, load_params
-from stages.preprocessing import build_preprocessor
-from stages.tables import write_parquet
-from stages.train import chosen_family, describe_model, fit_model, tune
+from tabular_mlops.config.params import FeaturizeParams, Params, load_params
+from tabular_mlops.features.preprocessing import build_preprocessor
+from tabular_mlops.models.training import chosen_family, describe_model, fit_model, tune
 
 REPO_PARAMS = Path(__file__).resolve().parents[1] / "params.yaml"
 SPEC = FeaturizeParams.model_validate(
@@ -69,20 +67,17 @@ def test_a_named_family_is_trained_whatever_the_leaderboard_says():
 
 # --- tuning ---
 
-def test_without_a_search_the_familys_own_params_are_used_and_the_table_says_so():
+def test_without_a_search_the_familys_own_params_are_used_and_the_table_says_so(raw):
     params = params_with(model="logistic_regression")
-    hyperparameters, table = tune(params, "logistic_regression", build_preprocessor(["Income", "Age"], ["Home"], SPEC))
+    hyperparameters, table = tune(params, "logistic_regression", build_preprocessor(["Income", "Age"], ["Home"], SPEC), *raw)
     assert hyperparameters == params.train.logistic_regression
     assert table == {"method": "none", "family": "logistic_regression"}
 
 
-def test_with_a_search_the_best_candidate_is_returned_and_the_table_lists_every_candidate(raw, tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    inputs, target = raw
-    write_parquet("data/prepared/train.parquet", inputs.assign(Status=np.where(target == 1, "bad", "good")))
+def test_with_a_search_the_best_candidate_is_returned_and_the_table_lists_every_candidate(raw):
     params = params_with(model="logistic_regression",
                          search={"method": "grid", "cv_folds": 2, "space": {"logistic_regression": {"C": [1e-6, 1.0]}}})
-    hyperparameters, table = tune(params, "logistic_regression", build_preprocessor(["Income", "Age"], ["Home"], SPEC))
+    hyperparameters, table = tune(params, "logistic_regression", build_preprocessor(["Income", "Age"], ["Home"], SPEC), *raw)
     assert table["method"] == "grid" and table["family"] == "logistic_regression"
     assert table["metric"] == "roc_auc" and table["cv_folds"] == 2
     assert sorted(row["params"]["C"] for row in table["candidates"]) == [1e-6, 1.0]
@@ -123,15 +118,12 @@ def test_fit_model_does_not_refit_the_preprocessor(raw):
     assert np.array_equal(preprocessor.named_transformers_["numeric"].named_steps["impute"].statistics_, median)
 
 
-def test_describe_model_records_what_produced_the_model(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    write_parquet("data/prepared/train.parquet", pd.DataFrame({"Age": [30.0, 41.0], "Status": ["bad", "good"]}))
+def test_describe_model_records_what_produced_the_model():
     params = load_params(REPO_PARAMS)
     estimator = LogisticRegression(C=0.5)
     tuned = params.train.mlp.model_copy(update={"alpha": 0.5})
-    described = describe_model(params, "mlp", tuned, {"Age": "integer", "Home": "category"}, ["numeric__Age", "categorical__Home_rent"], estimator)
-    expected_sha = hashlib.sha256(Path("data/prepared/train.parquet").read_bytes()).hexdigest()
-    assert described["training_data_sha256"] == expected_sha
+    described = describe_model(params, "mlp", tuned, {"Age": "integer", "Home": "category"}, ["numeric__Age", "categorical__Home_rent"], estimator, "ab" * 32)
+    assert described["training_data_sha256"] == "ab" * 32
     assert described["model_family"] == "mlp"
     assert described["chosen_by"] == ("leaderboard (train.model: auto)" if params.train.model == "auto" else "train.model")
     assert described["hyperparameters"] == params.train.mlp.model_dump(mode="json") | {"alpha": 0.5}
@@ -149,9 +141,7 @@ def test_describe_model_records_what_produced_the_model(tmp_path, monkeypatch):
     assert json.loads(json.dumps(described)) == described
 
 
-def test_describe_model_of_a_named_regression_family(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    write_parquet("data/prepared/train.parquet", pd.DataFrame({"Age": [30.0, 41.0], "Price": [1.0, 2.0]}))
+def test_describe_model_of_a_named_regression_family():
     raw = yaml.safe_load(REPO_PARAMS.read_text(encoding="utf-8"))
     raw["data"].update(task="regression", positive_class=None, target="Price")
     raw["train"]["model"] = "ridge"
@@ -159,7 +149,7 @@ def test_describe_model_of_a_named_regression_family(tmp_path, monkeypatch):
     raw["gates"] = []
     raw["evaluate"]["segment_column"] = None
     params = Params.model_validate(raw)
-    described = describe_model(params, "ridge", params.train.ridge, {"Age": "integer"}, ["numeric__Age"], LogisticRegression())
+    described = describe_model(params, "ridge", params.train.ridge, {"Age": "integer"}, ["numeric__Age"], LogisticRegression(), "cd" * 32)
     assert described["output"] == "predicted Price"
     assert described["chosen_by"] == "train.model"
     assert described["task"] == "regression" and described["positive_class"] is None

@@ -6,9 +6,9 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
-from stages.errors import StageError
-from stages.params import load_params
-from stages.train_params import (
+from tabular_mlops.errors import StageError
+from tabular_mlops.config.params import load_params
+from tabular_mlops.config.train_params import (
     CLASSIFIERS,
     FAMILIES_BY_TASK,
     FAMILY_PARAMS,

@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 from sklearn.exceptions import NotFittedError
 
-from stages.transformers import OutlierClipper, signed_log
+from tabular_mlops.features.transformers import OutlierClipper, signed_log
 
 # Q1 = 2, Q3 = 4 (numpy's linear percentiles), so IQR = 2.
 COLUMN = np.array([[1.0], [2.0], [3.0], [4.0], [100.0]])

@@ -3,10 +3,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from stages.contract import ColumnContract, Contract
-from stages.errors import StageError
-from stages.params import DataParams
-from stages.validate import check_params_against_contract, summarize, validate_table
+from tabular_mlops.data.contract import ColumnContract, Contract
+from tabular_mlops.errors import StageError
+from tabular_mlops.config.params import DataParams
+from tabular_mlops.data.validation import check_params_against_contract, summarize, validate_table
 
 SOURCE = "data/raw/credit.csv"
 CONTRACT = Contract(

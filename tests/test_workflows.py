@@ -97,7 +97,7 @@ def test_pull_request_workflow_runs_the_pipeline_and_the_same_tests_as_ci_run() 
     assert workflow_tests == ci_tests
     repro = [index for index, step in enumerate(steps) if "dvc repro" in commands(step.get("run", ""))]
     assert len(repro) == 1
-    assert repro[0] < steps_running(steps, "python tools/review.py")[0], "the review must read the reproduced metrics"
+    assert repro[0] < steps_running(steps, "tabular-mlops review")[0], "the review must read the reproduced metrics"
     assert workflow["env"]["DVC_NO_ANALYTICS"] == "1"
 
 
@@ -114,15 +114,15 @@ def test_pull_request_workflow_reviews_against_the_base_branch_comments_then_fai
     workflow = load_workflow()
     job = the_job(workflow)
     steps = job["steps"]
-    [review_index] = steps_running(steps, "python tools/review.py")
+    [review_index] = steps_running(steps, "tabular-mlops review")
     review = steps[review_index]
-    [line] = [line for line in commands(review["run"]) if line.startswith("python tools/review.py")]
+    [line] = [line for line in commands(review["run"]) if line.startswith("tabular-mlops review")]
     tokens = shlex.split(line)
     assert "||" in tokens, "a non-zero exit of the review must not stop the job before the comment is posted"
     argv = tokens[: tokens.index("||")]
     env = {**workflow.get("env", {}), **job.get("env", {}), **review.get("env", {})}
     argv = [re.sub(r"\$\{?(\w+)\}?", lambda match: env.get(match[1], match[0]), token) for token in argv]
-    assert argv[:2] == ["python", "tools/review.py"]
+    assert argv[:2] == ["tabular-mlops", "review"]
     assert argv[argv.index("--base") + 1] == "origin/${{ github.base_ref }}"
     assert argv[argv.index("--output") + 1] == "review.md"
     assert "GITHUB_OUTPUT" in review["run"], "the review's exit code is recorded as a step output"

@@ -9,7 +9,7 @@ from typing import Any, Literal, Optional
 
 from pydantic import Field, model_validator
 
-from stages.section import Section
+from tabular_mlops.config.section import Section
 
 CLASSIFIERS = ("logistic_regression", "linear_svm", "random_forest", "hist_gradient_boosting", "mlp", "dummy")
 REGRESSORS = ("linear_regression", "ridge", "random_forest", "hist_gradient_boosting", "mlp", "dummy")

@@ -21,8 +21,8 @@ from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import LinearSVC
 
-from stages.section import Section
-from stages.train_params import FAMILIES_BY_TASK
+from tabular_mlops.config.section import Section
+from tabular_mlops.config.train_params import FAMILIES_BY_TASK
 
 Builder = Callable[[Section, int], BaseEstimator]
 
@@ -93,5 +93,5 @@ assert {task: tuple(builders) for task, builders in BUILDERS.items()} == FAMILIE
 
 
 def build_estimator(task: str, family: str, spec: Section, seed: int) -> BaseEstimator:
-    """An unfitted estimator; the family and its params were validated by stages.params."""
+    """An unfitted estimator; the family and its params were validated by tabular_mlops.config.params."""
     return BUILDERS[task][family](spec, seed)

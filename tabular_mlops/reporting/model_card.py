@@ -5,7 +5,8 @@ can never disagree with them.
 """
 from __future__ import annotations
 
-from stages.params import CV_METRICS_BY_TASK, METRICS_BY_TASK, Params
+from tabular_mlops.config.params import Params
+from tabular_mlops.evaluation.metrics import CV_METRICS_BY_TASK, METRICS_BY_TASK
 
 INTENDED_USE = (
     "Scoring rows drawn from the same population, with the same columns, as the training table, "

@@ -12,32 +12,13 @@ from typing import Any, Literal, Optional, get_args
 
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
-from stages.errors import StageError
-from stages.files import read_yaml_mapping
-from stages.section import Section
-from stages.train_params import FAMILIES_BY_TASK, FamilyName, TrainParams
+from tabular_mlops.errors import StageError
+from tabular_mlops.files import read_yaml_mapping
+from tabular_mlops.config.section import Section
+from tabular_mlops.config.train_params import FAMILIES_BY_TASK, FamilyName, TrainParams
+from tabular_mlops.evaluation.metrics import gate_metric_names
 
 PARAMS_FILE = "params.yaml"
-
-# What evaluate writes: test.<metric>, cv.<metric>_mean / _std, over_baseline.<metric>
-METRICS_BY_TASK = {
-    "classification": ("roc_auc", "average_precision", "log_loss", "brier", "accuracy", "f1"),
-    "regression": ("rmse", "mae", "r2"),
-}
-# Losses and errors: for these, lower is better (everything else: higher is better).
-LOWER_IS_BETTER = {"log_loss", "brier", "rmse", "mae"}
-# Accuracy and F1 depend on a threshold, so cross-validation reports the threshold-free ones.
-CV_METRICS_BY_TASK = {
-    "classification": ("roc_auc", "average_precision", "log_loss", "brier"),
-    "regression": ("rmse", "mae", "r2"),
-}
-
-
-def gate_metric_names(task: str) -> list[str]:
-    test = [f"test.{m}" for m in METRICS_BY_TASK[task]]
-    cv = [f"cv.{m}_{stat}" for m in CV_METRICS_BY_TASK[task] for stat in ("mean", "std")]
-    return test + cv + [f"over_baseline.{m}" for m in METRICS_BY_TASK[task]]
-
 
 class DataParams(Section):
     path: str
@@ -216,6 +197,6 @@ def _allowed_keys(parent: str) -> list[str]:
 
 
 if __name__ == "__main__":
-    from stages.errors import run_stage
+    from tabular_mlops.errors import run_stage
 
     run_stage(lambda: print(f"{PARAMS_FILE}: ok (task {load_params().data.task}, model {load_params().train.model})"))

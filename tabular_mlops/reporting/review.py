@@ -1,6 +1,6 @@
 """Review a change: compare the workspace's pipeline results with a base git revision.
 
-    python tools/review.py --base main [--output review.md]
+    tabular-mlops review --base main [--output review.md]
 
 Writes Markdown: the gated metrics with base, new and change; `dvc metrics diff` and
 `dvc params diff` tables; the gate results; which plot data changed. Exits 1 when a gated
@@ -15,21 +15,21 @@ import subprocess
 import sys
 from pathlib import Path
 
-from stages.errors import StageError, run_stage
-from stages.files import write_text
-from stages.params import Gate, load_params
+from tabular_mlops.errors import StageError
+from tabular_mlops.files import write_text
+from tabular_mlops.config.params import Gate, load_params
 
 EVALUATION = "metrics/evaluate/metrics.json"
 GATES = "metrics/gates.json"
 PLOTS = Path("metrics/evaluate/plots")
 
 
-def run(*command: str) -> subprocess.CompletedProcess:
+def shell(*command: str) -> subprocess.CompletedProcess:
     return subprocess.run(command, capture_output=True, text=True)
 
 
 def at_revision(revision: str, path: str) -> str | None:
-    shown = run("git", "show", f"{revision}:{path}")
+    shown = shell("git", "show", f"{revision}:{path}")
     return shown.stdout if shown.returncode == 0 else None
 
 
@@ -74,11 +74,12 @@ def report(revision: str, rows: list[dict], tolerance: float, gates: dict, metri
     return "\n".join(lines)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--base", required=True, help="the git revision to compare with (e.g. main, origin/main)")
     parser.add_argument("--output", help="write the Markdown here instead of standard output")
-    arguments = parser.parse_args()
+
+
+def run(arguments: argparse.Namespace) -> int:
     params = load_params()
     base_text = at_revision(arguments.base, EVALUATION)
     if base_text is None:
@@ -88,8 +89,8 @@ def main() -> None:
     rows = regressions(params.gates, json.loads(base_text), json.loads(Path(EVALUATION).read_text()), params.review.tolerance)
     gates = json.loads(Path(GATES).read_text()) if Path(GATES).is_file() else {}
     dvc = [sys.executable, "-m", "dvc"]
-    metrics_diff = run(*dvc, "metrics", "diff", arguments.base, "--md").stdout
-    params_diff = run(*dvc, "params", "diff", arguments.base, "--md").stdout
+    metrics_diff = shell(*dvc, "metrics", "diff", arguments.base, "--md").stdout
+    params_diff = shell(*dvc, "params", "diff", arguments.base, "--md").stdout
     markdown = report(arguments.base, rows, params.review.tolerance, gates, metrics_diff, params_diff, changed_plots(arguments.base))
     if arguments.output:
         write_text(arguments.output, markdown)
@@ -99,8 +100,5 @@ def main() -> None:
     if regressed:
         worst = ", ".join(f"{row['metric']} {row['base']:g} -> {row['new']:g}" for row in regressed)
         print(f"regression beyond review.tolerance={params.review.tolerance:g}: {worst}", file=sys.stderr)
-        sys.exit(1)
-
-
-if __name__ == "__main__":
-    run_stage(main)
+        return 1
+    return 0

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from stages.errors import StageError
-from stages.files import atomic_path
+from tabular_mlops.errors import StageError
+from tabular_mlops.files import atomic_path
 
 SUFFIXES = (".csv", ".parquet")
 

@@ -13,7 +13,7 @@ from typing import Any, Iterator
 import joblib
 import yaml
 
-from stages.errors import StageError
+from tabular_mlops.errors import StageError
 
 
 def read_yaml_mapping(path: str | Path, expected: str, missing_hint: str = "") -> dict:
@@ -66,6 +66,11 @@ def write_text(path: str | Path, text: str) -> None:
 def dump_joblib(path: str | Path, obj: Any) -> None:
     with atomic_path(path) as temporary:
         joblib.dump(obj, temporary)
+
+
+def read_json(path: str | Path) -> Any:
+    with open(path, encoding="utf-8") as stream:
+        return json.load(stream)
 
 
 def sha256_of(path: str | Path) -> str:

@@ -10,9 +10,9 @@ from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, MinMaxScaler, OneHotEncoder, RobustScaler, StandardScaler
 
-from stages.contract import Contract
-from stages.params import CategoricalParams, FeaturizeParams, NumericParams
-from stages.transformers import OutlierClipper, signed_log
+from tabular_mlops.data.contract import Contract
+from tabular_mlops.config.params import CategoricalParams, FeaturizeParams, NumericParams
+from tabular_mlops.features.transformers import OutlierClipper, signed_log
 
 SCALERS = {"standard": StandardScaler, "robust": RobustScaler, "minmax": MinMaxScaler}
 

@@ -13,9 +13,10 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 from sklearn.model_selection import ParameterGrid, ParameterSampler
 
-from stages.scoring import LOWER_IS_BETTER, PRIMARY_METRIC, cross_validation, rounded
-from stages.section import Section
-from stages.train_params import SearchParams
+from tabular_mlops.evaluation.metrics import LOWER_IS_BETTER, PRIMARY_METRIC
+from tabular_mlops.evaluation.scoring import cross_validation, rounded
+from tabular_mlops.config.section import Section
+from tabular_mlops.config.train_params import SearchParams
 
 
 def candidates(spec: SearchParams, family: str, seed: int) -> list[dict]:

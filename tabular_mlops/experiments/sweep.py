@@ -1,6 +1,6 @@
 """Sweep a grid of params as DVC experiments, in parallel, and fail loudly if any failed.
 
-    python tools/sweep.py -S train.model=logistic_regression,mlp -S seed=1,2 -j 2 \
+    tabular-mlops sweep -S train.model=logistic_regression,mlp -S seed=1,2 -j 2 \
         --metric test.roc_auc [--apply-best]
 
 Queues one experiment per combination (`dvc exp run --queue -S ...`), starts `-j` workers,
@@ -19,7 +19,7 @@ import sys
 import time
 from datetime import datetime, timezone
 
-from stages.params import LOWER_IS_BETTER
+from tabular_mlops.evaluation.metrics import higher_is_better
 
 DONE = {"Success", "Failed"}
 
@@ -88,19 +88,19 @@ def ranking(names: list[str], metric: str) -> list[tuple[str, float]]:
     if column is None:
         raise SystemExit(f"error: --metric {metric!r} is not a column of `dvc exp show`")
     scored = [(row["Experiment"], float(row[column])) for row in table if row.get("Experiment") in names and row[column] not in ("", "-")]
-    lower_is_better = metric.rsplit(".", 1)[-1].removesuffix("_mean") in LOWER_IS_BETTER
-    return sorted(scored, key=lambda item: item[1] if lower_is_better else -item[1])
+    sign = -1 if higher_is_better(metric) else 1
+    return sorted(scored, key=lambda item: sign * item[1])
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-S", "--set-param", action="append", required=True, metavar="KEY=V1,V2", help="a param and its values")
     parser.add_argument("-j", "--jobs", type=int, default=1, help="experiments run in parallel")
     parser.add_argument("--metric", default="test.roc_auc", help="rank by this metric (default: test.roc_auc)")
     parser.add_argument("--apply-best", action="store_true", help="`dvc exp apply` the best experiment")
     parser.add_argument("--prefix", default=datetime.now(timezone.utc).strftime("sweep-%Y%m%d-%H%M%S"), help="experiment name prefix")
-    arguments = parser.parse_args()
 
+
+def run(arguments: argparse.Namespace) -> int:
     combinations = grid(arguments.set_param)
     names = [f"{arguments.prefix}-{number}" for number in range(1, len(combinations) + 1)]
     for name, combination in zip(names, combinations):
@@ -132,6 +132,3 @@ def main() -> int:
         print(f"error: experiment {name} ({' '.join(settings[name])}) failed: {error_lines(name)}", file=sys.stderr)
     return 1 if failed else 0
 
-
-if __name__ == "__main__":
-    sys.exit(main())

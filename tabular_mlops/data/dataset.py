@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from stages.params import DataParams
+from tabular_mlops.config.params import DataParams
 
 
 def split_inputs_target(table: pd.DataFrame, data: DataParams) -> tuple[pd.DataFrame, pd.Series]:

@@ -22,9 +22,8 @@ from sklearn.metrics import (
 )
 from sklearn.model_selection import KFold, StratifiedKFold, cross_validate
 
-from stages.params import CV_METRICS_BY_TASK, LOWER_IS_BETTER
-# The metric that ranks families on the leaderboard and candidates in the search.
-PRIMARY_METRIC = {"classification": "roc_auc", "regression": "rmse"}
+from tabular_mlops.evaluation.metrics import CV_METRICS_BY_TASK, LOWER_IS_BETTER
+
 SCORERS = {
     "roc_auc": "roc_auc",
     "average_precision": "average_precision",

@@ -1,12 +1,11 @@
 """The data contract: what each column of the user's table must hold.
 
 The same contract guards training (the `validate` stage checks tables against it with
-pandera) and, later, the scoring service's request schema. `python -m stages.contract` writes a first draft for the table that
+pandera) and, later, the scoring service's request schema. `tabular-mlops contract` writes a first draft for the table that
 params.yaml names; review it, commit it, then `dvc repro`.
 """
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 from typing import Literal, Optional
 
@@ -14,10 +13,10 @@ import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from stages.errors import StageError, run_stage
-from stages.files import read_yaml_mapping, write_text
-from stages.params import load_params
-from stages.tables import read_table
+from tabular_mlops.config.params import DataParams
+from tabular_mlops.data.tables import read_table
+from tabular_mlops.errors import StageError
+from tabular_mlops.files import read_yaml_mapping, write_text
 
 ColumnType = Literal["integer", "float", "category"]
 
@@ -76,7 +75,7 @@ def as_labels(values: pd.Series) -> pd.Series:
 
 
 def read_contract(path: str | Path) -> Contract:
-    hint = "; draft the contract with `python -m stages.contract`"
+    hint = "; draft the contract with `tabular-mlops contract`"
     raw = read_yaml_mapping(path, "'target' and 'columns'", missing_hint=hint)
     try:
         return Contract.model_validate(raw)
@@ -88,7 +87,7 @@ def read_contract(path: str | Path) -> Contract:
 
 def contract_yaml(contract: Contract, source: str | Path) -> str:
     header = (
-        f"# Data contract for {source}, drafted by `python -m stages.contract`.\n"
+        f"# Data contract for {source}, drafted by `tabular-mlops contract`.\n"
         "# Review it before committing: widen ranges and categories that new data may legitimately hold.\n"
     )
     body = contract.model_dump(exclude_none=True)
@@ -104,18 +103,11 @@ _ContractDumper.add_representer(
 )
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description="Draft the data contract for the table named by params.yaml.")
-    parser.add_argument("--force", action="store_true", help="overwrite an existing contract")
-    arguments = parser.parse_args()
-    data = load_params().data
+def draft_contract(data: DataParams, force: bool) -> str:
+    """Write the contract drafted from the table that data.path names; return what was done."""
     destination = Path(data.contract)
-    if destination.exists() and not arguments.force:
+    if destination.exists() and not force:
         raise StageError(f"{destination}: contract exists (data.contract); pass --force to overwrite it")
     contract = infer_contract(read_table(data.path), data.target, data.path, data.task)
     write_text(destination, contract_yaml(contract, data.path))
-    print(f"wrote {destination}: {len(contract.columns)} columns, target '{contract.target}'. Review it, then commit it.")
-
-
-if __name__ == "__main__":
-    run_stage(main)
+    return f"wrote {destination}: {len(contract.columns)} columns, target '{contract.target}'. Review it, then commit it."

@@ -1,0 +1,1 @@
+"""tabular-mlops: the library behind the DVC stages and the `tabular-mlops` command."""

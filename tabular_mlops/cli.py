@@ -1,0 +1,73 @@
+"""`tabular-mlops`: the commands around the pipeline that are not DVC stages.
+
+    tabular-mlops contract [--force]      draft data/contract.yaml from the table in params.yaml
+    tabular-mlops sweep -S KEY=V1,V2 ...  queue and run a grid of DVC experiments, rank them
+    tabular-mlops review --base REV       compare the pipeline's results with a git revision
+
+Each subcommand has --help. Expected failures print one `error:` line and exit 2.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from tabular_mlops.errors import EXIT_EXPECTED_FAILURE, StageError
+
+
+def _contract(arguments: argparse.Namespace) -> int:
+    from tabular_mlops.config.params import load_params
+    from tabular_mlops.data.contract import draft_contract
+
+    print(draft_contract(load_params().data, arguments.force))
+    return 0
+
+
+def _sweep(arguments: argparse.Namespace) -> int:
+    from tabular_mlops.experiments import sweep
+
+    return sweep.run(arguments)
+
+
+def _review(arguments: argparse.Namespace) -> int:
+    from tabular_mlops.reporting import review
+
+    return review.run(arguments)
+
+
+def parser() -> argparse.ArgumentParser:
+    # Subcommand modules are imported when they run, so `--help` and `contract` stay quick.
+    from tabular_mlops.experiments.sweep import add_arguments as sweep_arguments
+    from tabular_mlops.reporting.review import add_arguments as review_arguments
+
+    root = argparse.ArgumentParser(prog="tabular-mlops", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    contract = commands.add_parser("contract", help="draft the data contract from the table that params.yaml names",
+                                   description="Draft data.contract from the table at data.path; review it before committing.")
+    contract.add_argument("--force", action="store_true", help="overwrite an existing contract")
+    contract.set_defaults(run=_contract)
+    sweep = commands.add_parser("sweep", help="run a grid of DVC experiments and rank them by a cross-validated metric",
+                                description=_doc("tabular_mlops.experiments.sweep"), formatter_class=argparse.RawDescriptionHelpFormatter)
+    sweep_arguments(sweep)
+    sweep.set_defaults(run=_sweep)
+    review = commands.add_parser("review", help="compare the workspace's results with a git revision",
+                                 description=_doc("tabular_mlops.reporting.review"), formatter_class=argparse.RawDescriptionHelpFormatter)
+    review_arguments(review)
+    review.set_defaults(run=_review)
+    return root
+
+
+def _doc(module: str) -> str:
+    return sys.modules[module].__doc__ or ""
+
+
+def main(argv: list[str] | None = None) -> int:
+    arguments = parser().parse_args(argv)
+    try:
+        return arguments.run(arguments)
+    except StageError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_EXPECTED_FAILURE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""params.yaml parsed into typed, validated sections."""

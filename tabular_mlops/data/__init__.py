@@ -1,0 +1,1 @@
+"""Tables, the data contract, validation, cleaning and the split."""

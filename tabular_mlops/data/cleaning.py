@@ -1,0 +1,58 @@
+"""Cleaning the validated table and splitting it, deterministically, into train and test.
+
+Missing feature values are left in place: they are imputed inside the fitted pipeline, so
+nothing learnt from test rows leaks into training. Outlier fences are learnt there too.
+"""
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+from sklearn.model_selection import train_test_split
+
+from tabular_mlops.config.params import DataParams, PrepareParams
+from tabular_mlops.errors import StageError
+
+VALIDATED = "data/validated.parquet"
+
+
+def clean(table: pd.DataFrame, data: DataParams, spec: PrepareParams) -> tuple[pd.DataFrame, dict]:
+    """Drop the configured columns, exact duplicate rows and unlabelled rows; count each.
+
+    Duplicates are judged after dropping data.drop_columns, so a record entered twice under
+    two identifiers counts as a duplicate.
+    """
+    cleaned = table.drop(columns=data.drop_columns)
+    before = len(cleaned)
+    if spec.drop_duplicates:
+        cleaned = cleaned.drop_duplicates(keep="first")
+    duplicates = before - len(cleaned)
+    unlabelled = int(cleaned[data.target].isna().sum())
+    cleaned = cleaned.dropna(subset=[data.target]).reset_index(drop=True)
+    report = {
+        "rows_in": int(before),
+        "duplicate_rows_dropped": int(duplicates),
+        "unlabelled_rows_dropped": unlabelled,
+        "rows_out": int(len(cleaned)),
+    }
+    return cleaned, report
+
+
+def split(table: pd.DataFrame, target: str, test_size: float, seed: int, task: str = "classification") -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Classification is stratified on the target, so both splits keep the class balance."""
+    if task == "regression":
+        if math.ceil(test_size * len(table)) < 2 or len(table) - math.ceil(test_size * len(table)) < 2:
+            raise StageError(f"params.yaml: prepare.test_size={test_size} leaves fewer than 2 rows on a side of {len(table)} rows")
+        train, test = train_test_split(table, test_size=test_size, random_state=seed)
+        return train.reset_index(drop=True), test.reset_index(drop=True)
+    counts = table[target].value_counts()
+    if len(counts) < 2:
+        raise StageError(f"{VALIDATED}: the target '{target}' has one class after cleaning ({counts.index[0]!r}); need two")
+    test_rows = math.ceil(test_size * len(table))  # as train_test_split counts them
+    if counts.min() < 2 or test_rows < len(counts) or len(table) - test_rows < len(counts):
+        raise StageError(
+            f"params.yaml: prepare.test_size={test_size} cannot give a stratified split of {len(table)} rows"
+            f" with class counts {counts.to_dict()}"
+        )
+    train, test = train_test_split(table, test_size=test_size, stratify=table[target], random_state=seed)
+    return train.reset_index(drop=True), test.reset_index(drop=True)

@@ -1,0 +1,139 @@
+"""Checking a table against the data contract with pandera; one line per violation.
+
+A violation names the file, the column, example rows and the rule.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pandera.pandas as pa
+
+from tabular_mlops.data.contract import ColumnContract, Contract, as_labels
+from tabular_mlops.config.params import DataParams
+from tabular_mlops.errors import StageError
+
+EXAMPLES_SHOWN = 3
+
+
+def check_params_against_contract(data: DataParams, contract: Contract) -> None:
+    """The params and the contract must describe the same table."""
+    if data.target != contract.target:
+        raise StageError(
+            f"{data.contract}: the contract's target is '{contract.target}' but data.target is '{data.target}'"
+        )
+    if data.target not in contract.columns:
+        raise StageError(f"{data.contract}: the target '{data.target}' is not among the contract's columns")
+    target_type = contract.columns[data.target].type
+    if (data.task == "classification") != (target_type == "category"):
+        expected = "category" if data.task == "classification" else "integer or float"
+        raise StageError(f"{data.contract}: data.task is '{data.task}', so the target '{data.target}' must have type {expected}; the contract says {target_type}")
+    classes = contract.columns[data.target].categories or []
+    if data.task == "classification" and data.positive_class not in classes:
+        raise StageError(f"params.yaml: data.positive_class must be one of {classes} (from {data.contract}); got '{data.positive_class}'")
+    unknown = [name for name in data.drop_columns if name not in contract.columns]
+    if unknown:
+        raise StageError(f"params.yaml: data.drop_columns names {unknown}, which {data.contract} does not list")
+
+
+def check_segment_column(column: str | None, data: DataParams, contract: Contract) -> None:
+    """Checked here, before hours of training, though only evaluate uses it."""
+    inputs = contract.features(data.drop_columns)
+    if column is not None and column not in inputs:
+        raise StageError(f"params.yaml: evaluate.segment_column '{column}' is not an input column of {data.contract};"
+                         f" choose one of {', '.join(inputs)} or null")
+
+
+def pandera_schema(contract: Contract) -> pa.DataFrameSchema:
+    """The contract as a pandera schema; each check's error text is the rule users read."""
+    columns = {name: _pandera_column(spec, name == contract.target) for name, spec in contract.columns.items()}
+    return pa.DataFrameSchema(columns, strict=True, name="contract")
+
+
+def _pandera_column(spec: ColumnContract, is_target: bool) -> pa.Column:
+    checks = [pa.Check(lambda s: bool(s.notna().any()), ignore_na=False, error="must hold at least one value, but every row is empty")]
+    if spec.type == "category":
+        checks.append(pa.Check.isin(spec.categories or [], error=f"must be one of {spec.categories}"))
+    if spec.type == "integer":
+        checks.append(pa.Check(lambda s: s % 1 == 0, error="must hold whole numbers"))
+    if spec.min is not None:
+        checks.append(pa.Check.ge(spec.min, error=f"must be >= {spec.min:g}"))
+    if spec.max is not None:
+        checks.append(pa.Check.le(spec.max, error=f"must be <= {spec.max:g}"))
+    if is_target and spec.type == "category":
+        checks.append(pa.Check(lambda s: s.dropna().nunique() >= 2, error="must hold at least two classes"))
+    # Integers are held as float64 so that a missing value stays NaN, as scikit-learn expects.
+    dtype = "str" if spec.type == "category" else "float64"
+    return pa.Column(dtype, checks, nullable=spec.nullable, coerce=True)
+
+
+def validate_table(table: pd.DataFrame, contract: Contract, source: str | Path) -> pd.DataFrame:
+    """Return the table coerced to the contract's types, or raise StageError on the first violation."""
+    categories = [name for name, spec in contract.columns.items() if spec.type == "category" and name in table.columns]
+    table = table.assign(**{name: as_labels(table[name]) for name in categories})
+    try:
+        return pandera_schema(contract).validate(table, lazy=True)
+    except pa.errors.SchemaErrors as errors:
+        raise StageError(describe_violation(errors.failure_cases, list(contract.columns), source)) from None
+
+
+def describe_violation(failures: pd.DataFrame, column_order: list[str], source: str | Path) -> str:
+    """One line: the first column that breaks a rule, the rule, example rows, and how much else broke."""
+    failures = failures.assign(order=failures["column"].map(lambda name: _rank(name, column_order)))
+    first = failures.sort_values(["order", "check_number"], kind="stable", na_position="first").iloc[0]
+    if first["check"] == "column_in_dataframe":
+        message = f"column '{first['failure_case']}' is missing; the contract requires it"
+    elif first["check"] == "column_in_schema":
+        message = f"column '{first['failure_case']}' is not in the contract; add it to the contract or remove it from the table"
+    else:
+        same = failures[(failures["column"] == first["column"]) & (failures["check"] == first["check"])]
+        message = f"column '{first['column']}' {_rule(first['check'])}{_examples(same, source)}"
+    others = sorted({str(name) for name in failures["column"].dropna()} - {str(first["column"])})
+    more = f" (other columns with violations: {', '.join(others)})" if others else ""
+    return f"{source}: {message}{more}"
+
+
+def _rank(name: object, column_order: list[str]) -> int:
+    return column_order.index(name) if name in column_order else -1
+
+
+def _rule(check: str) -> str:
+    if check.startswith("coerce_dtype") or check.startswith("dtype("):
+        return "must be numeric" if "float" in check else f"has the wrong type ({check})"
+    if check == "not_nullable":
+        return "must not be empty"
+    return check
+
+
+def _examples(failures: pd.DataFrame, source: str | Path) -> str:
+    rows = failures.dropna(subset=["index"]).head(EXAMPLES_SHOWN)
+    if rows.empty:
+        return ""
+    # CSV rows are given as line numbers (the header is line 1) so an editor finds them.
+    offset, unit = (2, "line") if str(source).endswith(".csv") else (0, "row")
+    shown = ", ".join(f"{unit} {int(row['index']) + offset} holds {_value(row['failure_case'])}" for _, row in rows.iterrows())
+    total = len(failures)
+    return f", but {shown}" + (f" ({total} rows in all)" if total > len(rows) else "")
+
+
+def _value(value: object) -> str:
+    return "an empty value" if value is None or (isinstance(value, float) and pd.isna(value)) else repr(value)
+
+
+def summarize(table: pd.DataFrame, target: str) -> dict:
+    """What was checked: sizes, missing cells per column, duplicates, and the target's classes
+    (or, for a numeric target, its range)."""
+    summary = {
+        "rows": int(len(table)),
+        "columns": int(table.shape[1]),
+        "duplicate_rows": int(table.duplicated().sum()),
+        "missing_cells": int(table.isna().sum().sum()),
+        "missing_by_column": {name: int(count) for name, count in table.isna().sum().items()},
+    }
+    values = table[target].dropna()
+    if pd.api.types.is_numeric_dtype(values):
+        described = {"mean": values.mean(), "std": values.std(), "min": values.min(), "max": values.max()}
+        summary["target"] = {name: round(float(value), 6) for name, value in described.items()}
+    else:
+        summary["class_counts"] = {str(label): int(count) for label, count in values.value_counts().sort_index().items()}
+    return summary

@@ -1,0 +1,1 @@
+"""Metrics, cross-validation, thresholds, importance, segments and plots."""

@@ -1,0 +1,61 @@
+"""The one table of metric definitions: which metrics each task reports, and which way is better.
+
+Everything that ranks or compares (the leaderboard, the search, the sweep, the review, the
+gates) asks `higher_is_better` here, so no two places can disagree about a direction.
+No heavy imports: the params loader and the leaderboard stage read this module.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Metric:
+    name: str
+    task: str
+    higher_is_better: bool
+    needs_threshold: bool = False  # accuracy and F1 depend on the decision threshold; CV reports the others
+
+
+DEFINITIONS: tuple[Metric, ...] = (
+    Metric("roc_auc", "classification", higher_is_better=True),
+    Metric("average_precision", "classification", higher_is_better=True),
+    Metric("log_loss", "classification", higher_is_better=False),
+    Metric("brier", "classification", higher_is_better=False),
+    Metric("accuracy", "classification", higher_is_better=True, needs_threshold=True),
+    Metric("f1", "classification", higher_is_better=True, needs_threshold=True),
+    Metric("rmse", "regression", higher_is_better=False),
+    Metric("mae", "regression", higher_is_better=False),
+    Metric("r2", "regression", higher_is_better=True),
+)
+BY_NAME = {metric.name: metric for metric in DEFINITIONS}
+
+# The metric that ranks families on the leaderboard and candidates in the search.
+PRIMARY_METRIC = {"classification": "roc_auc", "regression": "rmse"}
+# What evaluate writes: test.<metric>, cv.<metric>_mean / _std, over_baseline.<metric>
+METRICS_BY_TASK = {task: tuple(m.name for m in DEFINITIONS if m.task == task) for task in PRIMARY_METRIC}
+CV_METRICS_BY_TASK = {task: tuple(m.name for m in DEFINITIONS if m.task == task and not m.needs_threshold) for task in PRIMARY_METRIC}
+LOWER_IS_BETTER = frozenset(m.name for m in DEFINITIONS if not m.higher_is_better)
+
+
+def higher_is_better(reported: str) -> bool:
+    """Direction of a reported metric, by its full name as evaluate writes it.
+
+    `test.brier`: as brier (lower). `over_baseline.brier`: an improvement (higher).
+    `cv.roc_auc_mean`: as roc_auc. `cv.roc_auc_std`: a spread (lower). A bare name: as defined.
+    Raises KeyError for a name that is not a metric.
+    """
+    section, _, name = reported.rpartition(".")
+    if section.endswith("over_baseline"):
+        BY_NAME[name]  # noqa: B018 - refuse names that are not metrics
+        return True
+    if name.endswith("_std"):
+        BY_NAME[name.removesuffix("_std")]  # noqa: B018
+        return False
+    return BY_NAME[name.removesuffix("_mean")].higher_is_better
+
+
+def gate_metric_names(task: str) -> list[str]:
+    test = [f"test.{m}" for m in METRICS_BY_TASK[task]]
+    cv = [f"cv.{m}_{stat}" for m in CV_METRICS_BY_TASK[task] for stat in ("mean", "std")]
+    return test + cv + [f"over_baseline.{m}" for m in METRICS_BY_TASK[task]]

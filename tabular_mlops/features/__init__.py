@@ -1,0 +1,1 @@
+"""Preprocessing: the fitted transformers at the head of every model pipeline."""

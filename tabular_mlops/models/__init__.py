@@ -1,0 +1,1 @@
+"""Model families, the leaderboard, the search and the final fit."""

@@ -1,0 +1,73 @@
+"""Fitting the chosen model family, tuning it first if asked, and describing what was saved.
+
+The family is `train.model`, or with `auto` the leaderboard's winner. With `train.search` on,
+its hyperparameters are tuned first by cross-validation. The artifact is one scikit-learn
+Pipeline, the fitted preprocessor followed by the fitted estimator, so it maps raw input
+columns to a probability (or a value); a metadata file beside it records what produced it.
+"""
+from __future__ import annotations
+
+import platform
+from importlib.metadata import version
+
+import pandas as pd
+from sklearn.base import BaseEstimator, clone
+from sklearn.compose import ColumnTransformer
+from sklearn.pipeline import Pipeline
+
+from tabular_mlops.models.families import build_estimator
+from tabular_mlops.config.params import Params
+from tabular_mlops.evaluation.metrics import PRIMARY_METRIC
+from tabular_mlops.models.search import search
+from tabular_mlops.config.section import Section
+
+LIBRARIES = ("scikit-learn", "pandas", "numpy", "scipy", "pyarrow", "joblib")
+
+
+def chosen_family(params: Params, leaderboard: dict) -> str:
+    return leaderboard["best"] if params.train.model == "auto" else params.train.model
+
+
+def fit_model(preprocessor: ColumnTransformer, features: pd.DataFrame, target: pd.Series, estimator: BaseEstimator) -> Pipeline:
+    """Fit only the estimator: the preprocessor was already fitted on these same rows."""
+    estimator.fit(features, target)
+    return Pipeline([("preprocess", preprocessor), ("model", estimator)])
+
+
+def tune(params: Params, family: str, preprocessor: ColumnTransformer, inputs: pd.DataFrame, target: pd.Series) -> tuple[Section, dict]:
+    """The family's hyperparameters to fit with (the best candidate when searching), and the search table."""
+    task, seed, spec = params.data.task, params.seed, params.train.family_params(family)
+    if params.train.search.method == "none":
+        return spec, {"method": "none", "family": family}
+
+    def make_pipeline(candidate):
+        return Pipeline([("preprocess", clone(preprocessor)), ("model", build_estimator(task, family, candidate, seed))])
+
+    best, rows = search(task, params.train.search, spec, family, make_pipeline, inputs, target, seed)
+    table = {"method": params.train.search.method, "family": family, "metric": PRIMARY_METRIC[task],
+             "cv_folds": params.train.search.cv_folds, "best_params": rows[0]["params"], "candidates": rows}
+    return best, table
+
+
+def describe_model(params: Params, family: str, hyperparameters: Section, input_types: dict[str, str],
+                   feature_names: list[str], estimator: BaseEstimator, training_data_sha256: str) -> dict:
+    """Everything needed to know what a saved model is and how to call it."""
+    data = params.data
+    output = f"probability that {data.target} == {data.positive_class!r}" if data.task == "classification" else f"predicted {data.target}"
+    return {
+        "model_family": family,
+        "chosen_by": "leaderboard (train.model: auto)" if params.train.model == "auto" else "train.model",
+        "hyperparameters": hyperparameters.model_dump(mode="json"),  # after the search, if any
+        "estimator": repr(estimator),
+        "task": data.task,
+        "target": data.target,
+        "positive_class": data.positive_class,
+        "output": output,
+        "input_columns": list(input_types),  # in order; JSON keys below are sorted
+        "input_types": input_types,
+        "features": feature_names,
+        "training_data_sha256": training_data_sha256,
+        "params": params.model_dump(mode="json", include={"seed", "data", "prepare", "featurize", "train"}),
+        "libraries": {name: version(name) for name in LIBRARIES},
+        "python": ".".join(platform.python_version_tuple()[:2]),
+    }

@@ -1,0 +1,1 @@
+"""Gates, the model card and the review of a change."""
