@@ -142,6 +142,6 @@ def _parts(values: pd.Series) -> dict[str, pd.Series]:
     return {
         "year": stamps.dt.year.astype("float64"),
         "month": stamps.dt.month.astype("float64"),
-        "day_of_week": stamps.dt.dayofweek.astype("float64"),  # Monday = 0
-        "day_of_year": stamps.dt.dayofyear.astype("float64"),
+        "day_of_week": stamps.dt.day_of_week.astype("float64"),  # Monday = 0
+        "day_of_year": stamps.dt.day_of_year.astype("float64"),
     }
