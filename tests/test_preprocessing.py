@@ -189,3 +189,12 @@ def test_preprocessor_for_a_contract_with_a_datetime_column_adds_the_datetime_br
     preprocessor = preprocessor_for(contract, ["Id"], featurize_spec())
     assert [(name, columns) for name, _, columns in preprocessor.transformers][-1] == ("datetime", ["Opened"])
     assert datetime_columns(contract, ["Opened"]) == []
+
+
+def test_datetime_features_of_a_fold_with_a_gappy_index_are_not_missing():
+    rows = pd.DataFrame({"Income": np.arange(6.0), "Age": np.arange(6.0), "Home": ["rent"] * 6,
+                         "Opened": ["2020-01-01", "2021-02-01", "2022-03-01", "2023-04-01", "2024-05-01", "2025-06-01"]})
+    fold = rows.iloc[[1, 3, 5]]  # index 1, 3, 5, as cross-validation hands it over
+    features = build_preprocessor(NUMERIC, CATEGORICAL, featurize_spec(), ["Opened"]).fit(fold).transform(fold)
+    assert features["datetime__Opened_year"].tolist() == [2021.0, 2023.0, 2025.0]
+    assert "datetime__missingindicator_Opened_year" not in features.columns

@@ -139,3 +139,11 @@ def test_datetime_parts_read_text_and_datetime_columns_alike():
     text = pd.DataFrame({"Opened": ["2024-01-31", "2023-03-05"]})
     stamps = text.assign(Opened=pd.to_datetime(text["Opened"]))
     assert np.array_equal(DatetimeParts().fit(text).transform(stamps), DatetimeParts().fit(stamps).transform(text))
+
+
+def test_datetime_parts_follow_row_order_whatever_the_index():
+    # A cross-validation fold's rows keep their original labels (here 10, 20, 30), not 0..n-1.
+    dates = pd.DataFrame({"Opened": ["2024-01-31", "2023-03-05", "2022-07-01"]}, index=[10, 20, 30])
+    parts = DatetimeParts().fit(dates)
+    assert parts.transform(dates)[:, 0].tolist() == [2024.0, 2023.0, 2022.0]
+    assert parts.transform(dates.iloc[::-1])[:, 0].tolist() == [2022.0, 2023.0, 2024.0]

@@ -113,7 +113,8 @@ class DatetimeParts(TransformerMixin, BaseEstimator):
 
     def fit(self, X, y=None):
         frame = self._frame(X, reset=True)
-        varying = {name: [part for part, values in _parts(frame[name]).items() if values.nunique() > 1] for name in frame.columns}
+        varying = {name: [part for part, values in _parts(frame[name]).items() if pd.Series(values).nunique() > 1]
+                   for name in frame.columns}
         # Keep at least one part, so a column whose dates never vary still has its (constant) feature.
         self.parts_ = {name: parts or [self.PARTS[0]] for name, parts in varying.items()}
         return self
@@ -121,9 +122,8 @@ class DatetimeParts(TransformerMixin, BaseEstimator):
     def transform(self, X):
         check_is_fitted(self, "parts_")
         frame = self._frame(X, reset=False)
-        columns = {f"{name}_{part}": values for name in frame.columns for part, values in _parts(frame[name]).items()
-                   if part in self.parts_[name]}
-        return pd.DataFrame(columns, index=frame.index).to_numpy(dtype=np.float64)
+        columns = [values for name in frame.columns for part, values in _parts(frame[name]).items() if part in self.parts_[name]]
+        return np.column_stack(columns) if columns else np.empty((len(frame), 0))
 
     def get_feature_names_out(self, input_features=None):
         check_is_fitted(self, "parts_")
@@ -137,11 +137,8 @@ class DatetimeParts(TransformerMixin, BaseEstimator):
         return pd.DataFrame(X, columns=list(names) if names is not None else [f"x{i}" for i in range(np.shape(X)[1])])
 
 
-def _parts(values: pd.Series) -> dict[str, pd.Series]:
-    stamps = parse_datetimes(pd.Series(values).reset_index(drop=True))
-    return {
-        "year": stamps.dt.year.astype("float64"),
-        "month": stamps.dt.month.astype("float64"),
-        "day_of_week": stamps.dt.day_of_week.astype("float64"),  # Monday = 0
-        "day_of_year": stamps.dt.day_of_year.astype("float64"),
-    }
+def _parts(values: pd.Series) -> dict[str, np.ndarray]:
+    """Plain arrays in row order: the rows' index (a CV fold's is not 0..n-1) plays no part."""
+    stamps = parse_datetimes(pd.Series(values)).dt
+    parts = {"year": stamps.year, "month": stamps.month, "day_of_week": stamps.day_of_week, "day_of_year": stamps.day_of_year}
+    return {part: numbers.to_numpy(dtype=np.float64, na_value=np.nan) for part, numbers in parts.items()}  # Monday = 0
