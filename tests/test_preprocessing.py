@@ -198,3 +198,11 @@ def test_datetime_features_of_a_fold_with_a_gappy_index_are_not_missing():
     features = build_preprocessor(NUMERIC, CATEGORICAL, featurize_spec(), ["Opened"]).fit(fold).transform(fold)
     assert features["datetime__Opened_year"].tolist() == [2021.0, 2023.0, 2025.0]
     assert "datetime__missingindicator_Opened_year" not in features.columns
+
+
+def test_unseen_category_under_a_bound_that_grouped_nothing_still_gives_all_zeros(train):
+    preprocessor = fitted(train, categorical={"max_categories": 20})  # 3 categories: no infrequent column
+    features = preprocessor.transform(train.head(1).assign(Home="castle"))
+    one_hot = [name for name in features.columns if name.startswith("categorical__")]
+    assert one_hot == ["categorical__Home_owner", "categorical__Home_parents", "categorical__Home_rent"]
+    assert features[one_hot].to_numpy().tolist() == [[0.0, 0.0, 0.0]]
