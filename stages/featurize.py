@@ -14,7 +14,7 @@ from tabular_mlops.data.dataset import split_inputs_target
 from tabular_mlops.data.tables import read_table, write_parquet
 from tabular_mlops.errors import run_stage
 from tabular_mlops.features.preprocessing import preprocessor_for
-from tabular_mlops.features.report import bounded_categoricals, constant_features, featurize_report
+from tabular_mlops.features.report import featurize_report, featurize_warnings
 from tabular_mlops.files import dump_joblib, write_json
 
 TRAIN = "data/prepared/train.parquet"
@@ -30,10 +30,7 @@ def main() -> None:
     preprocessor = preprocessor_for(contract, params.data.drop_columns, params.featurize).fit(inputs)
     features = preprocessor.transform(inputs).assign(**{target.name: target.to_numpy()})
     report = featurize_report(preprocessor, inputs)
-    warnings = bounded_categoricals(report, params.featurize.categorical.max_categories) + [
-        f"feature '{feature}' is constant on the training split but its column '{raw}' is not: preprocessing"
-        f" removed what the column says (see {REPORT})" for raw, feature in constant_features(preprocessor, inputs)]
-    for warning in warnings:
+    for warning in featurize_warnings(preprocessor, inputs, report, params.featurize.categorical.max_categories, REPORT):
         print(f"warning: featurize: {warning}", file=sys.stderr)
     dump_joblib(PREPROCESSOR, preprocessor)
     write_parquet(FEATURES, features)

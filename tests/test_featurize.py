@@ -12,7 +12,7 @@ from tabular_mlops.data.dataset import split_inputs_target
 from tabular_mlops.data.tables import read_table
 from tabular_mlops.data.validation import validate_table
 from tabular_mlops.features.preprocessing import build_preprocessor, preprocessor_for
-from tabular_mlops.features.report import bounded_categoricals, constant_features, featurize_report
+from tabular_mlops.features.report import bounded_categoricals, constant_features, featurize_report, featurize_warnings
 from tests.test_preprocessing import featurize_spec
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -69,6 +69,9 @@ def test_a_feature_made_constant_by_preprocessing_is_named_with_its_raw_column(t
     # Every category rarer than 100 rows: the one-hot block is one always-1 infrequent column.
     preprocessor = fit(train, categorical={"min_frequency": 100})
     assert constant_features(preprocessor, train) == [("Home", "categorical__Home_infrequent_sklearn")]
+    warnings = featurize_warnings(preprocessor, train, featurize_report(preprocessor, train), None, "metrics/featurize.json")
+    assert warnings == ["feature 'categorical__Home_infrequent_sklearn' is constant on the training split but its column 'Home'"
+                        " is not: preprocessing removed what the column says (see metrics/featurize.json)"]
 
 
 def test_a_column_constant_in_the_raw_data_is_not_reported(train):
@@ -102,5 +105,5 @@ def test_credit_debt_keeps_its_information_with_the_repo_params():
     present = inputs["Debt"].notna()
     ranked = pd.DataFrame({"raw": inputs.loc[present, "Debt"], "feature": features.loc[present, "numeric__Debt"]}).sort_values("raw")
     assert ranked["feature"].is_monotonic_increasing
-    assert constant_features(preprocessor, inputs) == []
+    assert featurize_warnings(preprocessor, inputs, featurize_report(preprocessor, inputs), 20, "metrics/featurize.json") == []
     assert featurize_report(preprocessor, inputs)["numeric"]["Debt"]["unclipped"]

@@ -74,6 +74,14 @@ def bounded_categoricals(report: dict, max_categories: int | None) -> list[str]:
     ]
 
 
+def featurize_warnings(preprocessor: ColumnTransformer, inputs: pd.DataFrame, report: dict,
+                       max_categories: int | None, report_path: str) -> list[str]:
+    """Everything the featurize stage warns about, one line each."""
+    return bounded_categoricals(report, max_categories) + [
+        f"feature '{feature}' is constant on the training split but its column '{raw}' is not: preprocessing"
+        f" removed what the column says (see {report_path})" for raw, feature in constant_features(preprocessor, inputs)]
+
+
 def constant_features(preprocessor: ColumnTransformer, inputs: pd.DataFrame) -> list[tuple[str, str]]:
     """(raw column, feature) for each feature that is constant on the training rows although its
     raw column is not: preprocessing destroyed what the column said."""

@@ -140,5 +140,6 @@ class DatetimeParts(TransformerMixin, BaseEstimator):
 def _parts(values: pd.Series) -> dict[str, np.ndarray]:
     """Plain arrays in row order: the rows' index (a CV fold's is not 0..n-1) plays no part."""
     stamps = parse_datetimes(pd.Series(values)).dt
+    # day_of_week: Monday = 0
     parts = {"year": stamps.year, "month": stamps.month, "day_of_week": stamps.day_of_week, "day_of_year": stamps.day_of_year}
-    return {part: numbers.to_numpy(dtype=np.float64, na_value=np.nan) for part, numbers in parts.items()}  # Monday = 0
+    return {part: numbers.to_numpy(dtype=np.float64, na_value=np.nan) for part, numbers in parts.items()}
