@@ -6,17 +6,21 @@ copy: it clones the whole pipeline, so each fold refits preprocessing on its own
 """
 from __future__ import annotations
 
+import sys
+
 from tabular_mlops.config.params import load_params
 from tabular_mlops.data.contract import read_contract
 from tabular_mlops.data.dataset import split_inputs_target
 from tabular_mlops.data.tables import read_table, write_parquet
 from tabular_mlops.errors import run_stage
 from tabular_mlops.features.preprocessing import preprocessor_for
-from tabular_mlops.files import dump_joblib
+from tabular_mlops.features.report import featurize_report, featurize_warnings
+from tabular_mlops.files import dump_joblib, write_json
 
 TRAIN = "data/prepared/train.parquet"
 PREPROCESSOR = "models/preprocessor.joblib"
 FEATURES = "data/features/train.parquet"
+REPORT = "metrics/featurize.json"
 
 
 def main() -> None:
@@ -25,8 +29,12 @@ def main() -> None:
     inputs, target = split_inputs_target(read_table(TRAIN), params.data)
     preprocessor = preprocessor_for(contract, params.data.drop_columns, params.featurize).fit(inputs)
     features = preprocessor.transform(inputs).assign(**{target.name: target.to_numpy()})
+    report = featurize_report(preprocessor, inputs)
+    for warning in featurize_warnings(preprocessor, inputs, report, params.featurize.categorical.max_categories, REPORT):
+        print(f"warning: featurize: {warning}", file=sys.stderr)
     dump_joblib(PREPROCESSOR, preprocessor)
     write_parquet(FEATURES, features)
+    write_json(REPORT, report)
 
 
 if __name__ == "__main__":

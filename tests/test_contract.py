@@ -123,3 +123,31 @@ def test_zero_one_target_with_an_unlabelled_row_keeps_its_labels_as_written(tmp_
     path.write_text("Default,Age\n0,30\n1,41\n,52\n1,23\n", encoding="utf-8")
     contract = infer_contract(pd.read_csv(path), "Default", path, task="classification")
     assert contract.columns["Default"].categories == ["0", "1"]
+
+
+def test_iso_dates_and_timestamps_are_inferred_as_datetime_not_as_one_category_per_value(table):
+    dated = table.assign(Opened=["2024-01-31", "2023-02-01T10:00:00", None, "2022-12-31 23:59"])
+    assert infer_contract(dated, "Status", "t.csv").columns["Opened"] == ColumnContract(type="datetime", nullable=True)
+
+
+def test_a_datetime_dtype_column_is_inferred_as_datetime(table):
+    stamps = table.assign(Opened=pd.to_datetime(["2024-01-31", "2023-02-01", "2022-12-31", "2021-06-01"]))
+    assert infer_contract(stamps, "Status", "t.csv").columns["Opened"].type == "datetime"
+
+
+@pytest.mark.parametrize(
+    "values, expected",
+    [(["2024-01-31", "2024-02-01", "soon", "2024-02-03"], "category"),  # one value is not a date
+     (["31/01/2024", "01/02/2024", "02/02/2024", "03/02/2024"], "category"),  # not ISO: day and month are a guess
+     ([20240131, 20240201, 20240202, 20240203], "integer")],  # numbers stay numbers
+)
+def test_columns_that_are_not_all_iso_dates_keep_their_type(table, values, expected):
+    assert infer_contract(table.assign(Opened=values), "Status", "t.csv").columns["Opened"].type == expected
+
+
+def test_datetime_contract_round_trips_through_yaml(table, tmp_path):
+    contract = infer_contract(table.assign(Opened=["2024-01-31"] * 4), "Status", "t.csv")
+    path = tmp_path / "contract.yaml"
+    path.write_text(contract_yaml(contract, "t.csv"), encoding="utf-8")
+    assert "  Opened:\n    type: datetime\n    nullable: false\n" in path.read_text(encoding="utf-8")
+    assert read_contract(path) == contract

@@ -265,3 +265,22 @@ def test_gate_metric_names_cover_test_cv_and_over_baseline_for_each_task():
     assert "test.accuracy" in classification and "cv.accuracy_mean" not in classification
     for task in ("classification", "regression"):
         assert len(gate_metric_names(task)) == 2 * len(METRICS_BY_TASK[task]) + 2 * len(CV_METRICS_BY_TASK[task])
+
+
+@pytest.mark.parametrize(
+    "value, expected",
+    [(1, r"key 'featurize\.categorical\.max_categories' must be greater than or equal to 2; got 1"),
+     ("20", r"key 'featurize\.categorical\.max_categories' must be a valid integer.*; got '20'"),
+     (2.5, r"key 'featurize\.categorical\.max_categories' must be a valid integer.*; got 2\.5")],
+)
+def test_max_categories_below_two_or_not_an_integer_is_refused_naming_the_key(write_params, value, expected):
+    path = write_params(lambda raw: raw["featurize"]["categorical"].update(max_categories=value))
+    with pytest.raises(StageError, match=expected):
+        load_params(path)
+
+
+def test_max_categories_null_means_no_bound_and_a_missing_key_means_the_bound_of_20(write_params):
+    unbounded = write_params(lambda raw: raw["featurize"]["categorical"].update(max_categories=None))
+    assert load_params(unbounded).featurize.categorical.max_categories is None
+    absent = write_params(lambda raw: raw["featurize"]["categorical"].pop("max_categories"))
+    assert load_params(absent).featurize.categorical.max_categories == 20

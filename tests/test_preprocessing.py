@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from tabular_mlops.data.contract import ColumnContract, Contract
-from tabular_mlops.features.preprocessing import build_preprocessor, column_roles, preprocessor_for
+from tabular_mlops.features.preprocessing import build_preprocessor, column_roles, datetime_columns, preprocessor_for
 from tabular_mlops.config.params import FeaturizeParams
 
 NUMERIC, CATEGORICAL = ["Income", "Age"], ["Home"]
@@ -22,7 +22,7 @@ def featurize_spec(numeric=None, categorical=None, outliers=None) -> FeaturizePa
                 "outliers": {"method": "none", "iqr_factor": 3.0, "quantiles": [0.01, 0.99]} | (outliers or {}),
             }
             | (numeric or {}),
-            "categorical": {"impute": "most_frequent", "min_frequency": None} | (categorical or {}),
+            "categorical": {"impute": "most_frequent", "min_frequency": None, "max_categories": None} | (categorical or {}),
         }
     )
 
@@ -147,3 +147,62 @@ def test_signed_log_transform_is_applied_before_imputation(train):
 def test_other_columns_are_dropped(train):
     names = fitted(train).transform(train.assign(Id=range(5))).columns
     assert not any("Id" in name for name in names)
+
+
+def test_zero_inflated_column_keeps_its_non_zero_values_through_the_default_clipping():
+    # Q1 = Q3 = 0: fences of [0, 0] would have turned every debt into 0 (a constant feature).
+    train = pd.DataFrame({"Income": [0.0] * 8 + [500.0, 2000.0], "Age": np.arange(10.0), "Home": ["rent"] * 10})
+    spec = {"numeric": {"transform": "signed_log", "scale": "standard"}, "outliers": {"method": "iqr"}}
+    features = fitted(train, **spec).transform(train)["numeric__Income"]
+    assert features.nunique() == 3
+    assert features.iloc[7] < features.iloc[8] < features.iloc[9]
+
+
+def test_max_categories_bounds_the_one_hot_columns_and_sends_unseen_values_to_the_infrequent_one():
+    train = pd.DataFrame({"Income": np.arange(30.0), "Age": np.arange(30.0), "Home": [f"id{i:02d}" for i in range(30)]})
+    preprocessor = fitted(train, categorical={"max_categories": 5})
+    one_hot = [name for name in preprocessor.get_feature_names_out() if name.startswith("categorical__")]
+    assert len(one_hot) == 5 and one_hot[-1] == "categorical__Home_infrequent_sklearn"
+    unseen = preprocessor.transform(train.head(1).assign(Home="id99"))
+    assert unseen[one_hot].to_numpy().tolist() == [[0.0, 0.0, 0.0, 0.0, 1.0]]
+
+
+def test_max_categories_null_keeps_every_category():
+    train = pd.DataFrame({"Income": np.arange(30.0), "Age": np.arange(30.0), "Home": [f"id{i:02d}" for i in range(30)]})
+    names = fitted(train, categorical={"max_categories": None}).get_feature_names_out()
+    assert sum(name.startswith("categorical__") for name in names) == 30
+
+
+def test_datetime_columns_become_calendar_parts_then_numeric_steps():
+    train = pd.DataFrame({"Income": [1.0, 2.0, 3.0], "Age": [1.0, 2.0, 3.0], "Home": ["rent"] * 3,
+                          "Opened": ["2022-01-31", "2023-03-05", None]})
+    preprocessor = build_preprocessor(NUMERIC, CATEGORICAL, featurize_spec(), ["Opened"]).fit(train)
+    features = preprocessor.transform(train)
+    parts = [name for name in features.columns if name.startswith("datetime__")]
+    assert parts[:4] == ["datetime__Opened_year", "datetime__Opened_month", "datetime__Opened_day_of_week", "datetime__Opened_day_of_year"]
+    assert features["datetime__Opened_year"].tolist() == [2022.0, 2023.0, 2022.5]  # the missing one: the median
+    assert features["datetime__missingindicator_Opened_year"].tolist() == [0.0, 0.0, 1.0]
+
+
+def test_preprocessor_for_a_contract_with_a_datetime_column_adds_the_datetime_branch():
+    contract = Contract(target="Status", columns=dict(CONTRACT.columns) | {"Opened": ColumnContract(type="datetime", nullable=True)})
+    preprocessor = preprocessor_for(contract, ["Id"], featurize_spec())
+    assert [(name, columns) for name, _, columns in preprocessor.transformers][-1] == ("datetime", ["Opened"])
+    assert datetime_columns(contract, ["Opened"]) == []
+
+
+def test_datetime_features_of_a_fold_with_a_gappy_index_are_not_missing():
+    rows = pd.DataFrame({"Income": np.arange(6.0), "Age": np.arange(6.0), "Home": ["rent"] * 6,
+                         "Opened": ["2020-01-01", "2021-02-01", "2022-03-01", "2023-04-01", "2024-05-01", "2025-06-01"]})
+    fold = rows.iloc[[1, 3, 5]]  # index 1, 3, 5, as cross-validation hands it over
+    features = build_preprocessor(NUMERIC, CATEGORICAL, featurize_spec(), ["Opened"]).fit(fold).transform(fold)
+    assert features["datetime__Opened_year"].tolist() == [2021.0, 2023.0, 2025.0]
+    assert "datetime__missingindicator_Opened_year" not in features.columns
+
+
+def test_unseen_category_under_a_bound_that_grouped_nothing_still_gives_all_zeros(train):
+    preprocessor = fitted(train, categorical={"max_categories": 20})  # 3 categories: no infrequent column
+    features = preprocessor.transform(train.head(1).assign(Home="castle"))
+    one_hot = [name for name in features.columns if name.startswith("categorical__")]
+    assert one_hot == ["categorical__Home_owner", "categorical__Home_parents", "categorical__Home_rent"]
+    assert features[one_hot].to_numpy().tolist() == [[0.0, 0.0, 0.0]]

@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 from sklearn.exceptions import NotFittedError
 
-from tabular_mlops.features.transformers import OutlierClipper, signed_log
+from tabular_mlops.features.transformers import DatetimeParts, OutlierClipper, parse_datetimes, signed_log
 
 # Q1 = 2, Q3 = 4 (numpy's linear percentiles), so IQR = 2.
 COLUMN = np.array([[1.0], [2.0], [3.0], [4.0], [100.0]])
@@ -62,3 +62,88 @@ def test_signed_log_is_odd_and_increasing():
     values = np.linspace(-1e6, 1e6, 101)
     assert np.allclose(signed_log(-values), -signed_log(values))
     assert np.all(np.diff(signed_log(values)) > 0)
+
+
+# A mostly-zero column, like the credit table's Debt (3 values in 404 are not 0): Q1 = Q3 = 0 and the 1% and 99% quantiles are 0.
+ZERO_INFLATED = np.array([[0.0]] * 400 + [[250.0], [800.0], [1500.0], [np.nan]])
+
+
+@pytest.mark.parametrize("clipper", [OutlierClipper("iqr"), OutlierClipper("quantile", quantiles=(0.01, 0.99))])
+def test_zero_width_fences_leave_a_zero_inflated_column_unclipped(clipper):
+    fitted = clipper.fit(ZERO_INFLATED)
+    assert fitted.lower_.tolist() == [-np.inf] and fitted.upper_.tolist() == [np.inf]
+    assert fitted.transform([[250.0], [1e6]]).ravel().tolist() == [250.0, 1e6]
+    assert fitted.unclipped_reason_[0].startswith("fences have zero width (both 0)")
+    assert fitted.n_clipped_.tolist() == [0]
+
+
+def test_only_the_degenerate_column_is_left_unclipped():
+    both = np.hstack([ZERO_INFLATED, np.arange(404.0).reshape(-1, 1)])
+    both[-1, 1] = 1000.0  # an outlier in an ordinary column
+    clipper = OutlierClipper("iqr", iqr_factor=1.5).fit(both)
+    assert clipper.unclipped_reason_[1] is None and np.isfinite(clipper.upper_[1])
+    assert clipper.transform([[1e6, 1e6]])[0, 0] == 1e6 and clipper.transform([[1e6, 1e6]])[0, 1] == clipper.upper_[1]
+
+
+def test_clipped_rows_are_counted_per_column_on_the_training_rows():
+    # COLUMN with k = 1.5: fences [-1, 7], so only the 100 lies outside; NaN is never counted.
+    clipper = OutlierClipper("iqr", iqr_factor=1.5).fit(np.vstack([COLUMN, [[np.nan]]]))
+    assert clipper.n_clipped_.tolist() == [1] and clipper.unclipped_reason_ == [None]
+
+
+def test_fences_that_would_map_every_training_value_to_one_value_are_not_applied():
+    # A negative factor crosses the fences (lower 3.5 > upper 2.5): np.clip would give 2.5 everywhere.
+    clipper = OutlierClipper("iqr", iqr_factor=-0.75).fit(COLUMN)
+    assert "would turn every training value into 2.5" in clipper.unclipped_reason_[0]
+    assert np.array_equal(clipper.transform(COLUMN), COLUMN)
+
+
+def test_a_column_without_training_values_is_left_unclipped():
+    clipper = OutlierClipper("iqr").fit(np.array([[np.nan, 1.0], [np.nan, 2.0]]))
+    assert clipper.unclipped_reason_[0] == "no values in the training rows"
+    assert clipper.lower_[0] == -np.inf
+
+
+def test_a_clipper_pickled_before_the_protection_still_transforms():
+    old = OutlierClipper("iqr", iqr_factor=1.5).fit(COLUMN)
+    del old.unclipped_reason_, old.n_clipped_  # what a model saved by the previous version holds
+    assert old.transform([[50.0]]).tolist() == [[7.0]]
+
+
+def test_parse_datetimes_accepts_iso_dates_and_timestamps_and_refuses_the_rest():
+    values = pd.Series(["2024-01-31", "2024-01-31T14:05:00", "2024-01-31 14:05", "2024-01-31T23:30:00-02:00",
+                        "2024-01-31T14:05:00Z", "31/01/2024", "2024-13-01", "soon", None])
+    parsed = parse_datetimes(values)
+    assert parsed.iloc[:5].notna().all() and parsed.iloc[5:].isna().all()
+    assert str(parsed.iloc[3]) == "2024-02-01 01:30:00+00:00"  # offsets are converted to UTC
+
+
+def test_datetime_parts_are_year_month_day_of_week_and_day_of_year():
+    dates = pd.DataFrame({"Opened": ["2024-01-31", "2023-03-05T10:00:00", None, "not a date"]})
+    parts = DatetimeParts().fit(dates)
+    assert list(parts.get_feature_names_out()) == ["Opened_year", "Opened_month", "Opened_day_of_week", "Opened_day_of_year"]
+    # 2024-01-31 was a Wednesday (2); 2023-03-05 a Sunday (6), day 31 + 28 + 5 = 64 of 2023.
+    expected = [[2024, 1, 2, 31], [2023, 3, 6, 64]]
+    transformed = parts.transform(dates)
+    assert transformed[:2].tolist() == expected and np.isnan(transformed[2:]).all()
+
+
+def test_datetime_parts_that_do_not_vary_in_training_are_left_out():
+    dates = pd.DataFrame({"Opened": ["2024-01-01", "2024-01-08", "2024-01-15"], "Fixed": ["2020-05-05"] * 3})
+    parts = DatetimeParts().fit(dates)
+    assert parts.parts_ == {"Opened": ["day_of_year"], "Fixed": ["year"]}  # Mondays of one January; one date
+    assert parts.transform(dates).tolist() == [[1, 2020], [8, 2020], [15, 2020]]
+
+
+def test_datetime_parts_read_text_and_datetime_columns_alike():
+    text = pd.DataFrame({"Opened": ["2024-01-31", "2023-03-05"]})
+    stamps = text.assign(Opened=pd.to_datetime(text["Opened"]))
+    assert np.array_equal(DatetimeParts().fit(text).transform(stamps), DatetimeParts().fit(stamps).transform(text))
+
+
+def test_datetime_parts_follow_row_order_whatever_the_index():
+    # A cross-validation fold's rows keep their original labels (here 10, 20, 30), not 0..n-1.
+    dates = pd.DataFrame({"Opened": ["2024-01-31", "2023-03-05", "2022-07-01"]}, index=[10, 20, 30])
+    parts = DatetimeParts().fit(dates)
+    assert parts.transform(dates)[:, 0].tolist() == [2024.0, 2023.0, 2022.0]
+    assert parts.transform(dates.iloc[::-1])[:, 0].tolist() == [2022.0, 2023.0, 2024.0]

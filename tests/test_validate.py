@@ -141,3 +141,31 @@ def test_summarize_gives_the_range_of_a_numeric_target_instead_of_class_counts(g
     summary = summarize(good, "Age")
     assert "class_counts" not in summary
     assert summary["target"] == {"mean": 36.5, "std": round(float(np.std([30, 41, 52, 23], ddof=1)), 6), "min": 23.0, "max": 52.0}
+
+
+DATED = Contract(target="Status", columns={
+    "Status": ColumnContract(type="category", nullable=True, categories=["bad", "good"]),
+    "Opened": ColumnContract(type="datetime", nullable=True),
+})
+
+
+def test_datetime_column_is_parsed_to_utc_timestamps():
+    table = pd.DataFrame({"Status": ["bad", "good", "good"], "Opened": ["2024-01-31", None, "2024-02-01T10:30:00+01:00"]})
+    validated = validate_table(table, DATED, SOURCE)
+    assert str(validated["Opened"].dtype).endswith("UTC]")
+    assert validated["Opened"].isna().tolist() == [False, True, False]
+    assert str(validated["Opened"].iloc[2]) == "2024-02-01 09:30:00+00:00"
+
+
+def test_unparseable_datetime_names_the_column_the_format_and_the_csv_line():
+    table = pd.DataFrame({"Status": ["bad", "good", "good"], "Opened": ["2024-01-31", "31/01/2024", "2024-02-30"]})
+    with pytest.raises(StageError, match=r"^data/raw/credit\.csv: column 'Opened' must be an ISO 8601 date or timestamp"
+                                         r" \(e\.g\. 2024-01-31 or 2024-01-31T14:05:00\), but line 3 holds '31/01/2024', line 4 holds '2024-02-30'$"):
+        validate_table(table, DATED, SOURCE)
+
+
+def test_empty_datetime_in_a_non_nullable_column_is_refused():
+    contract = Contract(target="Status", columns=dict(DATED.columns) | {"Opened": ColumnContract(type="datetime", nullable=False)})
+    table = pd.DataFrame({"Status": ["bad", "good"], "Opened": ["2024-01-31", None]})
+    with pytest.raises(StageError, match=r"column 'Opened' must not be empty, but line 3 holds an empty value"):
+        validate_table(table, contract, SOURCE)

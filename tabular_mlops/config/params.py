@@ -77,6 +77,9 @@ class NumericParams(Section):
 class CategoricalParams(Section):
     impute: Literal["most_frequent", "constant"]
     min_frequency: Optional[int] = Field(default=None, ge=1)
+    # One-hot columns per categorical column, the infrequent bucket included: an identifier with
+    # thousands of values must not become thousands of columns. null: no bound.
+    max_categories: Optional[int] = Field(default=20, ge=2)
 
 
 class FeaturizeParams(Section):

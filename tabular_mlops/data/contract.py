@@ -16,9 +16,10 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from tabular_mlops.config.params import DataParams
 from tabular_mlops.data.tables import read_table
 from tabular_mlops.errors import StageError
+from tabular_mlops.features.transformers import parse_datetimes
 from tabular_mlops.files import read_yaml_mapping, write_text
 
-ColumnType = Literal["integer", "float", "category"]
+ColumnType = Literal["integer", "float", "category", "datetime"]
 
 
 class ColumnContract(BaseModel):
@@ -45,6 +46,9 @@ class Contract(BaseModel):
 def infer_contract(table: pd.DataFrame, target: str, path: str | Path, task: str = "classification") -> Contract:
     """A first draft from the data: types, observed categories, a floor of 0 where nothing is negative.
 
+    A text column whose every value is an ISO 8601 date or timestamp is a datetime, not a category
+    with one level per timestamp.
+
     A classification target is a category whatever its values look like (0/1 included).
     """
     if target not in table.columns:
@@ -59,11 +63,21 @@ def _infer_column(values: pd.Series, is_target: bool, is_label: bool, path: str 
         raise StageError(f"{path}: column '{values.name}' has no values, so its type cannot be inferred")
     # Unlabelled rows are expected in real tables: prepare drops them and counts them.
     nullable = bool(is_target or values.isna().any())
+    if not is_target and _all_datetimes(present):
+        return ColumnContract(type="datetime", nullable=nullable)
     if is_label or not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
         return ColumnContract(type="category", nullable=nullable, categories=sorted(as_labels(present).astype(str).unique()))
     whole = bool((present % 1 == 0).all())
     floor = 0.0 if present.min() >= 0 else None
     return ColumnContract(type="integer" if whole else "float", nullable=nullable, min=floor)
+
+
+def _all_datetimes(present: pd.Series) -> bool:
+    if pd.api.types.is_datetime64_any_dtype(present):
+        return True
+    if pd.api.types.is_numeric_dtype(present) or pd.api.types.is_bool_dtype(present):
+        return False  # 20240131 is a number; only text or a datetime dtype is read as a date
+    return bool(parse_datetimes(present).notna().all())
 
 
 def as_labels(values: pd.Series) -> pd.Series:

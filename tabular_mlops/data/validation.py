@@ -12,8 +12,10 @@ import pandera.pandas as pa
 from tabular_mlops.data.contract import ColumnContract, Contract, as_labels
 from tabular_mlops.config.params import DataParams
 from tabular_mlops.errors import StageError
+from tabular_mlops.features.transformers import parse_datetimes
 
 EXAMPLES_SHOWN = 3
+DATETIME_RULE = "must be an ISO 8601 date or timestamp (e.g. 2024-01-31 or 2024-01-31T14:05:00)"
 
 
 def check_params_against_contract(data: DataParams, contract: Contract) -> None:
@@ -56,6 +58,10 @@ def _pandera_column(spec: ColumnContract, is_target: bool) -> pa.Column:
         checks.append(pa.Check.isin(spec.categories or [], error=f"must be one of {spec.categories}"))
     if spec.type == "integer":
         checks.append(pa.Check(lambda s: s % 1 == 0, error="must hold whole numbers"))
+    if spec.type == "datetime":
+        checks.append(pa.Check(lambda s: parse_datetimes(s).notna(), error=DATETIME_RULE))
+        # Checked as text, then parsed by validate_table: pandera's own coercion would accept 01/02/2024.
+        return pa.Column(None, checks, nullable=spec.nullable)
     if spec.min is not None:
         checks.append(pa.Check.ge(spec.min, error=f"must be >= {spec.min:g}"))
     if spec.max is not None:
@@ -72,9 +78,11 @@ def validate_table(table: pd.DataFrame, contract: Contract, source: str | Path) 
     categories = [name for name, spec in contract.columns.items() if spec.type == "category" and name in table.columns]
     table = table.assign(**{name: as_labels(table[name]) for name in categories})
     try:
-        return pandera_schema(contract).validate(table, lazy=True)
+        validated = pandera_schema(contract).validate(table, lazy=True)
     except pa.errors.SchemaErrors as errors:
         raise StageError(describe_violation(errors.failure_cases, list(contract.columns), source)) from None
+    datetimes = [name for name, spec in contract.columns.items() if spec.type == "datetime"]
+    return validated.assign(**{name: parse_datetimes(validated[name]) for name in datetimes})
 
 
 def describe_violation(failures: pd.DataFrame, column_order: list[str], source: str | Path) -> str:

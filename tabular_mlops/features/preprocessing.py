@@ -12,7 +12,7 @@ from sklearn.preprocessing import FunctionTransformer, MinMaxScaler, OneHotEncod
 
 from tabular_mlops.data.contract import Contract
 from tabular_mlops.config.params import CategoricalParams, FeaturizeParams, NumericParams
-from tabular_mlops.features.transformers import OutlierClipper, signed_log
+from tabular_mlops.features.transformers import DatetimeParts, OutlierClipper, signed_log
 
 SCALERS = {"standard": StandardScaler, "robust": RobustScaler, "minmax": MinMaxScaler}
 
@@ -25,19 +25,25 @@ def column_roles(contract: Contract, dropped: list[str]) -> tuple[list[str], lis
     return numeric, categorical
 
 
-def build_preprocessor(numeric: list[str], categorical: list[str], spec: FeaturizeParams) -> ColumnTransformer:
-    """Numeric: clip, transform, impute, scale. Categorical: impute, one-hot (unseen -> all zeros)."""
-    return ColumnTransformer(
-        [("numeric", _numeric_steps(spec.numeric), numeric), ("categorical", _categorical_steps(spec.categorical), categorical)],
-        remainder="drop",
-        verbose_feature_names_out=True,
-    ).set_output(transform="pandas")
+def datetime_columns(contract: Contract, dropped: list[str]) -> list[str]:
+    """Input columns of contract type datetime, in the contract's order."""
+    return [name for name, spec in contract.features(dropped).items() if spec.type == "datetime"]
 
 
-def _numeric_steps(spec: NumericParams) -> Pipeline:
+def build_preprocessor(numeric: list[str], categorical: list[str], spec: FeaturizeParams, datetimes: list[str] = ()) -> ColumnTransformer:
+    """Numeric: clip, transform, impute, scale. Categorical: impute, one-hot (at most max_categories
+    columns; unseen -> the infrequent bucket, or all zeros). Datetime: calendar parts, then the numeric steps."""
+    branches = [("numeric", _numeric_steps(spec.numeric), numeric), ("categorical", _categorical_steps(spec.categorical), categorical)]
+    if datetimes:
+        branches.append(("datetime", Pipeline([("parts", DatetimeParts()), *_numeric_steps(spec.numeric, log=False).steps]), list(datetimes)))
+    return ColumnTransformer(branches, remainder="drop", verbose_feature_names_out=True).set_output(transform="pandas")
+
+
+def _numeric_steps(spec: NumericParams, log: bool = True) -> Pipeline:
     outliers = spec.outliers
     steps = [("clip", OutlierClipper(outliers.method, outliers.iqr_factor, tuple(outliers.quantiles)))]
-    if spec.transform == "signed_log":
+    # Calendar parts are not skewed amounts: the log would only bend them.
+    if log and spec.transform == "signed_log":
         steps.append(("log", FunctionTransformer(signed_log, feature_names_out="one-to-one")))
     steps.append(("impute", SimpleImputer(strategy=spec.impute, add_indicator=spec.add_indicator)))
     if spec.scale != "none":
@@ -47,14 +53,14 @@ def _numeric_steps(spec: NumericParams) -> Pipeline:
 
 def _categorical_steps(spec: CategoricalParams) -> Pipeline:
     imputer = SimpleImputer(strategy=spec.impute, fill_value="missing")
-    # Dense output: HistGradientBoosting refuses sparse input. Unseen categories encode as zeros
-    # (or as the infrequent bucket when min_frequency groups rare ones).
-    unknown = "infrequent_if_exist" if spec.min_frequency else "ignore"
-    encoder = OneHotEncoder(handle_unknown=unknown, min_frequency=spec.min_frequency, sparse_output=False)
+    # Dense output: HistGradientBoosting refuses sparse input. Unseen categories encode as the
+    # infrequent bucket when min_frequency or max_categories made one, else as all zeros.
+    encoder = OneHotEncoder(handle_unknown="infrequent_if_exist", min_frequency=spec.min_frequency,
+                            max_categories=spec.max_categories, sparse_output=False)
     return Pipeline([("impute", imputer), ("one_hot", encoder)])
 
 
 def preprocessor_for(contract: Contract, dropped: list[str], spec: FeaturizeParams) -> ColumnTransformer:
     """The unfitted preprocessing for the contract's input columns."""
     numeric, categorical = column_roles(contract, dropped)
-    return build_preprocessor(numeric, categorical, spec)
+    return build_preprocessor(numeric, categorical, spec, datetime_columns(contract, dropped))

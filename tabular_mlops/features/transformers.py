@@ -5,7 +5,10 @@ batch scoring) imports this module: keep it free of pipeline I/O.
 """
 from __future__ import annotations
 
+import re
+
 import numpy as np
+import pandas as pd
 from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -15,6 +18,12 @@ class OutlierClipper(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
 
     method "iqr": [Q1 - k*IQR, Q3 + k*IQR]; "quantile": the given quantiles; "none": no-op.
     Missing values pass through for the imputer that follows.
+
+    A column is left unclipped (fences -inf, +inf) when clipping would destroy it: its fences
+    have zero width (a mostly-zero `Debt` has Q1 = Q3 = 0, so every non-zero value would
+    become 0), or its training values would all be clipped to one value. After fit,
+    `unclipped_reason_` gives per column why it was left alone (None: clipped as asked) and
+    `n_clipped_` how many training rows lay outside the fences.
     """
 
     def __init__(self, method: str = "iqr", iqr_factor: float = 3.0, quantiles: tuple[float, float] = (0.01, 0.99)):
@@ -24,19 +33,30 @@ class OutlierClipper(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
 
     def fit(self, X, y=None):
         X = validate_data(self, X, dtype=np.float64, ensure_all_finite="allow-nan")
-        if self.method == "iqr":
-            first, third = np.nanpercentile(X, [25, 75], axis=0)
-            spread = self.iqr_factor * (third - first)
-            self.lower_, self.upper_ = first - spread, third + spread
-        elif self.method == "quantile":
-            low, high = self.quantiles
-            self.lower_, self.upper_ = np.nanquantile(X, [low, high], axis=0)
-        elif self.method == "none":
-            self.lower_ = np.full(X.shape[1], -np.inf)
-            self.upper_ = np.full(X.shape[1], np.inf)
-        else:
-            raise ValueError(f"OutlierClipper: method must be 'iqr', 'quantile' or 'none'; got {self.method!r}")
+        lower, upper = self._fences(X)
+        reasons = [_why_not_clip(X[:, column], lower[column], upper[column]) for column in range(X.shape[1])]
+        kept = np.array([reason is None for reason in reasons])
+        self.lower_ = np.where(kept, lower, -np.inf)
+        self.upper_ = np.where(kept, upper, np.inf)
+        self.unclipped_reason_ = reasons
+        with np.errstate(invalid="ignore"):  # NaN compares False: a missing value is never clipped
+            self.n_clipped_ = ((X < self.lower_) | (X > self.upper_)).sum(axis=0)
         return self
+
+    def _fences(self, X) -> tuple[np.ndarray, np.ndarray]:
+        empty = np.isnan(X).all(axis=0)
+        filled = np.where(empty, 0.0, X)  # an all-missing column gets fences of 0 and is left alone below
+        if self.method == "iqr":
+            first, third = np.nanpercentile(filled, [25, 75], axis=0)
+            spread = self.iqr_factor * (third - first)
+            return first - spread, third + spread
+        if self.method == "quantile":
+            low, high = self.quantiles
+            lower, upper = np.nanquantile(filled, [low, high], axis=0)
+            return lower, upper
+        if self.method == "none":
+            return np.full(X.shape[1], -np.inf), np.full(X.shape[1], np.inf)
+        raise ValueError(f"OutlierClipper: method must be 'iqr', 'quantile' or 'none'; got {self.method!r}")
 
     def transform(self, X):
         check_is_fitted(self, ["lower_", "upper_"])
@@ -44,6 +64,82 @@ class OutlierClipper(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         return np.clip(X, self.lower_, self.upper_)
 
 
+def _why_not_clip(values: np.ndarray, lower: float, upper: float) -> str | None:
+    """Why a column must not be clipped to [lower, upper], or None when clipping is safe."""
+    present = values[~np.isnan(values)]
+    if present.size == 0:
+        return "no values in the training rows"
+    if np.isinf(lower) and np.isinf(upper):
+        return None  # method "none": nothing to protect
+    if upper - lower == 0:
+        return f"fences have zero width (both {lower:g}), so clipping would set every value to {lower:g}"
+    clipped = np.clip(present, lower, upper)
+    if clipped.min() == clipped.max() and present.min() < present.max():
+        return f"clipping to [{lower:g}, {upper:g}] would turn every training value into {clipped[0]:g}"
+    return None
+
+
 def signed_log(X):
     """sign(x) * log(1 + |x|): tames long right tails (money) and is defined for every real x."""
     return np.sign(X) * np.log1p(np.abs(X))
+
+
+# ISO 8601 dates and timestamps: 2024-01-31, 2024-01-31 14:05, 2024-01-31T14:05:00.123+02:00, ...Z.
+# Other layouts (31/01/2024) are refused: whether 01/02 is January or February is a guess.
+ISO_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$")
+
+
+def parse_datetimes(values: pd.Series) -> pd.Series:
+    """Values as UTC timestamps; missing, non-ISO and impossible dates (2024-13-01) become NaT.
+
+    Times without an offset are taken as UTC, so the same text always gives the same parts.
+    """
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return values.dt.tz_localize("UTC") if values.dt.tz is None else values.dt.tz_convert("UTC")
+    text = values.astype("string").str.strip()
+    iso = text.str.fullmatch(ISO_DATETIME.pattern).fillna(False).astype(bool)
+    return pd.to_datetime(text.where(iso), format="ISO8601", utc=True, errors="coerce")
+
+
+class DatetimeParts(TransformerMixin, BaseEstimator):
+    """Expand each datetime column into numbers a model can use: year, month, day of week, day of year.
+
+    Parts that do not vary in the training rows (the year, when every date is in 2024) are left
+    out: they would be constant features. Unparseable or missing values give missing parts,
+    for the imputer that follows.
+    """
+
+    PARTS = ("year", "month", "day_of_week", "day_of_year")
+
+    def fit(self, X, y=None):
+        frame = self._frame(X, reset=True)
+        varying = {name: [part for part, values in _parts(frame[name]).items() if pd.Series(values).nunique() > 1]
+                   for name in frame.columns}
+        # Keep at least one part, so a column whose dates never vary still has its (constant) feature.
+        self.parts_ = {name: parts or [self.PARTS[0]] for name, parts in varying.items()}
+        return self
+
+    def transform(self, X):
+        check_is_fitted(self, "parts_")
+        frame = self._frame(X, reset=False)
+        columns = [values for name in frame.columns for part, values in _parts(frame[name]).items() if part in self.parts_[name]]
+        return np.column_stack(columns) if columns else np.empty((len(frame), 0))
+
+    def get_feature_names_out(self, input_features=None):
+        check_is_fitted(self, "parts_")
+        return np.array([f"{name}_{part}" for name, parts in self.parts_.items() for part in parts], dtype=object)
+
+    def _frame(self, X, reset: bool) -> pd.DataFrame:
+        validate_data(self, X, reset=reset, skip_check_array=True)
+        if isinstance(X, pd.DataFrame):
+            return X
+        names = getattr(self, "feature_names_in_", None)
+        return pd.DataFrame(X, columns=list(names) if names is not None else [f"x{i}" for i in range(np.shape(X)[1])])
+
+
+def _parts(values: pd.Series) -> dict[str, np.ndarray]:
+    """Plain arrays in row order: the rows' index (a CV fold's is not 0..n-1) plays no part."""
+    stamps = parse_datetimes(pd.Series(values)).dt
+    # day_of_week: Monday = 0
+    parts = {"year": stamps.year, "month": stamps.month, "day_of_week": stamps.day_of_week, "day_of_year": stamps.day_of_year}
+    return {part: numbers.to_numpy(dtype=np.float64, na_value=np.nan) for part, numbers in parts.items()}

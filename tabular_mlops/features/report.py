@@ -1,0 +1,113 @@
+"""What the fitted preprocessing did to the training split, and what a user should be warned about.
+
+Pure functions of the fitted preprocessor and the training inputs it was fitted on; the
+featurize stage writes the report (metrics/featurize.json) and prints the warnings.
+"""
+from __future__ import annotations
+
+import pandas as pd
+from sklearn.compose import ColumnTransformer
+
+from tabular_mlops.features.transformers import parse_datetimes
+
+INDICATOR = "missingindicator_"
+
+
+def featurize_report(preprocessor: ColumnTransformer, inputs: pd.DataFrame) -> dict:
+    """Per numeric column: training rows clipped and imputed, and whether (why) it was left unclipped.
+    Per categorical column: rows imputed, categories seen and kept, and whether rare ones were grouped.
+    Per datetime column: rows imputed (missing or unparseable) and each calendar part's clipping."""
+    report: dict = {"numeric": {}, "categorical": {}}
+    for branch, pipeline, columns in _branches(preprocessor):
+        if branch == "numeric":
+            clip = pipeline.named_steps["clip"]
+            report["numeric"] = {name: {"rows_imputed": int(inputs[name].isna().sum()), **_clipping(clip, index)}
+                                 for index, name in enumerate(columns)}
+        elif branch == "categorical":
+            report["categorical"] = _categorical(pipeline, inputs[columns])
+        elif branch == "datetime":
+            parts, clip = pipeline.named_steps["parts"], pipeline.named_steps["clip"]
+            names = list(parts.get_feature_names_out())
+            report["datetime"] = {
+                name: {"rows_imputed": int(parse_datetimes(inputs[name]).isna().sum()),
+                       "parts": {part: _clipping(clip, names.index(f"{name}_{part}")) for part in parts.parts_[name]}}
+                for name in columns
+            }
+    return report
+
+
+def _clipping(clip, index: int) -> dict:
+    reason = clip.unclipped_reason_[index]
+    return {"rows_clipped": int(clip.n_clipped_[index]), "unclipped": reason is not None, "unclipped_reason": reason}
+
+
+def _categorical(pipeline, raw: pd.DataFrame) -> dict:
+    encoder = pipeline.named_steps["one_hot"]
+    imputed = pd.DataFrame(pipeline.named_steps["impute"].transform(raw), columns=raw.columns)
+    try:
+        infrequent = encoder.infrequent_categories_
+    except AttributeError:  # neither min_frequency nor max_categories: no grouping at all
+        infrequent = [None] * len(raw.columns)
+    report = {}
+    for name, categories, rare in zip(raw.columns, encoder.categories_, infrequent):
+        counts = imputed[name].value_counts()
+        frequent = int((counts >= encoder.min_frequency).sum()) if encoder.min_frequency else len(counts)
+        report[name] = {
+            "rows_imputed": int(raw[name].isna().sum()),
+            "categories": len(categories),
+            "categories_kept": len(categories) - (0 if rare is None else len(rare)),
+            "infrequent_grouped": rare is not None,
+            "rows_infrequent": int(imputed[name].isin(rare).sum()) if rare is not None else 0,
+            # As scikit-learn decides it: the bound counts the infrequent bucket as one column.
+            "max_categories_applied": encoder.max_categories is not None and encoder.max_categories < frequent + 1,
+        }
+    return report
+
+
+def bounded_categoricals(report: dict, max_categories: int | None) -> list[str]:
+    """One warning per categorical column that featurize.categorical.max_categories cut down."""
+    return [
+        f"column '{name}' has {column['categories']} categories in the training split; featurize.categorical.max_categories"
+        f" ({max_categories}) kept {column['categories_kept']} and grouped the other"
+        f" {column['categories'] - column['categories_kept']} as one infrequent column; if it is an identifier, add it to data.drop_columns"
+        for name, column in report["categorical"].items() if column["max_categories_applied"]
+    ]
+
+
+def featurize_warnings(preprocessor: ColumnTransformer, inputs: pd.DataFrame, report: dict,
+                       max_categories: int | None, report_path: str) -> list[str]:
+    """Everything the featurize stage warns about, one line each."""
+    return bounded_categoricals(report, max_categories) + [
+        f"feature '{feature}' is constant on the training split but its column '{raw}' is not: preprocessing"
+        f" removed what the column says (see {report_path})" for raw, feature in constant_features(preprocessor, inputs)]
+
+
+def constant_features(preprocessor: ColumnTransformer, inputs: pd.DataFrame) -> list[tuple[str, str]]:
+    """(raw column, feature) for each feature that is constant on the training rows although its
+    raw column is not: preprocessing destroyed what the column said."""
+    features = preprocessor.transform(inputs)
+    found = []
+    for branch, transformer, columns in _branches(preprocessor):
+        names = transformer.get_feature_names_out(columns)
+        block = features.iloc[:, preprocessor.output_indices_[branch]]
+        for name, feature in zip(names, block.columns):
+            raw = _source(name, columns)
+            values = parse_datetimes(inputs[raw]) if branch == "datetime" else inputs[raw]
+            if block[feature].nunique(dropna=False) <= 1 and values.nunique() > 1:
+                found.append((raw, feature))
+    return found
+
+
+def _branches(preprocessor: ColumnTransformer):
+    return [(name, transformer, list(columns)) for name, transformer, columns in preprocessor.transformers_
+            if name != "remainder" and len(columns) > 0]
+
+
+def _source(name: str, columns: list[str]) -> str:
+    """The raw column a branch output comes from: `Debt`, `missingindicator_Debt`, `Home_rent`, `Date_year`."""
+    name = name.removeprefix(INDICATOR) if name.startswith(INDICATOR) and name not in columns else name
+    if name in columns:
+        return name
+    # The longest column name that prefixes `<column>_<category or part>`.
+    return max((column for column in columns if name.startswith(f"{column}_")), key=len)
+
