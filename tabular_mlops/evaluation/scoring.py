@@ -89,9 +89,8 @@ def cross_validated_predictions(task: str, model: BaseEstimator, inputs: pd.Data
     if task == "classification":
         # A fold without both classes has no ROC-AUC; name it before a scorer fails obscurely on it.
         for number, (_, rows) in enumerate(splits, start=1):
-            present = np.unique(np.asarray(target)[rows])
-            if len(present) < 2:
-                raise FoldFailed(f"fold {number} gave NaN {metrics[0]} ({count}-fold CV): its rows hold only class '{present[0]}'")
+            if len(np.unique(np.asarray(target)[rows])) < 2:
+                raise FoldFailed(f"fold {number} gave NaN {metrics[0]} ({count}-fold CV): its rows hold one class only")
     scores = cross_validate(clone(model), inputs, target, cv=splits, scoring=scorers,
                             n_jobs=n_jobs, return_estimator=True, return_indices=True, error_score="raise")
     summary = {}
