@@ -8,7 +8,6 @@ split and, for the leaderboard's test column, refitted on all of it and scored o
 from __future__ import annotations
 
 import sys
-import time
 
 from tabular_mlops.config.params import load_params
 from tabular_mlops.data.contract import read_contract
@@ -16,8 +15,8 @@ from tabular_mlops.data.dataset import split_inputs_target
 from tabular_mlops.data.tables import read_table
 from tabular_mlops.errors import StageError, run_stage
 from tabular_mlops.evaluation.metrics import PRIMARY_METRIC
-from tabular_mlops.evaluation.scoring import cross_validation, predict, rounded, score
 from tabular_mlops.files import write_json
+from tabular_mlops.models.assessment import assess_family
 from tabular_mlops.models.pipeline import family_pipeline
 
 TRAIN = "data/prepared/train.parquet"
@@ -33,18 +32,19 @@ def main() -> None:
         raise StageError(f"params.yaml: '{family}' is not in leaderboard.families ({', '.join(params.leaderboard.families)})")
     task = params.data.task
     pipeline = family_pipeline(params, read_contract(params.data.contract), family)
-    train_inputs, train_target = split_inputs_target(read_table(TRAIN), params.data)
-    test_inputs, test_target = split_inputs_target(read_table(TEST), params.data)
-    cv = cross_validation(task, pipeline, train_inputs, train_target, params.leaderboard.cv_folds, params.seed)
-    started = time.perf_counter()
-    pipeline.fit(train_inputs, train_target)
-    fit_seconds = time.perf_counter() - started
-    test = score(task, test_target, predict(task, pipeline, test_inputs))
-    write_json(RESULT.format(family=family), {"family": family, "cv": rounded(cv), "test": rounded(test)})
+    train = split_inputs_target(read_table(TRAIN), params.data)
+    test = split_inputs_target(read_table(TEST), params.data)
+    result, fit_seconds = assess_family(task, family, pipeline, train, test, params.leaderboard.cv_folds, params.seed)
+    # A failed family is recorded, not raised: the leaderboard ranks the others and lists it apart.
+    write_json(RESULT.format(family=family), result)
+    if result["status"] != "ok":
+        print(f"{family}: FAILED, not ranked: {result['reason']}", file=sys.stderr)
+        return
     # Wall time differs between runs, so it is reported here, not in the committed files.
     metric = PRIMARY_METRIC[task]
+    cv, test_score = result["cv"], result["test"][metric]
     print(f"{family}: CV {metric} {cv[metric + '_mean']:.4f} ± {cv[metric + '_std']:.4f}, "
-          f"test {test[metric]:.4f}, fit {fit_seconds:.2f} s")
+          f"test {test_score:.4f}, fit {fit_seconds:.2f} s")
 
 
 if __name__ == "__main__":

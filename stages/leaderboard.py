@@ -1,6 +1,7 @@
 """Leaderboard: rank the cross-validated families; `train.model: auto` trains the winner.
 
 Writes metrics/leaderboard.json (read by train) and metrics/leaderboard.md (for people).
+Families whose cross-validation failed are listed apart, never ranked; if all failed, it stops.
 """
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from tabular_mlops.config.params import load_params
 from tabular_mlops.errors import StageError, run_stage
 from tabular_mlops.evaluation.metrics import PRIMARY_METRIC
 from tabular_mlops.files import read_json, write_json, write_text
-from tabular_mlops.models.leaderboard import markdown, rank
+from tabular_mlops.models.leaderboard import leaderboard, markdown
 
 RESULT = "metrics/leaderboard/{family}.json"
 LEADERBOARD = "metrics/leaderboard.json"
@@ -25,10 +26,11 @@ def main() -> None:
             results.append(read_json(path))
         except FileNotFoundError:
             raise StageError(f"{path}: missing; run `dvc repro` so every family in leaderboard.families is cross-validated") from None
-    ranking = rank(results, metric)
-    write_json(LEADERBOARD, {"metric": metric, "cv_folds": params.leaderboard.cv_folds, "best": ranking[0]["family"], "ranking": ranking})
-    write_text(MARKDOWN, markdown(ranking, metric, params.leaderboard.cv_folds))
-    print(markdown(ranking, metric, params.leaderboard.cv_folds))
+    table = leaderboard(results, metric, params.leaderboard.cv_folds)
+    text = markdown(table["ranking"], metric, params.leaderboard.cv_folds, table["failed"])
+    write_json(LEADERBOARD, table)
+    write_text(MARKDOWN, text)
+    print(text)
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ nothing learnt from test rows leaks into training. Outlier fences are learnt the
 from __future__ import annotations
 
 from tabular_mlops.config.params import load_params
-from tabular_mlops.data.cleaning import clean, split
+from tabular_mlops.data.cleaning import check_classes_fill_folds, clean, cv_folds_asked, split
 from tabular_mlops.data.tables import read_table, write_parquet
 from tabular_mlops.errors import run_stage
 from tabular_mlops.files import write_json
@@ -20,7 +20,10 @@ REPORT = "metrics/prepare.json"
 def main() -> None:
     params = load_params()
     cleaned, report = clean(read_table(VALIDATED), params.data, params.prepare)
-    train, test = split(cleaned, params.data.target, params.prepare.test_size, params.seed, params.data.task)
+    # prepare.split_seed, not seed: a seed sweep changes the models and folds but keeps the test rows.
+    train, test = split(cleaned, params.data.target, params.prepare.test_size, params.prepare.split_seed, params.data.task)
+    if params.data.task == "classification":
+        check_classes_fill_folds(train, params.data.target, cv_folds_asked(params))
     report.update(train_rows=len(train), test_rows=len(test))
     write_parquet(TRAIN, train)
     write_parquet(TEST, test)

@@ -75,8 +75,11 @@ def small_and_fast(params: dict, families: list[str], gates: list[dict]) -> None
     params["gates"] = gates
 
 
-def small_credit_repo(repo: Path, gates: list[dict], model: str = "logistic_regression") -> Path:
-    """A committed, reproduced copy of the project on a 600-row sample of the credit table."""
+def small_credit_repo(repo: Path, gates: list[dict], model: str = "logistic_regression", *targets: str) -> Path:
+    """A committed, reproduced copy of the project on a 600-row sample of the credit table.
+
+    `targets`: reproduce only these stages (and what they need), for tests about the early stages.
+    """
     copy_project(Path(__file__).resolve().parents[1], repo)
     table = pd.read_csv(repo / "data/raw/credit.csv").sample(n=600, random_state=0)
     table.to_csv(repo / "data/raw/credit.csv", index=False)
@@ -87,7 +90,7 @@ def small_credit_repo(repo: Path, gates: list[dict], model: str = "logistic_regr
 
     update_params(repo, configure)
     init_git_repo(repo)
-    result = dvc(repo, "repro")
+    result = dvc(repo, "repro", *targets)
     assert result.returncode == 0, result.output
     commit(repo, "small credit sample")
     return repo

@@ -1,14 +1,23 @@
-"""cross_validate: the unfitted pipeline that a family is cross-validated as, for the task in params."""
+"""cross_validate: the unfitted pipeline a family is cross-validated as, and its entry: scores, or failed with the reason."""
+import warnings
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 import yaml
+from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
-from sklearn.linear_model import Ridge
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.metrics import roc_auc_score
+from sklearn.model_selection import StratifiedKFold, cross_val_score
 from sklearn.pipeline import Pipeline
 
 from tabular_mlops.data.contract import ColumnContract, Contract
+from tabular_mlops.evaluation import scoring
+from tabular_mlops.models.assessment import assess_family
+from tabular_mlops.models.leaderboard import leaderboard
 from tabular_mlops.models.pipeline import family_pipeline
 from tabular_mlops.config.params import Params, load_params
 
@@ -55,3 +64,67 @@ def test_family_pipeline_for_regression_builds_regressors_and_leaves_the_target_
     assert type(pipeline.named_steps["model"]) is Ridge
     roles = {name: columns for name, _, columns in pipeline.named_steps["preprocess"].transformers}
     assert roles == {"numeric": ["Age"], "categorical": ["Status", "Home"]}
+
+
+# --- a family's leaderboard entry: scores, or failed with the reason ---
+
+class ExplodingClassifier(ClassifierMixin, BaseEstimator):
+    """Stands in for a family whose own fit raises (a solver error, a bad hyperparameter)."""
+
+    def fit(self, inputs, target):
+        raise ValueError("solver exploded\non two lines")
+
+
+@pytest.fixture
+def rows() -> tuple[pd.DataFrame, pd.Series]:
+    rng = np.random.default_rng(0)
+    target = pd.Series(np.r_[np.zeros(60, dtype=int), np.ones(20, dtype=int)])
+    inputs = pd.DataFrame({"x": target * 1.5 + rng.normal(0, 1, len(target)), "z": rng.normal(0, 1, len(target))})
+    return inputs, target
+
+
+def test_a_family_whose_fit_raises_is_recorded_failed_with_the_message_and_is_not_ranked(rows):
+    result, _ = assess_family("classification", "exploding", ExplodingClassifier(), rows, rows, folds=4, seed=0)
+    assert result == {"family": "exploding", "status": "failed", "reason": "ValueError: solver exploded on two lines"}
+    ok, _ = assess_family("classification", "logistic_regression", LogisticRegression(), rows, rows, folds=4, seed=0)
+    table = leaderboard([result, ok], "roc_auc", folds=4)
+    assert [row["family"] for row in table["ranking"]] == ["logistic_regression"] and table["best"] == "logistic_regression"
+    assert table["failed"] == [{"family": "exploding", "reason": "ValueError: solver exploded on two lines"}]
+
+
+def test_a_fold_without_the_positive_class_fails_the_family_naming_the_fold(rows):
+    inputs, target = rows
+    rare = target.copy()
+    rare[rare == 1] = 0
+    rare.iloc[[0, 1, 2]] = 1  # 3 positives for 5 folds: two folds have none, so no ROC-AUC there
+    # Independently: the first fold (1-based) of the same splitter whose test part has no positive.
+    splitter = StratifiedKFold(n_splits=5, shuffle=True, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        first_empty = next(k for k, (_, test) in enumerate(splitter.split(inputs, rare), start=1) if rare.iloc[test].sum() == 0)
+        result, _ = assess_family("classification", "logistic_regression", LogisticRegression(), (inputs, rare), rows, folds=5, seed=0)
+    assert result == {"family": "logistic_regression", "status": "failed", "reason": f"fold {first_empty} gave NaN roc_auc (5-fold CV): its rows hold one class only"}
+
+
+def test_a_successful_entry_holds_the_cv_and_test_scores_scikit_learn_computes(rows):
+    inputs, target = rows
+    result, fit_seconds = assess_family("classification", "logistic_regression", LogisticRegression(), rows, rows, folds=4, seed=3)
+    expected = cross_val_score(LogisticRegression(), inputs, target, cv=StratifiedKFold(4, shuffle=True, random_state=3), scoring="roc_auc")
+    assert result["status"] == "ok" and fit_seconds >= 0
+    assert result["cv"]["roc_auc_mean"] == pytest.approx(expected.mean(), abs=1e-6)
+    assert result["cv"]["roc_auc_std"] == pytest.approx(expected.std(), abs=1e-6)
+    refit = LogisticRegression().fit(inputs, target)
+    assert result["test"]["roc_auc"] == pytest.approx(roc_auc_score(target, refit.predict_proba(inputs)[:, 1]), abs=1e-6)
+
+
+def test_a_fold_that_scores_nan_fails_the_family_naming_the_fold_and_the_metric(rows, monkeypatch):
+    real = scoring.cross_validate
+
+    def third_fold_nan_brier(*args, **kwargs):
+        scores = real(*args, **kwargs)
+        scores["test_brier"][2] = np.nan
+        return scores
+
+    monkeypatch.setattr(scoring, "cross_validate", third_fold_nan_brier)
+    result, _ = assess_family("classification", "mlp", LogisticRegression(), rows, rows, folds=4, seed=0)
+    assert result == {"family": "mlp", "status": "failed", "reason": "fold 3 gave NaN brier (4-fold CV)"}

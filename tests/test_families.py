@@ -47,13 +47,15 @@ def classification_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_sweep_of_every_classification_family_fails_naming_the_dummy_and_ranks_the_rest(classification_repo: Path) -> None:
     families = ",".join(CLASSIFIERS)
-    result = sweep(classification_repo, "-S", f"train.model={families}", "-j", "2", "--metric", "test.roc_auc", "--prefix", "cls")
+    # No --metric: the default, the task's cross-validated primary metric (cv.roc_auc_mean).
+    result = sweep(classification_repo, "-S", f"train.model={families}", "-j", "2", "--prefix", "cls")
     assert result.returncode == 1, result.stdout + result.stderr
     dummy = f"cls-{CLASSIFIERS.index('dummy') + 1}"
     assert f"error: experiment {dummy} (train.model=dummy) failed" in result.stderr
     assert "gate failed (1 of 1): test.roc_auc = 0.5 is below the minimum 0.55" in result.stderr
     ranking = ranked(result.stdout)
     assert len(ranking) == len(CLASSIFIERS) - 1 and dummy not in dict(ranking)
+    assert all(f"{name}  cv.roc_auc_mean=" in result.stdout for name, _ in ranking)
     values = [value for _, value in ranking]
     assert values == sorted(values, reverse=True) and min(values) > 0.6
     assert "Running" in result.stdout and "Success" in result.stdout  # progress was shown
@@ -110,9 +112,10 @@ def test_regression_on_a_bring_your_own_table_reports_regression_metrics_and_plo
     assert segments["column"] == "sex" and sum(row["rows"] for row in segments["segments"]) > 0
 
 
-def test_sweep_of_every_regression_family_ranks_them_by_rmse_and_applies_the_best(regression_repo: Path) -> None:
+def test_sweep_of_every_regression_family_ranks_them_by_cv_rmse_and_applies_the_best(regression_repo: Path) -> None:
     families = ",".join(REGRESSORS)
-    result = sweep(regression_repo, "-S", f"train.model={families}", "-j", "2", "--metric", "test.rmse", "--prefix", "reg", "--apply-best")
+    # Chosen on cross-validation: `--metric test.rmse --apply-best` is refused (it would spend the test split).
+    result = sweep(regression_repo, "-S", f"train.model={families}", "-j", "2", "--metric", "cv.rmse_mean", "--prefix", "reg", "--apply-best")
     assert result.returncode == 0, result.stdout + result.stderr
     ranking = ranked(result.stdout)
     assert len(ranking) == len(REGRESSORS)

@@ -1,5 +1,13 @@
-"""leaderboard: families ranked by their cross-validated primary metric, as JSON rows and a Markdown table."""
-from tabular_mlops.models.leaderboard import markdown, rank
+"""leaderboard: families ranked by their cross-validated primary metric, as JSON rows and a Markdown table.
+
+Only families whose cross-validation succeeded are ranked; failed ones are listed apart.
+"""
+import math
+
+import pytest
+
+from tabular_mlops.errors import StageError
+from tabular_mlops.models.leaderboard import failures, leaderboard, markdown, rank
 
 
 def result(family: str, metric: str, mean: float, std: float = 0.01, test: float = 0.0) -> dict:
@@ -34,9 +42,49 @@ def test_markdown_has_a_title_a_header_and_one_line_per_family_in_rank_order():
     assert lines == [
         "# Leaderboard: 5-fold CV roc_auc on the training split",
         "",
-        "| rank | family | CV roc_auc mean | CV roc_auc std | test roc_auc |",
+        "| rank | family | CV roc_auc mean | CV roc_auc std | test roc_auc (reference only, not used to choose) |",
         "|---:|---|---:|---:|---:|",
         "| 1 | mlp | 0.8123 | 0.0200 | 0.7988 |",
         "| 2 | dummy | 0.5000 | 0.0000 | 0.5000 |",
     ]
     assert markdown(ranking, "roc_auc", folds=5).endswith("|\n")
+
+
+def failed(family: str, reason: str) -> dict:
+    return {"family": family, "status": "failed", "reason": reason}
+
+
+@pytest.mark.parametrize("order", [(0, 1, 2), (1, 0, 2), (2, 1, 0), (1, 2, 0)])
+def test_a_nan_cv_mean_is_never_ranked_whatever_its_position(order):
+    means = [math.nan, 0.80, 0.85]
+    results = [result(["mlp", "logistic_regression", "random_forest"][i], "roc_auc", means[i]) for i in order]
+    ranking = rank(results, "roc_auc")
+    assert [row["family"] for row in ranking] == ["random_forest", "logistic_regression"]
+    assert failures(results, "roc_auc") == [{"family": "mlp", "reason": "CV roc_auc mean is not a number"}]
+
+
+def test_a_failed_family_is_listed_apart_with_its_reason_and_never_best():
+    results = [failed("mlp", "fold 2 gave NaN roc_auc (5-fold CV)"), result("dummy", "roc_auc", 0.5), result("logistic_regression", "roc_auc", 0.8)]
+    table = leaderboard(results, "roc_auc", folds=5)
+    assert table["best"] == "logistic_regression"
+    assert [row["family"] for row in table["ranking"]] == ["logistic_regression", "dummy"]
+    assert table["failed"] == [{"family": "mlp", "reason": "fold 2 gave NaN roc_auc (5-fold CV)"}]
+    assert "reference only" in table["note"] and "not used to choose" in table["note"]
+
+
+def test_every_family_failed_is_one_error_line_naming_each_with_its_reason():
+    results = [failed("mlp", "ValueError: solver exploded"), result("dummy", "rmse", math.nan)]
+    with pytest.raises(StageError) as error:
+        leaderboard(results, "rmse", folds=5)
+    message = str(error.value)
+    assert "\n" not in message
+    assert message == ("metrics/leaderboard: every family failed cross-validation, so there is nothing to rank"
+                       " (mlp: ValueError: solver exploded; dummy: CV rmse mean is not a number)")
+
+
+def test_markdown_lists_failed_families_below_the_ranking_with_their_reason():
+    results = [failed("mlp", "ValueError: a|b"), result("dummy", "roc_auc", 0.5, 0.0, 0.5)]
+    table = leaderboard(results, "roc_auc", folds=5)
+    lines = markdown(table["ranking"], "roc_auc", 5, table["failed"]).splitlines()
+    assert lines[4] == "| 1 | dummy | 0.5000 | 0.0000 | 0.5000 |"
+    assert lines[5:] == ["", "## Failed, not ranked", "", "| family | reason |", "|---|---|", "| mlp | ValueError: a&#124;b |"]

@@ -75,7 +75,7 @@ def test_missing_key_is_named(write_params):
 
 @pytest.mark.parametrize(
     "section, key, value",
-    [(None, "seed", "5"), ("prepare", "test_size", "0.2"), ("prepare", "drop_duplicates", 1)],
+    [(None, "seed", "5"), ("prepare", "test_size", "0.2"), ("prepare", "drop_duplicates", 1), ("prepare", "split_seed", "7")],
 )
 def test_wrong_type_is_refused_naming_key_and_given_value(write_params, section, key, value):
     path = write_params(lambda raw: (raw[section] if section else raw).update({key: value}))
@@ -91,6 +91,13 @@ def test_unknown_model_name_lists_the_allowed_names_and_the_given_one(write_para
     message = str(error.value)
     assert "key 'train.model'" in message and "got 'xgboost'" in message
     assert all(name in message for name in get_args(ModelName))
+
+
+def test_split_seed_is_its_own_key_and_a_negative_one_is_refused(write_params):
+    params = load_params(write_params(lambda raw: raw.update(seed=7)))
+    assert (params.seed, params.prepare.split_seed) == (7, 42)
+    with pytest.raises(StageError, match=r"key 'prepare\.split_seed' must be greater than or equal to 0; got -1"):
+        load_params(write_params(lambda raw: raw["prepare"].update(split_seed=-1)))
 
 
 @pytest.mark.parametrize("test_size", [-0.1, 0, 1, 1.5])

@@ -1,11 +1,18 @@
 """prepare: clean the validated table (with counts) and split it, stratified and deterministic."""
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
+from sklearn.model_selection import StratifiedKFold
 
 from tabular_mlops.errors import StageError
-from tabular_mlops.config.params import DataParams, PrepareParams
-from tabular_mlops.data.cleaning import clean, split
+from tabular_mlops.config.params import DataParams, Params, PrepareParams, load_params
+from tabular_mlops.data.cleaning import check_classes_fill_folds, clean, cv_folds_asked, split
+from tests.dvc_repo import dvc, md5_of, ran_stages, small_credit_repo
+
+REPO_PARAMS = Path(__file__).resolve().parents[1] / "params.yaml"
 
 
 def data_params(drop_columns=()):
@@ -124,3 +131,87 @@ def test_clean_drops_rows_without_a_numeric_target():
     data = DataParams(path="t.csv", target="y", task="regression", drop_columns=[], contract="c.yaml")
     cleaned, report = clean(pd.DataFrame({"x": [1.0, 2.0, 3.0], "y": [0.5, np.nan, 2.5]}), data, PrepareParams(test_size=0.2, drop_duplicates=True))
     assert cleaned["y"].tolist() == [0.5, 2.5] and report["unlabelled_rows_dropped"] == 1
+
+
+# --- the split's own seed: prepare.split_seed, apart from `seed` ---
+
+def test_changing_seed_keeps_the_test_rows_and_changing_split_seed_changes_them(tmp_path, labelled):
+    def test_rows(edit) -> set:
+        raw = yaml.safe_load(REPO_PARAMS.read_text(encoding="utf-8"))
+        edit(raw)
+        path = tmp_path / "params.yaml"
+        path.write_text(yaml.safe_dump(raw), encoding="utf-8")
+        params = load_params(path)
+        # what stages/prepare.py passes to split
+        _, test = split(labelled, "y", params.prepare.test_size, params.prepare.split_seed, params.data.task)
+        return set(test["x"])
+
+    default = test_rows(lambda raw: None)
+    assert test_rows(lambda raw: raw.update(seed=7)) == default
+    assert test_rows(lambda raw: raw["prepare"].update(split_seed=7)) != default
+
+
+def test_split_seed_defaults_to_42_when_params_yaml_leaves_it_out():
+    assert PrepareParams(test_size=0.2, drop_duplicates=True).split_seed == 42
+
+
+# --- a class rarer than the folds is refused before any fold lacks it ---
+
+def params_with(leaderboard=5, evaluate=5, search=5, method="none"):
+    raw = yaml.safe_load(REPO_PARAMS.read_text(encoding="utf-8"))
+    raw["leaderboard"]["cv_folds"], raw["evaluate"]["cv_folds"] = leaderboard, evaluate
+    raw["train"]["search"].update(cv_folds=search, method=method)
+    if method != "none":
+        raw["train"]["model"] = "logistic_regression"
+    return Params.model_validate(raw)
+
+
+@pytest.mark.parametrize(
+    "folds, expected",
+    [
+        ({}, {"leaderboard.cv_folds": 5, "evaluate.cv_folds": 5}),
+        ({"search": 10}, {"leaderboard.cv_folds": 5, "evaluate.cv_folds": 5}),  # no search: its folds never run
+        ({"search": 10, "method": "grid"}, {"leaderboard.cv_folds": 5, "evaluate.cv_folds": 5, "train.search.cv_folds": 10}),
+    ],
+)
+def test_the_folds_asked_are_every_cross_validation_that_will_run(folds, expected):
+    assert cv_folds_asked(params_with(**folds)) == expected
+
+
+def test_a_class_with_fewer_training_rows_than_the_largest_folds_is_refused_in_one_line_naming_it():
+    train = pd.DataFrame({"x": np.arange(24.0), "y": ["good"] * 20 + ["bad"] * 4})
+    with pytest.raises(StageError) as error:
+        check_classes_fill_folds(train, "y", cv_folds_asked(params_with(leaderboard=3, evaluate=5, search=8, method="random")))
+    assert str(error.value) == (
+        "data/prepared/train.parquet: class 'bad' of 'y' has 4 rows in the training split, fewer than the 8"
+        " cross-validation folds of train.search.cv_folds, so some fold would have none of it (NaN ROC-AUC);"
+        " lower evaluate.cv_folds, train.search.cv_folds to at most 4, or add rows of that class"
+    )
+
+
+def test_a_class_with_as_many_training_rows_as_folds_is_accepted_and_every_fold_holds_it():
+    train = pd.DataFrame({"x": np.arange(25.0), "y": ["good"] * 20 + ["bad"] * 5})
+    check_classes_fill_folds(train, "y", {"leaderboard.cv_folds": 5, "evaluate.cv_folds": 5})
+    # the bound is scikit-learn's own: with 5 rows of a class, each of 5 stratified folds gets one
+    splits = StratifiedKFold(5, shuffle=True, random_state=0).split(train, train["y"])
+    assert all((train["y"].iloc[rows] == "bad").sum() == 1 for _, rows in splits)
+
+
+def test_prepare_lists_every_fold_count_it_checks_as_a_dvc_param():
+    stage = yaml.safe_load((Path(__file__).resolve().parents[1] / "dvc.yaml").read_text())["stages"]["prepare"]
+    assert {"leaderboard.cv_folds", "evaluate.cv_folds", "train.search.method", "train.search.cv_folds", "prepare"} <= set(stage["params"])
+    assert "seed" not in stage["params"]
+
+
+@pytest.mark.slow
+def test_a_seed_experiment_keeps_the_test_split_byte_for_byte_and_does_not_rerun_prepare(tmp_path):
+    # Only validate and prepare are reproduced: every later stage reads data/prepared, never writes it.
+    # (That changing prepare.split_seed does change the test rows is checked above, without dvc.)
+    repo = small_credit_repo(tmp_path / "repo", [], "logistic_regression", "prepare")
+    test_split = repo / "data/prepared/test.parquet"
+    before = md5_of(test_split)
+    same = dvc(repo, "exp", "run", "-S", "seed=7", "prepare")
+    assert same.returncode == 0, same.output
+    assert yaml.safe_load((repo / "params.yaml").read_text())["seed"] == 7  # the experiment did set it
+    assert "Stage 'prepare' didn't change, skipping" in same.output and "prepare" not in ran_stages(same.output)
+    assert md5_of(test_split) == before

@@ -11,6 +11,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 
 from tabular_mlops.config.params import FeaturizeParams, Params, load_params
+from tabular_mlops.errors import StageError
 from tabular_mlops.features.preprocessing import build_preprocessor
 from tabular_mlops.models.training import chosen_family, describe_model, fit_model, tune
 
@@ -22,7 +23,8 @@ SPEC = FeaturizeParams.model_validate(
         "categorical": {"impute": "most_frequent", "min_frequency": None},
     }
 )
-LEADERBOARD = {"metric": "roc_auc", "best": "random_forest", "ranking": []}
+LEADERBOARD = {"metric": "roc_auc", "best": "random_forest", "failed": [],
+               "ranking": [{"rank": 1, "family": "random_forest", "cv_mean": 0.8, "cv_std": 0.01, "test": 0.79}]}
 
 
 def params_with(**train) -> Params:
@@ -59,6 +61,13 @@ def model(raw):
 
 def test_auto_trains_the_leaderboards_best_family():
     assert chosen_family(params_with(model="auto"), LEADERBOARD) == "random_forest"
+
+
+def test_auto_refuses_a_best_family_that_is_not_the_first_ranked_one():
+    # e.g. a hand-edited or stale leaderboard.json naming a family whose CV failed
+    stale = {**LEADERBOARD, "best": "mlp", "failed": [{"family": "mlp", "reason": "fold 2 gave NaN roc_auc (5-fold CV)"}]}
+    with pytest.raises(StageError, match=r"metrics/leaderboard\.json: best must be the first ranked family .*got best 'mlp', ranked \['random_forest'\]"):
+        chosen_family(params_with(model="auto"), stale)
 
 
 def test_a_named_family_is_trained_whatever_the_leaderboard_says():

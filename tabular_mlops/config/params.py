@@ -48,6 +48,8 @@ class DataParams(Section):
 class PrepareParams(Section):
     test_size: float = Field(gt=0, lt=1)
     drop_duplicates: bool
+    # The train/test split's own seed, apart from `seed` (models, CV folds): a seed sweep keeps the test set.
+    split_seed: int = Field(default=42, ge=0)
 
 
 class OutlierParams(Section):

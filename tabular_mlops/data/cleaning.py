@@ -10,10 +10,11 @@ import math
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
-from tabular_mlops.config.params import DataParams, PrepareParams
+from tabular_mlops.config.params import DataParams, Params, PrepareParams
 from tabular_mlops.errors import StageError
 
 VALIDATED = "data/validated.parquet"
+TRAIN = "data/prepared/train.parquet"
 
 
 def clean(table: pd.DataFrame, data: DataParams, spec: PrepareParams) -> tuple[pd.DataFrame, dict]:
@@ -56,3 +57,25 @@ def split(table: pd.DataFrame, target: str, test_size: float, seed: int, task: s
         )
     train, test = train_test_split(table, test_size=test_size, stratify=table[target], random_state=seed)
     return train.reset_index(drop=True), test.reset_index(drop=True)
+
+
+def cv_folds_asked(params: Params) -> dict[str, int]:
+    """{params key: folds} of every cross-validation the pipeline will run on the training split."""
+    asked = {"leaderboard.cv_folds": params.leaderboard.cv_folds, "evaluate.cv_folds": params.evaluate.cv_folds}
+    if params.train.search.method != "none":
+        asked["train.search.cv_folds"] = params.train.search.cv_folds
+    return asked
+
+
+def check_classes_fill_folds(train: pd.DataFrame, target: str, folds: dict[str, int]) -> None:
+    """Refuse a class with fewer training rows than folds: some fold would lack it, and its ROC-AUC be NaN."""
+    key, most = max(folds.items(), key=lambda item: item[1])
+    counts = train[target].value_counts()
+    rare, count = counts.index[-1], int(counts.iloc[-1])
+    if count < most:
+        too_many = ", ".join(name for name, asked in folds.items() if asked > count)
+        raise StageError(
+            f"{TRAIN}: class '{rare}' of '{target}' has {count} rows in the training split, fewer than the"
+            f" {most} cross-validation folds of {key}, so some fold would have none of it (NaN ROC-AUC);"
+            f" lower {too_many} to at most {count}, or add rows of that class"
+        )

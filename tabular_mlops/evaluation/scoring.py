@@ -22,6 +22,7 @@ from sklearn.metrics import (
 )
 from sklearn.model_selection import KFold, StratifiedKFold, cross_validate
 
+from tabular_mlops.errors import StageError
 from tabular_mlops.evaluation.metrics import CV_METRICS_BY_TASK, LOWER_IS_BETTER
 
 SCORERS = {
@@ -34,6 +35,10 @@ SCORERS = {
     "r2": "r2",
 }
 DIGITS = 6  # metrics are rounded so that last-bit float noise cannot change committed files
+
+
+class FoldFailed(StageError):
+    """A cross-validation fold scored NaN (or inf): a mean over it would be no number at all."""
 
 
 def folds(task: str, count: int, seed: int):
@@ -73,15 +78,29 @@ def cross_validation(task: str, model: BaseEstimator, inputs: pd.DataFrame, targ
 
 def cross_validated_predictions(task: str, model: BaseEstimator, inputs: pd.DataFrame, target: pd.Series,
                                 count: int, seed: int, n_jobs: int = 1) -> tuple[dict[str, float], np.ndarray]:
-    """The CV summary and every training row's out-of-fold prediction, from the same fits."""
+    """The CV summary and every training row's out-of-fold prediction, from the same fits.
+
+    A fit that raises is raised (scikit-learn's default error_score=nan would hide it in a NaN
+    score), and a fold that scores NaN, or holds one class only, raises FoldFailed naming it.
+    """
     metrics = CV_METRICS_BY_TASK[task]
     scorers = {name: SCORERS[name] for name in metrics}
-    scores = cross_validate(clone(model), inputs, target, cv=folds(task, count, seed), scoring=scorers,
-                            n_jobs=n_jobs, return_estimator=True, return_indices=True)
+    splits = list(folds(task, count, seed).split(inputs, target))
+    if task == "classification":
+        # A fold without both classes has no ROC-AUC; name it before a scorer fails obscurely on it.
+        for number, (_, rows) in enumerate(splits, start=1):
+            if len(np.unique(np.asarray(target)[rows])) < 2:
+                raise FoldFailed(f"fold {number} gave NaN {metrics[0]} ({count}-fold CV): its rows hold one class only")
+    scores = cross_validate(clone(model), inputs, target, cv=splits, scoring=scorers,
+                            n_jobs=n_jobs, return_estimator=True, return_indices=True, error_score="raise")
     summary = {}
     for name in metrics:
         values = scores[f"test_{name}"]
         values = -values if SCORERS[name].startswith("neg_") else values
+        bad = np.flatnonzero(~np.isfinite(values))
+        if bad.size:
+            shown = "NaN" if np.isnan(values[bad[0]]) else str(values[bad[0]])
+            raise FoldFailed(f"fold {bad[0] + 1} gave {shown} {name} ({count}-fold CV)")
         summary[f"{name}_mean"], summary[f"{name}_std"] = float(np.mean(values)), float(np.std(values))
     out_of_fold = np.empty(len(target))
     for fitted, rows in zip(scores["estimator"], scores["indices"]["test"]):

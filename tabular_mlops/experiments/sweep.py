@@ -1,12 +1,15 @@
 """Sweep a grid of params as DVC experiments, in parallel, and fail loudly if any failed.
 
-    tabular-mlops sweep -S train.model=logistic_regression,mlp -S seed=1,2 -j 2 \
-        --metric test.roc_auc [--apply-best]
+    tabular-mlops sweep -S train.model=logistic_regression,mlp -S seed=1,2 -j 2 [--apply-best]
 
 Queues one experiment per combination (`dvc exp run --queue -S ...`), starts `-j` workers,
 prints progress as experiments change state, stops the workers, then ranks the successful
 experiments by `--metric` (read from `dvc exp show --csv`). Exits 1 if any experiment failed,
 naming it and quoting its error, because `dvc exp run --run-all` and `dvc queue` exit 0 then.
+
+The default `--metric` is the task's primary cross-validated metric (cv.roc_auc_mean,
+cv.rmse_mean). `--apply-best` refuses a metric measured on the test split (test.*,
+over_baseline.*, baseline.*): choosing on the test split makes its score optimistic.
 """
 from __future__ import annotations
 
@@ -19,9 +22,12 @@ import sys
 import time
 from datetime import datetime, timezone
 
-from tabular_mlops.evaluation.metrics import higher_is_better
+from tabular_mlops.errors import StageError
+from tabular_mlops.evaluation.metrics import CV_METRICS_BY_TASK, PRIMARY_METRIC, gate_metric_names, higher_is_better
 
 DONE = {"Success", "Failed"}
+# evaluate's sections scored on the test split: ranking by them to choose spends the test set.
+TEST_SECTIONS = ("test", "over_baseline", "baseline")
 
 
 def dvc(*arguments: str, check: bool = True) -> str:
@@ -82,25 +88,59 @@ def error_lines(name: str) -> str:
     return "; ".join(errors) or "see `dvc queue logs " + name + "`"
 
 
-def ranking(names: list[str], metric: str) -> list[tuple[str, float]]:
-    table = list(csv.DictReader(io.StringIO(dvc("exp", "show", "--csv"))))
+def default_metric(task: str) -> str:
+    return f"cv.{PRIMARY_METRIC[task]}_mean"
+
+
+def chosen_metric(metric: str | None, apply_best: bool, task: str | None = None) -> str:
+    """The metric to rank by: the given one, or the task's primary CV metric; refused if it would choose on the test split.
+
+    `task` is read from params.yaml (load_params) only when it is needed and not given.
+    """
+    def the_task() -> str:
+        from tabular_mlops.config.params import load_params
+
+        return task or load_params().data.task
+
+    metric = metric or default_metric(the_task())
+    section, _, name = metric.rpartition(":")[2].rpartition(".")
+    try:
+        higher_is_better(metric)
+    except KeyError:
+        raise StageError(f"--metric {metric!r} is not a metric; choose one of {', '.join(gate_metric_names(the_task()))}") from None
+    if apply_best and section in TEST_SECTIONS:
+        cv_name = f"cv.{name}_mean" if any(name in names for names in CV_METRICS_BY_TASK.values()) else default_metric(the_task())
+        raise StageError(f"--apply-best with --metric {metric} would choose on the test split and make its test score optimistic; rank by {cv_name} instead")
+    return metric
+
+
+def parse_ranking(table_csv: str, names: list[str], metric: str) -> list[tuple[str, float]]:
+    """The named experiments' values of `metric` from `dvc exp show --csv` text, best first."""
+    table = list(csv.DictReader(io.StringIO(table_csv)))
     column = next((c for c in (table[0] if table else {}) if c == metric or c.endswith(":" + metric)), None)
     if column is None:
-        raise SystemExit(f"error: --metric {metric!r} is not a column of `dvc exp show`")
+        raise StageError(f"--metric {metric!r} is not a column of `dvc exp show`")
     scored = [(row["Experiment"], float(row[column])) for row in table if row.get("Experiment") in names and row[column] not in ("", "-")]
     sign = -1 if higher_is_better(metric) else 1
     return sorted(scored, key=lambda item: sign * item[1])
 
 
+def ranking(names: list[str], metric: str) -> list[tuple[str, float]]:
+    return parse_ranking(dvc("exp", "show", "--csv"), names, metric)
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-S", "--set-param", action="append", required=True, metavar="KEY=V1,V2", help="a param and its values")
     parser.add_argument("-j", "--jobs", type=int, default=1, help="experiments run in parallel")
-    parser.add_argument("--metric", default="test.roc_auc", help="rank by this metric (default: test.roc_auc)")
+    parser.add_argument("--metric", default=None,
+                        help="rank by this metric (default: the task's cross-validated primary metric, cv.roc_auc_mean or cv.rmse_mean)")
     parser.add_argument("--apply-best", action="store_true", help="`dvc exp apply` the best experiment")
     parser.add_argument("--prefix", default=datetime.now(timezone.utc).strftime("sweep-%Y%m%d-%H%M%S"), help="experiment name prefix")
 
 
 def run(arguments: argparse.Namespace) -> int:
+    # Checked before anything is queued: a refused metric costs nothing.
+    metric = chosen_metric(arguments.metric, arguments.apply_best)
     combinations = grid(arguments.set_param)
     names = [f"{arguments.prefix}-{number}" for number in range(1, len(combinations) + 1)]
     for name, combination in zip(names, combinations):
@@ -120,10 +160,10 @@ def run(arguments: argparse.Namespace) -> int:
 
     # `dvc exp show` also lists failed experiments, with their baseline's numbers: rank the
     # successful ones only.
-    ranked = ranking([name for name in names if states[name] == "Success"], arguments.metric)
+    ranked = ranking([name for name in names if states[name] == "Success"], metric)
     settings = dict(zip(names, combinations))
     for place, (name, value) in enumerate(ranked, start=1):
-        print(f"{place:>3}. {name}  {arguments.metric}={value:g}  {' '.join(settings[name])}")
+        print(f"{place:>3}. {name}  {metric}={value:g}  {' '.join(settings[name])}")
     if arguments.apply_best and ranked:
         dvc("exp", "apply", ranked[0][0])
         print(f"applied {ranked[0][0]} to the workspace")

@@ -17,6 +17,7 @@ from sklearn.pipeline import Pipeline
 
 from tabular_mlops.models.families import build_estimator
 from tabular_mlops.config.params import Params
+from tabular_mlops.errors import StageError
 from tabular_mlops.evaluation.metrics import PRIMARY_METRIC
 from tabular_mlops.models.search import search
 from tabular_mlops.config.section import Section
@@ -25,7 +26,13 @@ LIBRARIES = ("scikit-learn", "pandas", "numpy", "scipy", "pyarrow", "joblib")
 
 
 def chosen_family(params: Params, leaderboard: dict) -> str:
-    return leaderboard["best"] if params.train.model == "auto" else params.train.model
+    """train.model, or with `auto` the leaderboard's best, which must be a ranked (successful) family."""
+    if params.train.model != "auto":
+        return params.train.model
+    ranked = [row["family"] for row in leaderboard.get("ranking", [])]
+    if not ranked or leaderboard.get("best") != ranked[0]:
+        raise StageError(f"metrics/leaderboard.json: best must be the first ranked family for train.model: auto; got best {leaderboard.get('best')!r}, ranked {ranked}")
+    return ranked[0]
 
 
 def fit_model(preprocessor: ColumnTransformer, features: pd.DataFrame, target: pd.Series, estimator: BaseEstimator) -> Pipeline:

@@ -35,7 +35,7 @@ def model_card(params: Params, metadata: dict, metrics: dict, gates: list[dict],
         f"- **Family**: `{family}`, chosen by {metadata['chosen_by']}; `{' '.join(metadata['estimator'].split())}`",
         f"- **Data**: `{data.path}`; training split sha256 `{metadata['training_data_sha256']}`",
         f"- **Inputs**: {', '.join(metadata['input_columns'])}",
-        f"- **Seed**: {params.seed}; test share {params.prepare.test_size}; libraries: "
+        f"- **Seed**: {params.seed} (models, CV folds); split seed {params.prepare.split_seed}, test share {params.prepare.test_size}; libraries: "
         + ", ".join(f"{name} {version}" for name, version in metadata["libraries"].items()),
     ]
     if task == "classification":
