@@ -141,3 +141,14 @@ def test_summarize_gives_the_range_of_a_numeric_target_instead_of_class_counts(g
     summary = summarize(good, "Age")
     assert "class_counts" not in summary
     assert summary["target"] == {"mean": 36.5, "std": round(float(np.std([30, 41, 52, 23], ddof=1)), 6), "min": 23.0, "max": 52.0}
+
+
+def test_two_classes_without_a_positive_class_are_refused_asking_to_name_one():
+    with pytest.raises(StageError, match=r"data\.positive_class is null, but the target 'Status' has two classes \['bad', 'good'\] .*"
+                                         r"name the class whose probability the model outputs, e.g\. positive_class: bad"):
+        check_params_against_contract(data_params(positive_class=None), CONTRACT)
+
+
+def test_three_classes_without_a_positive_class_pass_as_multiclass():
+    columns = dict(CONTRACT.columns) | {"Status": ColumnContract(type="category", nullable=True, categories=["bad", "fair", "good"])}
+    check_params_against_contract(data_params(positive_class=None), Contract(target="Status", columns=columns))

@@ -66,6 +66,7 @@ def decide(probabilities: pd.DataFrame) -> np.ndarray:
 
 def score(task: str, target: pd.Series, prediction: np.ndarray | pd.DataFrame, threshold: float = 0.5) -> dict[str, float]:
     if task == "multiclass":
+        prediction = prediction.sort_index(axis=1)  # scikit-learn's multiclass metrics need sorted labels
         classes = prediction.columns.to_numpy()
         # One-vs-rest AUC and macro F1 average over classes: undefined (NaN) without rows of each.
         every_class = set(classes) <= set(target)
