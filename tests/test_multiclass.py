@@ -37,7 +37,7 @@ def write_wine_csv(path: Path) -> None:
 
 def configure(params: dict) -> None:
     params["data"].update(path=TABLE, target="cultivar", task="classification", positive_class=None, drop_columns=[])
-    small_and_fast(params, ["logistic_regression", "random_forest"], [{"metric": "test.roc_auc", "min": 0.9}])
+    small_and_fast(params, ["logistic_regression", "dummy"], [{"metric": "test.roc_auc", "min": 0.9}])
     params["evaluate"]["segment_column"] = None
     params["evaluate"]["cv_folds"] = 3
     params["leaderboard"]["cv_folds"] = 3
@@ -96,3 +96,9 @@ def test_model_card_names_the_three_classes_and_no_threshold(wine_repo: Path) ->
     assert "Decision threshold" not in card
     assert "| f1_macro |" in card
     assert read(wine_repo, "models/model.json")["classes"] == CLASSES
+
+
+def test_leaderboard_ranks_by_one_vs_rest_roc_auc_with_the_prior_dummy_at_one_half(wine_repo: Path) -> None:
+    ranking = read(wine_repo, "metrics/leaderboard.json")["ranking"]
+    assert [row["family"] for row in ranking] == ["logistic_regression", "dummy"]
+    assert ranking[1]["cv_mean"] == 0.5 and ranking[0]["cv_mean"] > 0.9
