@@ -15,7 +15,7 @@ import joblib
 import pandas as pd
 import pytest
 from sklearn.datasets import load_wine
-from sklearn.metrics import confusion_matrix, roc_auc_score
+from sklearn.metrics import brier_score_loss, confusion_matrix, log_loss, roc_auc_score
 
 from tests.dvc_repo import copy_project, dvc, environment, init_git_repo, small_and_fast, update_params
 
@@ -72,6 +72,11 @@ def test_reported_one_vs_rest_roc_auc_equals_sklearn_on_the_saved_model(wine_rep
     expected = roc_auc_score(test["cultivar"].astype(str), probabilities, multi_class="ovr", average="macro", labels=CLASSES)
     metrics = read(wine_repo, "metrics/evaluate/metrics.json")
     assert metrics["test"]["roc_auc"] == pytest.approx(expected, abs=1e-6)
+    # The AUC of an easy table is near 1: the probability-sensitive scores are checked too.
+    target = test["cultivar"].astype(str)
+    assert metrics["test"]["log_loss"] == pytest.approx(log_loss(target, probabilities, labels=CLASSES), abs=1e-6)
+    assert metrics["test"]["brier"] == pytest.approx(brier_score_loss(target, probabilities, labels=CLASSES), abs=1e-6)
+    assert metrics["test"]["log_loss"] > 0.01
     assert metrics["test"]["roc_auc"] > 0.9 and metrics["over_baseline"]["roc_auc"] == pytest.approx(expected - 0.5, abs=1e-6)
     assert "threshold" not in metrics
     assert set(metrics["cv"]) == {f"{name}_{stat}" for name in ("roc_auc", "log_loss", "brier", "accuracy", "f1_macro") for stat in ("mean", "std")}
