@@ -30,7 +30,7 @@ def main() -> None:
     family, params = sys.argv[1], load_params()
     if family not in params.leaderboard.families:
         raise StageError(f"params.yaml: '{family}' is not in leaderboard.families ({', '.join(params.leaderboard.families)})")
-    task = params.data.task
+    task = params.data.problem
     pipeline = family_pipeline(params, read_contract(params.data.contract), family)
     train = split_inputs_target(read_table(TRAIN), params.data)
     test = split_inputs_target(read_table(TEST), params.data)

@@ -5,6 +5,7 @@
 - Cross-validation clones the whole pipeline, so every fold refits its preprocessing.
 - Permutation importance shuffles each raw input column of the test split.
 - Metrics per value of `evaluate.segment_column` show gaps between groups.
+- Multiclass (no data.positive_class) has no threshold: each row's class is its most probable one.
 """
 from __future__ import annotations
 
@@ -30,7 +31,7 @@ SEGMENTS = "metrics/evaluate/segments.json"
 
 def main() -> None:
     params = load_params()
-    task, seed = params.data.task, params.seed
+    task, seed = params.data.problem, params.seed
     model = joblib.load(MODEL)
     train_inputs, train_target = split_inputs_target(read_table(TRAIN), params.data)
     test_inputs, test_target = split_inputs_target(read_table(TEST), params.data)

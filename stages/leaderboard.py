@@ -18,7 +18,7 @@ MARKDOWN = "metrics/leaderboard.md"
 
 def main() -> None:
     params = load_params()
-    metric = PRIMARY_METRIC[params.data.task]
+    metric = PRIMARY_METRIC[params.data.problem]
     results = []
     for family in params.leaderboard.families:
         path = RESULT.format(family=family)

@@ -103,7 +103,7 @@ def test_a_fold_without_the_positive_class_fails_the_family_naming_the_fold(rows
         warnings.simplefilter("ignore")
         first_empty = next(k for k, (_, test) in enumerate(splitter.split(inputs, rare), start=1) if rare.iloc[test].sum() == 0)
         result, _ = assess_family("classification", "logistic_regression", LogisticRegression(), (inputs, rare), rows, folds=5, seed=0)
-    assert result == {"family": "logistic_regression", "status": "failed", "reason": f"fold {first_empty} gave NaN roc_auc (5-fold CV): its rows hold one class only"}
+    assert result == {"family": "logistic_regression", "status": "failed", "reason": f"fold {first_empty} gave NaN roc_auc (5-fold CV): its rows lack a class"}
 
 
 def test_a_successful_entry_holds_the_cv_and_test_scores_scikit_learn_computes(rows):

@@ -47,3 +47,10 @@ def test_the_table_is_left_as_it_was():
 def test_missing_target_column_raises():
     with pytest.raises(KeyError):
         split_inputs_target(TABLE.drop(columns="Status"), data())
+
+
+def test_multiclass_target_is_the_labels_as_text():
+    # No positive class: every class is predicted, so the labels are kept (as text, like the contract's).
+    table = pd.DataFrame({"x": [1.0, 2.0, 3.0], "Grade": ["b", "a", "c"]})
+    inputs, target = split_inputs_target(table, data(target="Grade", positive_class=None))
+    assert target.tolist() == ["b", "a", "c"] and target.name == "Grade" and list(inputs.columns) == ["x"]

@@ -107,3 +107,37 @@ def test_regression_plots_are_predicted_vs_actual_and_residuals(tmp_path, monkey
     assert written == ["predicted_vs_actual.json", "residuals.json"]
     points = json.loads((tmp_path / "live" / "plots" / "custom" / "residuals.json").read_text())
     assert points == [{"actual": 1.0, "predicted": 1.5, "residual": -0.5}, {"actual": 2.0, "predicted": 1.0, "residual": 1.0}]
+
+
+# --- multiclass ---
+
+def test_multiclass_segments_give_metrics_per_group_and_null_where_a_group_lacks_a_class():
+    groups = pd.Series(["a", "a", "a", "b", "b"])
+    target = pd.Series(["x", "y", "z", "x", "y"])
+    probabilities = pd.DataFrame([[0.6, 0.3, 0.1], [0.2, 0.5, 0.3], [0.1, 0.2, 0.7], [0.3, 0.4, 0.3], [0.1, 0.8, 0.1]], columns=["x", "y", "z"])
+    rows = segments("multiclass", groups, target, probabilities, threshold=0.5)
+    a, b = rows
+    assert a["rows"] == 3 and a["roc_auc"] == 1.0 and a["accuracy"] == 1.0 and a["f1_macro"] == 1.0
+    assert a["log_loss"] == pytest.approx(-np.mean(np.log([0.6, 0.5, 0.7])), abs=1e-6)
+    # Group b has no row of class z: one-vs-rest AUC and macro F1 are undefined; the rest are not.
+    assert b["roc_auc"] is None and b["f1_macro"] is None and b["accuracy"] == 0.5
+    assert b["brier"] == pytest.approx(((0.7**2 + 0.4**2 + 0.3**2) + (0.1**2 + 0.2**2 + 0.1**2)) / 2, abs=1e-6)
+
+
+def test_multiclass_importance_uses_one_vs_rest_roc_auc(signal_and_noise):
+    inputs, value = signal_and_noise
+    target = pd.Series(np.select([value < -0.5, value > 0.5], ["low", "high"], "mid"))
+    model = LogisticRegression().fit(inputs, target)
+    ranked = importance("multiclass", model, inputs, target, repeats=3, seed=0, n_jobs=1)
+    assert [row["column"] for row in ranked] == ["signal", "noise"] and ranked[0]["importance"] > 0.1
+
+
+def test_multiclass_plot_is_one_confusion_matrix_over_every_class_at_the_most_probable_class(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    params = SimpleNamespace(data=DataParams(path="t.csv", target="Grade", task="classification", contract="c.yaml"))
+    probabilities = pd.DataFrame([[0.6, 0.3, 0.1], [0.5, 0.4, 0.1], [0.1, 0.2, 0.7]], columns=["x", "y", "z"])
+    with Live("live", dvcyaml=None, save_dvc_exp=False, report=None) as live:
+        log_plots(live, params, pd.Series(["x", "y", "z"]), probabilities, 0.5)
+    assert sorted(path.name for path in (tmp_path / "live" / "plots" / "sklearn").iterdir()) == ["confusion_matrix.json"]
+    rows = json.loads((tmp_path / "live" / "plots" / "sklearn" / "confusion_matrix.json").read_text())
+    assert rows == [{"actual": "x", "predicted": "x"}, {"actual": "y", "predicted": "x"}, {"actual": "z", "predicted": "z"}]

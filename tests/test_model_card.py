@@ -122,3 +122,27 @@ def test_regression_card_has_regression_metrics_and_no_threshold():
     assert "Decision threshold" not in card
     assert "| rmse | 3.0000 | 3.1000 | 0.1000 | 5.0000 |" in section(card, "Test split")
     assert section(card, "Segments by `Home`")[0] == "| segment | rows | rmse | mae | r2 |"
+
+
+def test_multiclass_card_names_every_class_and_has_no_threshold():
+    raw = yaml.safe_load(REPO_PARAMS.read_text(encoding="utf-8"))
+    raw["data"].update(positive_class=None, target="Grade")
+    raw["evaluate"]["segment_column"] = "Home"
+    params = Params.model_validate(raw)
+    names = ("roc_auc", "log_loss", "brier", "accuracy", "f1_macro")
+    metrics = {
+        "test": dict(zip(names, (0.9, 0.4, 0.3, 0.8, 0.7))),
+        "cv": {f"{name}_{stat}": 0.5 for name in names for stat in ("mean", "std")},
+        "baseline": dict(zip(names, (0.5, 1.1, 0.66, 0.4, 0.2))),
+    }
+    segments = {"column": "Home", "segments": [
+        {"segment": "rent", "rows": 9, "roc_auc": 0.95, "log_loss": 0.3, "brier": 0.2, "accuracy": 0.9, "f1_macro": 0.85},
+        {"segment": "own", "rows": 2, "roc_auc": None, "log_loss": 0.5, "brier": 0.4, "accuracy": 0.5, "f1_macro": None},
+    ]}
+    output = "probability of each class of Grade: a, b, c"
+    card = model_card(params, METADATA | {"output": output}, metrics, [], segments, IMPORTANCE, LEADERBOARD)
+    assert f"- **Output**: {output}" in card and "Decision threshold" not in card
+    assert "| f1_macro | 0.7000 | 0.5000 | 0.5000 | 0.2000 |" in section(card, "Test split")
+    rows = section(card, "Segments by `Home`")
+    assert rows[0] == "| segment | rows | roc_auc | log_loss | brier | accuracy | f1_macro |"
+    assert rows[3] == "| own | 2 |  | 0.5000 | 0.4000 | 0.5000 |  |"

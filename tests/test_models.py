@@ -125,3 +125,23 @@ def test_estimator_is_returned_unfitted():
 def test_each_call_builds_a_new_estimator():
     section = spec("ridge")
     assert build_estimator("regression", "ridge", section, 0) is not build_estimator("regression", "ridge", section, 0)
+
+
+@pytest.mark.parametrize("family", FAMILIES_BY_TASK["classification"])
+def test_every_classification_family_predicts_three_classes(family):
+    # data.positive_class null: the same classifiers, fitted on three text labels.
+    import numpy as np
+    import pandas as pd
+
+    from tabular_mlops.config.params import load_params
+    from tabular_mlops.evaluation.scoring import predict, score
+
+    rng = np.random.default_rng(0)
+    inputs = pd.DataFrame({"x": rng.normal(size=90), "noise": rng.normal(size=90)})
+    target = pd.Series(np.select([inputs["x"] < -0.4, inputs["x"] > 0.4], ["low", "high"], "mid"))
+    spec = load_params(Path(__file__).resolve().parents[1] / "params.yaml").train.family_params(family)
+    estimator = build_estimator("classification", family, spec, 0).fit(inputs, target)
+    probabilities = predict("multiclass", estimator, inputs)
+    assert list(probabilities.columns) == ["high", "low", "mid"] and np.allclose(probabilities.sum(axis=1), 1.0)
+    scores = score("multiclass", target, probabilities)
+    assert scores["roc_auc"] == 0.5 if family == "dummy" else scores["roc_auc"] > 0.8

@@ -167,10 +167,26 @@ def test_unknown_task_is_refused_naming_the_allowed_ones(write_params):
         load_params(path)
 
 
-def test_classification_without_positive_class_is_refused(write_params):
-    path = write_params(lambda raw: raw["data"].update(positive_class=None))
-    with pytest.raises(StageError, match=r"data\.positive_class is required when data\.task is 'classification'"):
+def test_classification_without_positive_class_predicts_every_class(write_params):
+    # data.task keeps its two values; the metrics follow the multiclass definitions.
+    params = load_params(write_params(lambda raw: raw["data"].update(positive_class=None)))
+    assert params.data.task == "classification" and params.data.problem == "multiclass"
+
+
+def test_multiclass_gate_on_a_multiclass_metric_is_accepted(write_params):
+    gates = [{"metric": "test.roc_auc", "min": 0.9}, {"metric": "cv.f1_macro_mean", "min": 0.5}]
+    params = load_params(write_params(lambda raw: (raw["data"].update(positive_class=None), raw.update(gates=gates))))
+    assert [gate.metric for gate in params.gates] == ["test.roc_auc", "cv.f1_macro_mean"]
+
+
+@pytest.mark.parametrize("metric", ["test.average_precision", "test.f1", "over_baseline.average_precision"])
+def test_binary_only_gate_metric_is_refused_for_multiclass_listing_the_allowed_ones(write_params, metric):
+    path = write_params(lambda raw: (raw["data"].update(positive_class=None), raw.update(gates=[{"metric": metric, "min": 0.5}])))
+    with pytest.raises(StageError) as error:
         load_params(path)
+    message = str(error.value)
+    assert message.endswith(f"gates[0].metric must be one of {', '.join(gate_metric_names('multiclass'))}; got '{metric}'")
+    assert "test.f1_macro" in message and "cv.roc_auc_mean" in message
 
 
 def test_regression_with_a_positive_class_is_refused(write_params):
@@ -270,7 +286,11 @@ def test_gate_metric_names_cover_test_cv_and_over_baseline_for_each_task():
     classification = gate_metric_names("classification")
     # Accuracy and F1 depend on the threshold: they are tested, but not cross-validated.
     assert "test.accuracy" in classification and "cv.accuracy_mean" not in classification
-    for task in ("classification", "regression"):
+    multiclass = gate_metric_names("multiclass")
+    # Multiclass decides by the most probable class, with no threshold: all five are cross-validated.
+    assert {"test.roc_auc", "test.brier", "cv.accuracy_mean", "cv.f1_macro_std", "over_baseline.log_loss"} <= set(multiclass)
+    assert "test.average_precision" not in multiclass and "test.f1" not in multiclass
+    for task in ("classification", "multiclass", "regression"):
         assert len(gate_metric_names(task)) == 2 * len(METRICS_BY_TASK[task]) + 2 * len(CV_METRICS_BY_TASK[task])
 
 

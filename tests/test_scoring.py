@@ -209,3 +209,82 @@ def test_cross_validated_predictions_are_out_of_fold_for_every_row_with_the_same
     assert np.allclose(out_of_fold, expected)
     # Not the in-sample predictions of a model fitted on every row.
     assert not np.allclose(out_of_fold, predict(task, clone(model).fit(inputs, target), inputs))
+
+
+# --- multiclass ---
+
+MULTICLASS_TARGET = pd.Series(["a", "b", "c", "a", "b", "c"])
+MULTICLASS_PROBABILITIES = pd.DataFrame(
+    [[0.7, 0.2, 0.1], [0.2, 0.5, 0.3], [0.1, 0.3, 0.6], [0.3, 0.4, 0.3], [0.6, 0.3, 0.1], [0.2, 0.2, 0.6]], columns=["a", "b", "c"]
+)
+
+
+def test_multiclass_metrics_match_hand_computed_values():
+    scores = score("multiclass", MULTICLASS_TARGET, MULTICLASS_PROBABILITIES)
+    # One-vs-rest AUC per class, each over 2 positives x 4 negatives:
+    # a: 0.7 beats all 4, 0.3 beats 0.2, 0.1, 0.2 (3) -> 7/8; b: 0.5 beats all, 0.3 beats 0.2, 0.2 and ties 0.3 (2.5) -> 6.5/8;
+    # c: both 0.6 beat all -> 1. Macro average: (0.875 + 0.8125 + 1) / 3.
+    assert scores["roc_auc"] == pytest.approx((0.875 + 0.8125 + 1) / 3)
+    assert scores["log_loss"] == pytest.approx(-np.mean(np.log([0.7, 0.5, 0.6, 0.3, 0.3, 0.6])))
+    one_hot = pd.get_dummies(MULTICLASS_TARGET).to_numpy(dtype=float)
+    assert scores["brier"] == pytest.approx(np.mean(np.sum((MULTICLASS_PROBABILITIES.to_numpy() - one_hot) ** 2, axis=1)))
+    # Decided: a, b, c, b, a, c -> rows 4 and 5 wrong; per-class F1 a 1/2, b 1/2, c 1.
+    assert scores["accuracy"] == pytest.approx(4 / 6) and scores["f1_macro"] == pytest.approx((0.5 + 0.5 + 1) / 3)
+
+
+def test_multiclass_metrics_equal_direct_sklearn_calls():
+    from sklearn.metrics import accuracy_score, brier_score_loss, f1_score, log_loss, roc_auc_score
+
+    scores = score("multiclass", MULTICLASS_TARGET, MULTICLASS_PROBABILITIES)
+    decided = np.array(["a", "b", "c", "b", "a", "c"])
+    assert scores == pytest.approx({
+        "roc_auc": roc_auc_score(MULTICLASS_TARGET, MULTICLASS_PROBABILITIES, multi_class="ovr", average="macro"),
+        "log_loss": log_loss(MULTICLASS_TARGET, MULTICLASS_PROBABILITIES),
+        "brier": brier_score_loss(MULTICLASS_TARGET, MULTICLASS_PROBABILITIES),
+        "accuracy": accuracy_score(MULTICLASS_TARGET, decided),
+        "f1_macro": f1_score(MULTICLASS_TARGET, decided, average="macro"),
+    })
+
+
+def test_multiclass_columns_are_matched_to_classes_by_name_not_position():
+    shuffled = MULTICLASS_PROBABILITIES[["c", "a", "b"]]
+    assert score("multiclass", MULTICLASS_TARGET, shuffled) == pytest.approx(score("multiclass", MULTICLASS_TARGET, MULTICLASS_PROBABILITIES))
+
+
+def test_multiclass_ranking_metrics_are_nan_when_a_class_has_no_row():
+    scores = score("multiclass", MULTICLASS_TARGET[:2], MULTICLASS_PROBABILITIES[:2])
+    assert np.isnan(scores["roc_auc"]) and np.isnan(scores["f1_macro"]) and scores["accuracy"] == 1.0
+
+
+def raw_multiclass(seed: int = 0, n: int = 90):
+    inputs, _ = raw(seed, n)
+    target = pd.Series(np.select([inputs["Income"] < 80, inputs["Income"] > 130], ["low", "high"], "mid"), name="Band")
+    return inputs, target
+
+
+def test_multiclass_predict_gives_a_probability_column_per_class_in_sorted_order():
+    inputs, target = raw_multiclass()
+    model = pipeline().fit(inputs, target)
+    prediction = predict("multiclass", model, inputs)
+    assert list(prediction.columns) == ["high", "low", "mid"] and prediction.shape == (len(inputs), 3)
+    assert np.allclose(prediction.sum(axis=1), 1.0)
+
+
+def test_multiclass_baseline_is_the_training_prior_with_no_ranking_skill():
+    train, test = pd.Series(["a"] * 6 + ["b"] * 3 + ["c"]), pd.Series(["a", "b", "c"])
+    reference = baseline("multiclass", train, test)
+    assert reference["roc_auc"] == 0.5 and reference["accuracy"] == pytest.approx(1 / 3)
+    assert reference["log_loss"] == pytest.approx(-np.mean(np.log([0.6, 0.3, 0.1])))
+
+
+def test_multiclass_cross_validation_reports_all_five_scores_and_matches_sklearn_out_of_fold():
+    inputs, target = raw_multiclass()
+    model = pipeline()
+    summary, out_of_fold = cross_validated_predictions("multiclass", model, inputs, target, 3, 0)
+    assert set(summary) == {f"{name}_{stat}" for name in ("roc_auc", "log_loss", "brier", "accuracy", "f1_macro") for stat in ("mean", "std")}
+    expected = cross_val_predict(clone(model), inputs, target, cv=folds("multiclass", 3, 0), method="predict_proba")
+    assert list(out_of_fold.columns) == ["high", "low", "mid"] and np.allclose(out_of_fold.to_numpy(), expected)
+    # The fold scores are sklearn's own multiclass scorers.
+    from sklearn.model_selection import cross_val_score
+    auc = cross_val_score(clone(model), inputs, target, cv=folds("multiclass", 3, 0), scoring="roc_auc_ovr")
+    assert summary["roc_auc_mean"] == pytest.approx(auc.mean())

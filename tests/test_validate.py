@@ -169,3 +169,14 @@ def test_empty_datetime_in_a_non_nullable_column_is_refused():
     table = pd.DataFrame({"Status": ["bad", "good"], "Opened": ["2024-01-31", None]})
     with pytest.raises(StageError, match=r"column 'Opened' must not be empty, but line 3 holds an empty value"):
         validate_table(table, contract, SOURCE)
+
+
+def test_two_classes_without_a_positive_class_are_refused_asking_to_name_one():
+    with pytest.raises(StageError, match=r"data\.positive_class is null, but the target 'Status' has two classes \['bad', 'good'\] .*"
+                                         r"name the class whose probability the model outputs, e.g\. positive_class: bad"):
+        check_params_against_contract(data_params(positive_class=None), CONTRACT)
+
+
+def test_three_classes_without_a_positive_class_pass_as_multiclass():
+    columns = dict(CONTRACT.columns) | {"Status": ColumnContract(type="category", nullable=True, categories=["bad", "fair", "good"])}
+    check_params_against_contract(data_params(positive_class=None), Contract(target="Status", columns=columns))

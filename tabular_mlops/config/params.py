@@ -16,7 +16,7 @@ from tabular_mlops.errors import StageError
 from tabular_mlops.files import read_yaml_mapping
 from tabular_mlops.config.section import Section
 from tabular_mlops.config.train_params import FAMILIES_BY_TASK, FamilyName, TrainParams
-from tabular_mlops.evaluation.metrics import gate_metric_names
+from tabular_mlops.evaluation.metrics import gate_metric_names, problem
 
 PARAMS_FILE = "params.yaml"
 
@@ -24,7 +24,7 @@ class DataParams(Section):
     path: str
     target: str
     task: Literal["classification", "regression"]
-    positive_class: Optional[str] = None  # classification only: the class whose probability is output
+    positive_class: Optional[str] = None  # classification: the class whose probability is output; null: every class
     drop_columns: list[str] = Field(default_factory=list)
     contract: str
 
@@ -38,11 +38,14 @@ class DataParams(Section):
     def _consistent(self) -> "DataParams":
         if self.target in self.drop_columns:
             raise ValueError(f"data.drop_columns must not contain the target '{self.target}'")
-        if self.task == "classification" and self.positive_class is None:
-            raise ValueError("data.positive_class is required when data.task is 'classification'")
         if self.task == "regression" and self.positive_class is not None:
             raise ValueError(f"data.positive_class must be null when data.task is 'regression'; got '{self.positive_class}'")
         return self
+
+    @property
+    def problem(self) -> str:
+        """'classification' (binary), 'multiclass' (positive_class null) or 'regression': what is scored."""
+        return problem(self.task, self.positive_class)
 
 
 class PrepareParams(Section):
@@ -144,7 +147,7 @@ class Params(Section):
             raise ValueError(f"leaderboard.families: {', '.join(wrong)} cannot do {task}; allowed: {', '.join(allowed)}")
         if self.train.model == "auto" and self.train.search.method != "none":
             raise ValueError("train.search.method must be 'none' when train.model is 'auto' (search one named family)")
-        metrics = gate_metric_names(task)
+        metrics = gate_metric_names(self.data.problem)
         for number, gate in enumerate(self.gates):
             if gate.metric not in metrics:
                 raise ValueError(f"gates[{number}].metric must be one of {', '.join(metrics)}; got '{gate.metric}'")

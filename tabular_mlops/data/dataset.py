@@ -8,10 +8,13 @@ from tabular_mlops.config.params import DataParams
 
 def split_inputs_target(table: pd.DataFrame, data: DataParams) -> tuple[pd.DataFrame, pd.Series]:
     """Inputs keep their raw columns. Classification: 1 for data.positive_class, else 0.
-    Regression: the target as float."""
+    Multiclass (no positive class): the class labels as text, so a fitted model's `classes_`
+    are the labels in sorted order, the contract's order. Regression: the target as float."""
     column = table[data.target]
-    if data.task == "classification":
+    if data.problem == "classification":
         target = (column.astype(str) == data.positive_class).astype("int64")
+    elif data.problem == "multiclass":
+        target = column.astype(str)
     else:
         target = column.astype("float64")
     return table.drop(columns=[data.target]), target.rename(data.target)

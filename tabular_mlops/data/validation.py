@@ -31,7 +31,12 @@ def check_params_against_contract(data: DataParams, contract: Contract) -> None:
         expected = "category" if data.task == "classification" else "integer or float"
         raise StageError(f"{data.contract}: data.task is '{data.task}', so the target '{data.target}' must have type {expected}; the contract says {target_type}")
     classes = contract.columns[data.target].categories or []
-    if data.task == "classification" and data.positive_class not in classes:
+    if data.problem == "multiclass" and len(classes) == 2:
+        # Two classes: one is the class of interest; naming it keeps the decision threshold,
+        # its F1 and the ROC, precision-recall and calibration plots.
+        raise StageError(f"params.yaml: data.positive_class is null, but the target '{data.target}' has two classes {classes}"
+                         f" (from {data.contract}); name the class whose probability the model outputs, e.g. positive_class: {classes[0]}")
+    if data.problem == "classification" and data.positive_class not in classes:
         raise StageError(f"params.yaml: data.positive_class must be one of {classes} (from {data.contract}); got '{data.positive_class}'")
     unknown = [name for name in data.drop_columns if name not in contract.columns]
     if unknown:

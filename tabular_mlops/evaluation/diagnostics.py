@@ -5,6 +5,8 @@
 - Cross-validation clones the whole pipeline, so every fold refits its preprocessing.
 - Permutation importance shuffles each raw input column of the test split.
 - Metrics per value of `evaluate.segment_column` show gaps between groups.
+- Multiclass decides by the most probable class: no threshold, and no ROC, precision-recall
+  or calibration plot (those are per class); the confusion matrix covers every class.
 """
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ from sklearn.inspection import permutation_importance
 
 from tabular_mlops.config.params import Params, ThresholdParams
 from tabular_mlops.evaluation.metrics import PRIMARY_METRIC
-from tabular_mlops.evaluation.scoring import SCORERS, rounded, score
+from tabular_mlops.evaluation.scoring import decide, rounded, score, scorer
 
 CANDIDATE_THRESHOLDS = np.round(np.linspace(0.01, 0.99, 99), 2)
 
@@ -39,7 +41,7 @@ def choose_threshold(target: pd.Series, probability: np.ndarray, spec: Threshold
 
 def importance(task: str, model: BaseEstimator, inputs: pd.DataFrame, target: pd.Series, repeats: int, seed: int, n_jobs: int) -> list[dict]:
     """Drop in the primary metric when one raw column is shuffled; largest first."""
-    result = permutation_importance(model, inputs, target, scoring=SCORERS[PRIMARY_METRIC[task]],
+    result = permutation_importance(model, inputs, target, scoring=scorer(task, PRIMARY_METRIC[task]),
                                     n_repeats=repeats, random_state=seed, n_jobs=n_jobs)
     rows = [{"column": column, **rounded({"importance": mean, "std": std})}
             for column, mean, std in zip(inputs.columns, result.importances_mean, result.importances_std)]
@@ -47,14 +49,16 @@ def importance(task: str, model: BaseEstimator, inputs: pd.DataFrame, target: pd
 
 
 def segments(task: str, groups: pd.Series, target: pd.Series, prediction: np.ndarray, threshold: float) -> list[dict]:
-    """Metrics per group; ranking metrics need both classes in a group, else they are null."""
+    """Metrics per group; ranking metrics (and macro F1) need every class in a group, else they are null."""
     rows = []
     labels = groups.astype("object").where(groups.notna(), "(missing)").astype(str)
     for value in sorted(labels.unique()):
         inside = (labels == value).to_numpy()
         part, predicted = target[inside], prediction[inside]
         row = {"segment": value, "rows": int(inside.sum())}
-        if task == "classification":
+        if task == "multiclass":
+            row.update({name: None if np.isnan(number) else number for name, number in rounded(score(task, part, predicted)).items()})
+        elif task == "classification":
             row["positive_rate"] = round(float(part.mean()), 6)
             if part.nunique() < 2:
                 row.update(roc_auc=None, brier=round(float(np.mean((predicted - part) ** 2)), 6))
@@ -67,7 +71,10 @@ def segments(task: str, groups: pd.Series, target: pd.Series, prediction: np.nda
     return rows
 
 
-def log_plots(live: Live, params: Params, target: pd.Series, prediction: np.ndarray, threshold: float) -> None:
+def log_plots(live: Live, params: Params, target: pd.Series, prediction: np.ndarray | pd.DataFrame, threshold: float) -> None:
+    if params.data.problem == "multiclass":
+        live.log_sklearn_plot("confusion_matrix", target.to_numpy(), decide(prediction), name="confusion_matrix.json")
+        return
     if params.data.task == "regression":
         points = pd.DataFrame({"actual": target.to_numpy(), "predicted": prediction, "residual": target.to_numpy() - prediction}).round(6)
         live.log_plot("predicted_vs_actual", points, x="actual", y="predicted", template="scatter", title="Predicted vs actual, test split")

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class Metric:
     name: str
-    task: str
+    task: str  # classification (binary: data.positive_class named), multiclass (positive_class null), regression
     higher_is_better: bool
     needs_threshold: bool = False  # accuracy and F1 depend on the decision threshold; CV reports the others
 
@@ -24,18 +24,32 @@ DEFINITIONS: tuple[Metric, ...] = (
     Metric("brier", "classification", higher_is_better=False),
     Metric("accuracy", "classification", higher_is_better=True, needs_threshold=True),
     Metric("f1", "classification", higher_is_better=True, needs_threshold=True),
+    # Multiclass decides by the most probable class (no threshold), so CV reports all five.
+    Metric("roc_auc", "multiclass", higher_is_better=True),  # one-vs-rest, macro average
+    Metric("log_loss", "multiclass", higher_is_better=False),
+    Metric("brier", "multiclass", higher_is_better=False),  # summed over classes: 0 best, 2 worst
+    Metric("accuracy", "multiclass", higher_is_better=True),
+    Metric("f1_macro", "multiclass", higher_is_better=True),
     Metric("rmse", "regression", higher_is_better=False),
     Metric("mae", "regression", higher_is_better=False),
     Metric("r2", "regression", higher_is_better=True),
 )
 BY_NAME = {metric.name: metric for metric in DEFINITIONS}
+# A name shared by two tasks must point the same way, since directions are looked up by name.
+assert all(m.higher_is_better == BY_NAME[m.name].higher_is_better for m in DEFINITIONS)
 
 # The metric that ranks families on the leaderboard and candidates in the search.
-PRIMARY_METRIC = {"classification": "roc_auc", "regression": "rmse"}
+PRIMARY_METRIC = {"classification": "roc_auc", "multiclass": "roc_auc", "regression": "rmse"}
 # What evaluate writes: test.<metric>, cv.<metric>_mean / _std, over_baseline.<metric>
 METRICS_BY_TASK = {task: tuple(m.name for m in DEFINITIONS if m.task == task) for task in PRIMARY_METRIC}
 CV_METRICS_BY_TASK = {task: tuple(m.name for m in DEFINITIONS if m.task == task and not m.needs_threshold) for task in PRIMARY_METRIC}
 LOWER_IS_BETTER = frozenset(m.name for m in DEFINITIONS if not m.higher_is_better)
+
+
+def problem(task: str, positive_class: str | None) -> str:
+    """The key of the tables above: data.task, except that classification with no
+    data.positive_class predicts every class of the target ('multiclass')."""
+    return "multiclass" if task == "classification" and positive_class is None else task
 
 
 def higher_is_better(reported: str) -> bool:

@@ -1,5 +1,8 @@
-"""Metrics and cross-validation for both tasks, shared by the leaderboard, the search and evaluate.
+"""Metrics and cross-validation for every task, shared by the leaderboard, the search and evaluate.
 
+`task` is the key of the metric definitions (DataParams.problem): classification (binary),
+multiclass or regression. A multiclass prediction is a DataFrame of class probabilities whose
+columns are the model's classes, so every metric knows which column is which class.
 Cross-validation always clones the whole pipeline, preprocessing included, so every fold fits
 its imputer, outlier fences, scaler and encoder on that fold's training part only.
 """
@@ -34,6 +37,8 @@ SCORERS = {
     "mae": "neg_mean_absolute_error",
     "r2": "r2",
 }
+# scikit-learn names its multiclass scorers apart; the metrics keep one name per concept.
+MULTICLASS_SCORERS = SCORERS | {"roc_auc": "roc_auc_ovr", "accuracy": "accuracy", "f1_macro": "f1_macro"}
 DIGITS = 6  # metrics are rounded so that last-bit float noise cannot change committed files
 
 
@@ -43,16 +48,40 @@ class FoldFailed(StageError):
 
 def folds(task: str, count: int, seed: int):
     """Stratified for classification, so every fold keeps the class balance."""
-    splitter = StratifiedKFold if task == "classification" else KFold
+    splitter = KFold if task == "regression" else StratifiedKFold
     return splitter(n_splits=count, shuffle=True, random_state=seed)
 
 
-def predict(task: str, model: BaseEstimator, inputs: pd.DataFrame) -> np.ndarray:
-    """Probability of the positive class, or the predicted value."""
+def scorer(task: str, metric: str) -> str:
+    """The scikit-learn scorer name of one of the task's metrics."""
+    return (MULTICLASS_SCORERS if task == "multiclass" else SCORERS)[metric]
+
+
+def predict(task: str, model: BaseEstimator, inputs: pd.DataFrame) -> np.ndarray | pd.DataFrame:
+    """Probability of the positive class, every class's probability (multiclass), or the predicted value."""
+    if task == "multiclass":
+        return pd.DataFrame(model.predict_proba(inputs), columns=model.classes_, index=inputs.index)
     return model.predict_proba(inputs)[:, 1] if task == "classification" else model.predict(inputs)
 
 
-def score(task: str, target: pd.Series, prediction: np.ndarray, threshold: float = 0.5) -> dict[str, float]:
+def decide(probabilities: pd.DataFrame) -> np.ndarray:
+    """The most probable class of each row (the first of the classes on a tie)."""
+    return probabilities.columns.to_numpy()[np.argmax(probabilities.to_numpy(), axis=1)]
+
+
+def score(task: str, target: pd.Series, prediction: np.ndarray | pd.DataFrame, threshold: float = 0.5) -> dict[str, float]:
+    if task == "multiclass":
+        prediction = prediction.sort_index(axis=1)  # scikit-learn's multiclass metrics need sorted labels
+        classes = prediction.columns.to_numpy()
+        # One-vs-rest AUC and macro F1 average over classes: undefined (NaN) without rows of each.
+        every_class = set(classes) <= set(target)
+        return {
+            "roc_auc": roc_auc_score(target, prediction, multi_class="ovr", average="macro", labels=classes) if every_class else np.nan,
+            "log_loss": log_loss(target, prediction, labels=classes),
+            "brier": brier_score_loss(target, prediction, labels=classes),
+            "accuracy": accuracy_score(target, decide(prediction)),
+            "f1_macro": f1_score(target, decide(prediction), labels=classes, average="macro", zero_division=0) if every_class else np.nan,
+        }
     if task == "regression":
         return {
             "rmse": root_mean_squared_error(target, prediction),
@@ -81,27 +110,31 @@ def cross_validated_predictions(task: str, model: BaseEstimator, inputs: pd.Data
     """The CV summary and every training row's out-of-fold prediction, from the same fits.
 
     A fit that raises is raised (scikit-learn's default error_score=nan would hide it in a NaN
-    score), and a fold that scores NaN, or holds one class only, raises FoldFailed naming it.
+    score), and a fold that scores NaN, or lacks a class, raises FoldFailed naming it.
     """
     metrics = CV_METRICS_BY_TASK[task]
-    scorers = {name: SCORERS[name] for name in metrics}
+    scorers = {name: scorer(task, name) for name in metrics}
     splits = list(folds(task, count, seed).split(inputs, target))
-    if task == "classification":
-        # A fold without both classes has no ROC-AUC; name it before a scorer fails obscurely on it.
+    if task != "regression":
+        # A fold missing a class has no ROC-AUC; name it before a scorer fails obscurely on it.
+        classes = len(np.unique(np.asarray(target)))
         for number, (_, rows) in enumerate(splits, start=1):
-            if len(np.unique(np.asarray(target)[rows])) < 2:
-                raise FoldFailed(f"fold {number} gave NaN {metrics[0]} ({count}-fold CV): its rows hold one class only")
+            if len(np.unique(np.asarray(target)[rows])) < classes:
+                raise FoldFailed(f"fold {number} gave NaN {metrics[0]} ({count}-fold CV): its rows lack a class")
     scores = cross_validate(clone(model), inputs, target, cv=splits, scoring=scorers,
                             n_jobs=n_jobs, return_estimator=True, return_indices=True, error_score="raise")
     summary = {}
     for name in metrics:
         values = scores[f"test_{name}"]
-        values = -values if SCORERS[name].startswith("neg_") else values
+        values = -values if scorers[name].startswith("neg_") else values
         bad = np.flatnonzero(~np.isfinite(values))
         if bad.size:
             shown = "NaN" if np.isnan(values[bad[0]]) else str(values[bad[0]])
             raise FoldFailed(f"fold {bad[0] + 1} gave {shown} {name} ({count}-fold CV)")
         summary[f"{name}_mean"], summary[f"{name}_std"] = float(np.mean(values)), float(np.std(values))
+    if task == "multiclass":
+        out_of_fold = pd.concat([predict(task, fitted, inputs.iloc[rows]) for fitted, rows in zip(scores["estimator"], scores["indices"]["test"])])
+        return summary, out_of_fold.loc[inputs.index]
     out_of_fold = np.empty(len(target))
     for fitted, rows in zip(scores["estimator"], scores["indices"]["test"]):
         out_of_fold[rows] = predict(task, fitted, inputs.iloc[rows])
@@ -110,9 +143,9 @@ def cross_validated_predictions(task: str, model: BaseEstimator, inputs: pd.Data
 
 def baseline(task: str, train_target: pd.Series, test_target: pd.Series, threshold: float = 0.5) -> dict[str, float]:
     """What no skill scores: the training class balance, or the training mean, for every row."""
-    dummy = DummyClassifier(strategy="prior") if task == "classification" else DummyRegressor(strategy="mean")
+    dummy = DummyRegressor(strategy="mean") if task == "regression" else DummyClassifier(strategy="prior")
     dummy.fit(np.zeros((len(train_target), 1)), train_target)
-    return score(task, test_target, predict(task, dummy, np.zeros((len(test_target), 1))), threshold)
+    return score(task, test_target, predict(task, dummy, pd.DataFrame(np.zeros((len(test_target), 1)), index=test_target.index)), threshold)
 
 
 def improvement(test: dict[str, float], reference: dict[str, float]) -> dict[str, float]:

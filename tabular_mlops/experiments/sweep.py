@@ -23,7 +23,7 @@ import time
 from datetime import datetime, timezone
 
 from tabular_mlops.errors import StageError
-from tabular_mlops.evaluation.metrics import CV_METRICS_BY_TASK, PRIMARY_METRIC, gate_metric_names, higher_is_better
+from tabular_mlops.evaluation.metrics import CV_METRICS_BY_TASK, METRICS_BY_TASK, PRIMARY_METRIC, gate_metric_names, higher_is_better
 
 DONE = {"Success", "Failed"}
 # evaluate's sections scored on the test split: ranking by them to choose spends the test set.
@@ -109,7 +109,9 @@ def chosen_metric(metric: str | None, apply_best: bool, task: str | None = None)
     except KeyError:
         raise StageError(f"--metric {metric!r} is not a metric; choose one of {', '.join(gate_metric_names(the_task()))}") from None
     if apply_best and section in TEST_SECTIONS:
-        cv_name = f"cv.{name}_mean" if any(name in names for names in CV_METRICS_BY_TASK.values()) else default_metric(the_task())
+        # The same metric cross-validated, where the task's CV reports it (accuracy is CV'd for multiclass only).
+        cross_validated = CV_METRICS_BY_TASK[the_task()] if name in METRICS_BY_TASK[the_task()] else {n for names in CV_METRICS_BY_TASK.values() for n in names}
+        cv_name = f"cv.{name}_mean" if name in cross_validated else default_metric(the_task())
         raise StageError(f"--apply-best with --metric {metric} would choose on the test split and make its test score optimistic; rank by {cv_name} instead")
     return metric
 

@@ -43,12 +43,12 @@ def fit_model(preprocessor: ColumnTransformer, features: pd.DataFrame, target: p
 
 def tune(params: Params, family: str, preprocessor: ColumnTransformer, inputs: pd.DataFrame, target: pd.Series) -> tuple[Section, dict]:
     """The family's hyperparameters to fit with (the best candidate when searching), and the search table."""
-    task, seed, spec = params.data.task, params.seed, params.train.family_params(family)
+    task, seed, spec = params.data.problem, params.seed, params.train.family_params(family)
     if params.train.search.method == "none":
         return spec, {"method": "none", "family": family}
 
     def make_pipeline(candidate):
-        return Pipeline([("preprocess", clone(preprocessor)), ("model", build_estimator(task, family, candidate, seed))])
+        return Pipeline([("preprocess", clone(preprocessor)), ("model", build_estimator(params.data.task, family, candidate, seed))])
 
     best, rows = search(task, params.train.search, spec, family, make_pipeline, inputs, target, seed)
     table = {"method": params.train.search.method, "family": family, "metric": PRIMARY_METRIC[task],
@@ -60,7 +60,11 @@ def describe_model(params: Params, family: str, hyperparameters: Section, input_
                    feature_names: list[str], estimator: BaseEstimator, training_data_sha256: str) -> dict:
     """Everything needed to know what a saved model is and how to call it."""
     data = params.data
-    output = f"probability that {data.target} == {data.positive_class!r}" if data.task == "classification" else f"predicted {data.target}"
+    classes = [str(label) for label in estimator.classes_] if data.problem == "multiclass" else None
+    if data.problem == "multiclass":
+        output = f"probability of each class of {data.target}: {', '.join(classes)}"
+    else:
+        output = f"probability that {data.target} == {data.positive_class!r}" if data.task == "classification" else f"predicted {data.target}"
     return {
         "model_family": family,
         "chosen_by": "leaderboard (train.model: auto)" if params.train.model == "auto" else "train.model",
@@ -69,6 +73,7 @@ def describe_model(params: Params, family: str, hyperparameters: Section, input_
         "task": data.task,
         "target": data.target,
         "positive_class": data.positive_class,
+        "classes": classes,  # the columns of predict_proba, in order
         "output": output,
         "input_columns": list(input_types),  # in order; JSON keys below are sorted
         "input_types": input_types,

@@ -26,7 +26,7 @@ def _table(header: list[str], rows: list[list]) -> list[str]:
 
 
 def model_card(params: Params, metadata: dict, metrics: dict, gates: list[dict], segments: dict, importance: list[dict], leaderboard: dict) -> str:
-    task, data = params.data.task, params.data
+    task, data = params.data.problem, params.data
     family = metadata["model_family"]
     lines = [
         f"# Model card: {family} predicting {data.target}",
@@ -53,7 +53,7 @@ def model_card(params: Params, metadata: dict, metrics: dict, gates: list[dict],
     lines += _table(["rank", "family", "CV mean", "CV std", "test"], [[r["rank"], r["family"], r["cv_mean"], r["cv_std"], r["test"]] for r in leaderboard["ranking"]])
     if segments["column"]:
         present = {key for row in segments["segments"] for key in row}
-        keys = [key for key in ("rows", "positive_rate", "roc_auc", "brier", "accuracy", "rmse", "mae", "r2") if key in present]
+        keys = [key for key in ("rows", "positive_rate", "roc_auc", "log_loss", "brier", "accuracy", "f1_macro", "rmse", "mae", "r2") if key in present]
         lines += ["", f"## Segments by `{segments['column']}` (test split)", ""]
         lines += _table(["segment", *keys], [[row["segment"], *(row.get(key) for key in keys)] for row in segments["segments"]])
     lines += ["", "## Permutation importance (test split, top 10)", ""]
