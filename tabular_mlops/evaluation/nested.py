@@ -22,7 +22,7 @@ from tabular_mlops.config.params import Params
 from tabular_mlops.data.contract import Contract
 from tabular_mlops.errors import StageError
 from tabular_mlops.evaluation.metrics import CV_METRICS_BY_TASK, LOWER_IS_BETTER, PRIMARY_METRIC
-from tabular_mlops.evaluation.scoring import SCORERS, cross_validation, folds, rounded
+from tabular_mlops.evaluation.scoring import DIGITS, SCORERS, cross_validation, folds, rounded
 from tabular_mlops.features.preprocessing import preprocessor_for
 from tabular_mlops.models.families import build_estimator
 from tabular_mlops.models.pipeline import family_pipeline
@@ -53,7 +53,9 @@ def best_family(task: str, pipelines: dict[str, BaseEstimator], inputs: pd.DataF
 def leaderboard_selection(task: str, pipelines: dict[str, BaseEstimator], cv_folds: int, seed: int, n_jobs: int = 1) -> Selection:
     def select(inputs: pd.DataFrame, target: pd.Series) -> tuple[BaseEstimator, dict]:
         family, scores = best_family(task, pipelines, inputs, target, cv_folds, seed, n_jobs)
-        return pipelines[family], {"selected": family, "inner_cv": rounded(scores)}
+        # A failed family's NaN would make the JSON invalid: it is written as null.
+        inner = {name: None if math.isnan(value) else value for name, value in scores.items()}
+        return pipelines[family], {"selected": family, "inner_cv": {name: value if value is None else round(value, DIGITS) for name, value in inner.items()}}
     return select
 
 
