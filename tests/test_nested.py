@@ -89,7 +89,8 @@ def test_with_pure_noise_the_winners_cv_is_optimistic_and_nested_cv_is_near_one_
 
     The winner's plain CV (what evaluate reports as cv.*: the same folds chose it) is the best of
     ten estimates of 0.5; nested CV scores each choice on rows that took no part in it. The bounds
-    hold for the first twelve triples of seeds (0-2, 100-102, ...), not only for this one.
+    were checked on seven triples of seeds (0-2, 100-102, ..., 600-602), not only this one: plain
+    0.579 to 0.608, nested 0.452 to 0.547, gap 0.060 to 0.127.
     """
     plain, nested = [], []
     for seed in range(3):
