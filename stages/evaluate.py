@@ -6,6 +6,8 @@
 - Permutation importance shuffles each raw input column of the test split.
 - Metrics per value of `evaluate.segment_column` show gaps between groups.
 - Multiclass (no data.positive_class) has no threshold: each row's class is its most probable one.
+- With `evaluate.nested_cv`, the model choice (leaderboard or search) is redone inside each CV
+  fold: `nested_cv.*` is free of the selection bias that `cv.*` carries when a choice was made.
 """
 from __future__ import annotations
 
@@ -14,10 +16,12 @@ import pandas as pd
 from dvclive import Live
 
 from tabular_mlops.config.params import load_params
+from tabular_mlops.data.contract import read_contract
 from tabular_mlops.data.dataset import split_inputs_target
 from tabular_mlops.data.tables import read_table
 from tabular_mlops.errors import StageError, run_stage
 from tabular_mlops.evaluation.diagnostics import choose_threshold, importance, log_plots, segments
+from tabular_mlops.evaluation.nested import nested_cv_report
 from tabular_mlops.evaluation.scoring import baseline, cross_validated_predictions, improvement, predict, rounded, score
 from tabular_mlops.files import write_json
 
@@ -27,6 +31,7 @@ TEST = "data/prepared/test.parquet"
 LIVE_DIR = "metrics/evaluate"
 IMPORTANCE = "metrics/evaluate/importance.json"
 SEGMENTS = "metrics/evaluate/segments.json"
+NESTED = "metrics/evaluate/nested_cv.json"
 
 
 def main() -> None:
@@ -43,9 +48,13 @@ def main() -> None:
     threshold = choose_threshold(train_target, out_of_fold, params.evaluate.threshold) if task == "classification" else 0.5
     test = score(task, test_target, prediction, threshold)
     reference = baseline(task, train_target, test_target, threshold)
+    nested, selections = ({}, {"enabled": False})
+    if params.evaluate.nested_cv:
+        nested, selections = nested_cv_report(params, read_contract(params.data.contract), train_inputs, train_target)
     sections = {
         "test": test,
         "cv": cv,
+        **({"nested_cv": nested} if nested else {}),
         "baseline": reference,
         "over_baseline": improvement(test, reference),
     }
@@ -60,6 +69,7 @@ def main() -> None:
         live.log_plot("importance", pd.DataFrame(ranked), x="importance", y="column",
                       template="bar_horizontal_sorted", title="Permutation importance, test split")
     write_json(IMPORTANCE, ranked)
+    write_json(NESTED, selections)
     write_json(SEGMENTS, {"column": column, "segments": segments(task, test_inputs[column], test_target, prediction, threshold) if column else []})
 
 

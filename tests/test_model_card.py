@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tabular_mlops.reporting.model_card import INTENDED_USE, LIMITATIONS, model_card
+from tabular_mlops.reporting.model_card import CALIBRATION_PLOT, INTENDED_USE, LIMITATIONS, model_card
 from tabular_mlops.config.params import Params, load_params
 
 REPO_PARAMS = Path(__file__).resolve().parents[1] / "params.yaml"
@@ -100,7 +100,8 @@ def test_leaderboard_and_top_ten_importance_are_listed(card):
 
 def test_card_ends_with_the_intended_use_and_the_limitations(card):
     assert section(card, "Intended use") == [INTENDED_USE]
-    assert section(card, "Limitations") == [f"- {item}" for item in LIMITATIONS]
+    assert section(card, "Limitations")[1:] == [f"- {item}" for item in LIMITATIONS]
+    assert section(card, "Limitations")[0].startswith("- Probabilities: ")
     assert card.index("## Intended use") < card.index("## Limitations")
 
 
@@ -120,6 +121,7 @@ def test_regression_card_has_regression_metrics_and_no_threshold():
     card = model_card(params, METADATA | {"output": "predicted Status"}, metrics,
                       [{"metric": "test.rmse", "min": None, "max": 5.0, "value": 3.0, "passed": True}], segments, IMPORTANCE, LEADERBOARD)
     assert "Decision threshold" not in card
+    assert "Probabilities" not in card  # no probabilities, nothing to calibrate
     assert "| rmse | 3.0000 | 3.1000 | 0.1000 | 5.0000 |" in section(card, "Test split")
     assert section(card, "Segments by `Home`")[0] == "| segment | rows | rmse | mae | r2 |"
 
@@ -146,3 +148,81 @@ def test_multiclass_card_names_every_class_and_has_no_threshold():
     rows = section(card, "Segments by `Home`")
     assert rows[0] == "| segment | rows | roc_auc | log_loss | brier | accuracy | f1_macro |"
     assert rows[3] == "| own | 2 |  | 0.5000 | 0.4000 | 0.5000 |  |"
+
+
+# --- which figures are unbiased and which chose the model ---
+
+def params_with(**train) -> Params:
+    raw = yaml.safe_load(REPO_PARAMS.read_text(encoding="utf-8"))
+    raw["train"]["search"]["method"] = train.pop("search", "none")
+    raw["train"].update(train)
+    return Params.model_validate(raw)
+
+
+def card_for(params: Params, metrics: dict = METRICS, metadata: dict = METADATA) -> str:
+    return model_card(params, metadata, metrics, GATES, SEGMENTS, IMPORTANCE, LEADERBOARD)
+
+
+NESTED = {"nested_cv": {"roc_auc_mean": 0.79, "roc_auc_std": 0.03, "average_precision_mean": 0.55, "average_precision_std": 0.04,
+                        "log_loss_mean": 0.48, "log_loss_std": 0.02, "brier_mean": 0.16, "brier_std": 0.01}}
+
+
+def test_auto_labels_the_cv_as_an_optimistic_selection_score_and_the_test_as_unbiased():
+    rows = section(card_for(params_with(model="auto")), "Test split")
+    assert rows[0] == "| metric | test | CV mean (selection score, optimistic) | CV std | baseline (dummy) |"
+    assert "- **test**: unbiased; the test split chose nothing and fitted nothing." in rows
+    cv = next(row for row in rows if row.startswith("- **CV**"))
+    assert "selection score, optimistic: the leaderboard chose `random_forest` as the best of 6 families" in cv
+    assert "Set evaluate.nested_cv: true" in cv
+
+
+def test_a_searched_family_labels_the_cv_as_a_selection_score_of_the_search():
+    rows = section(card_for(params_with(model="random_forest", search="grid")), "Test split")
+    assert "(selection score, optimistic)" in rows[0]
+    assert any(row.startswith("- **CV**: selection score, optimistic: train.search tuned `random_forest`") for row in rows)
+
+
+def test_a_named_family_without_search_labels_the_cv_unbiased_and_the_leaderboard_as_not_choosing():
+    card = card_for(params_with(model="random_forest"))
+    rows = section(card, "Test split")
+    assert rows[0] == "| metric | test | CV mean | CV std | baseline (dummy) |"
+    assert "- **CV**: unbiased for this fixed family and hyperparameters: the pipeline chose nothing on these folds." in rows
+    leaderboard = section(card, "Leaderboard")
+    assert leaderboard[0] == "| rank | family | CV mean | CV std | test (reference only) |"
+    assert leaderboard[-1].startswith("train.model names the family; the leaderboard did not choose it.")
+
+
+def test_leaderboard_marks_its_cv_as_the_choice_and_its_test_column_as_reference_only():
+    rows = section(card_for(params_with(model="auto")), "Leaderboard")
+    assert rows[0] == "| rank | family | CV mean (used to choose) | CV std | test (reference only) |"
+    assert rows[-1].startswith("The CV mean chose the family (train.model: auto), so the winner's CV is optimistic.")
+    assert "The test column is for reference only" in rows[-1]
+
+
+def test_nested_cv_columns_come_beside_the_test_and_are_labelled_unbiased():
+    rows = section(card_for(params_with(model="auto"), METRICS | NESTED), "Test split")
+    assert rows[0] == "| metric | test | nested CV mean | nested CV std | CV mean (selection score, optimistic) | CV std | baseline (dummy) |"
+    assert "| roc_auc | 0.8300 | 0.7900 | 0.0300 | 0.8200 | 0.0200 | 0.5000 |" in rows
+    assert "| accuracy | 0.7800 |  |  |  |  | 0.7200 |" in rows
+    nested = next(row for row in rows if row.startswith("- **nested CV**"))
+    assert "unbiased estimate of the whole procedure, the leaderboard's choice redone inside each outer fold" in nested
+    assert "Set evaluate.nested_cv" not in "\n".join(rows)
+
+
+def test_nested_cv_without_any_choice_says_it_equals_plain_cv():
+    rows = section(card_for(params_with(model="random_forest"), METRICS | NESTED), "Test split")
+    assert "- **nested CV**: equals plain CV, since nothing is chosen (train.model names the family, train.search is off)." in rows
+
+
+@pytest.mark.parametrize("family", ["random_forest", "logistic_regression", "hist_gradient_boosting", "mlp"])
+def test_families_without_a_calibrator_are_not_called_calibrated(params, family):
+    first = section(card_for(params, metadata=METADATA | {"model_family": family}), "Limitations")[0]
+    assert first.startswith(f"- Probabilities: `{family}`'s own predict_proba, not calibrated by the pipeline")
+    assert CALIBRATION_PLOT in first and "Brier score (test 0.1400, dummy 0.2000)" in first
+
+
+def test_linear_svm_is_called_calibrated_with_the_method_it_was_fitted_with(params):
+    metadata = METADATA | {"model_family": "linear_svm", "hyperparameters": {"C": 0.1, "max_iter": 5000, "calibration": "isotonic"}}
+    first = section(card_for(params, metadata=metadata), "Limitations")[0]
+    assert first.startswith("- Probabilities: the linear SVM's margins are calibrated by CalibratedClassifierCV (isotonic, on internal folds")
+    assert "calibrated on the training population" not in card_for(params)  # the old, untrue blanket claim

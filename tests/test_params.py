@@ -311,3 +311,36 @@ def test_max_categories_null_means_no_bound_and_a_missing_key_means_the_bound_of
     assert load_params(unbounded).featurize.categorical.max_categories is None
     absent = write_params(lambda raw: raw["featurize"]["categorical"].pop("max_categories"))
     assert load_params(absent).featurize.categorical.max_categories == 20
+
+
+# --- nested cross-validation ---
+
+def test_nested_cv_is_off_by_default_in_the_repo_params():
+    assert load_params(REPO_PARAMS).evaluate.nested_cv is False
+
+
+@pytest.mark.parametrize("value", ["yes", 1])
+def test_nested_cv_must_be_a_boolean(write_params, value):
+    path = write_params(lambda raw: raw["evaluate"].update(nested_cv=value))
+    with pytest.raises(StageError, match=rf"key 'evaluate\.nested_cv' must be a valid boolean; got {value!r}"):
+        load_params(path)
+
+
+def test_gate_on_nested_cv_without_nested_cv_is_refused_naming_the_key(write_params):
+    path = write_params(lambda raw: raw.update(gates=[{"metric": "test.roc_auc", "min": 0.5}, {"metric": "nested_cv.roc_auc_mean", "min": 0.7}]))
+    with pytest.raises(StageError, match=r"gates\[1\]\.metric 'nested_cv\.roc_auc_mean' needs evaluate\.nested_cv: true; got false$"):
+        load_params(path)
+
+
+def test_gate_on_nested_cv_with_nested_cv_is_accepted(write_params):
+    def edit(raw):
+        raw["evaluate"]["nested_cv"] = True
+        raw["gates"] = [{"metric": "nested_cv.roc_auc_mean", "min": 0.7}]
+    assert load_params(write_params(edit)).gates[0].metric == "nested_cv.roc_auc_mean"
+
+
+def test_nested_cv_gate_names_exist_only_when_nested_cv_is_on():
+    for task in ("classification", "regression"):
+        plain, nested = gate_metric_names(task), gate_metric_names(task, nested_cv=True)
+        assert not any(name.startswith("nested_cv.") for name in plain)
+        assert set(nested) - set(plain) == {f"nested_cv.{m}_{stat}" for m in CV_METRICS_BY_TASK[task] for stat in ("mean", "std")}

@@ -112,6 +112,7 @@ class EvaluateParams(Section):
     threshold: ThresholdParams
     segment_column: Optional[str] = None
     importance_repeats: int = Field(ge=1)
+    nested_cv: bool = False  # repeat the selection inside outer folds: an unbiased CV figure, at many times the cost
 
 
 class Gate(Section):
@@ -147,8 +148,10 @@ class Params(Section):
             raise ValueError(f"leaderboard.families: {', '.join(wrong)} cannot do {task}; allowed: {', '.join(allowed)}")
         if self.train.model == "auto" and self.train.search.method != "none":
             raise ValueError("train.search.method must be 'none' when train.model is 'auto' (search one named family)")
-        metrics = gate_metric_names(self.data.problem)
+        metrics = gate_metric_names(self.data.problem, self.evaluate.nested_cv)
         for number, gate in enumerate(self.gates):
+            if gate.metric not in metrics and gate.metric in gate_metric_names(self.data.problem, nested_cv=True):
+                raise ValueError(f"gates[{number}].metric '{gate.metric}' needs evaluate.nested_cv: true; got false")
             if gate.metric not in metrics:
                 raise ValueError(f"gates[{number}].metric must be one of {', '.join(metrics)}; got '{gate.metric}'")
             if gate.min is None and gate.max is None:

@@ -40,7 +40,7 @@ assert all(m.higher_is_better == BY_NAME[m.name].higher_is_better for m in DEFIN
 
 # The metric that ranks families on the leaderboard and candidates in the search.
 PRIMARY_METRIC = {"classification": "roc_auc", "multiclass": "roc_auc", "regression": "rmse"}
-# What evaluate writes: test.<metric>, cv.<metric>_mean / _std, over_baseline.<metric>
+# What evaluate writes: test.<metric>, cv.<metric>_mean / _std (nested_cv.* too when on), over_baseline.<metric>
 METRICS_BY_TASK = {task: tuple(m.name for m in DEFINITIONS if m.task == task) for task in PRIMARY_METRIC}
 CV_METRICS_BY_TASK = {task: tuple(m.name for m in DEFINITIONS if m.task == task and not m.needs_threshold) for task in PRIMARY_METRIC}
 LOWER_IS_BETTER = frozenset(m.name for m in DEFINITIONS if not m.higher_is_better)
@@ -69,7 +69,9 @@ def higher_is_better(reported: str) -> bool:
     return BY_NAME[name.removesuffix("_mean")].higher_is_better
 
 
-def gate_metric_names(task: str) -> list[str]:
+def gate_metric_names(task: str, nested_cv: bool = False) -> list[str]:
+    """What a gate may name; nested_cv.* only when evaluate.nested_cv writes it."""
     test = [f"test.{m}" for m in METRICS_BY_TASK[task]]
-    cv = [f"cv.{m}_{stat}" for m in CV_METRICS_BY_TASK[task] for stat in ("mean", "std")]
+    sections = ("cv", "nested_cv") if nested_cv else ("cv",)
+    cv = [f"{section}.{m}_{stat}" for section in sections for m in CV_METRICS_BY_TASK[task] for stat in ("mean", "std")]
     return test + cv + [f"over_baseline.{m}" for m in METRICS_BY_TASK[task]]

@@ -14,10 +14,51 @@ INTENDED_USE = (
 )
 LIMITATIONS = [
     "Trained on one historical table; its scores are only as representative as that table.",
-    "Probabilities are calibrated on the training population; check the calibration plot before using them as rates.",
     "Segments with few rows have noisy metrics; gaps between segments are shown, not corrected.",
     "No causal meaning: permutation importance says what the model uses, not what drives the outcome.",
 ]
+
+
+CALIBRATION_PLOT = "metrics/evaluate/plots/sklearn/calibration.json"
+
+
+def selection(params: Params, family: str) -> str | None:
+    """How the training split's CV chose the model, or None when nothing was chosen."""
+    if params.train.model == "auto":
+        return f"the leaderboard chose `{family}` as the best of {len(params.leaderboard.families)} families by CV on the training split"
+    if params.train.search.method != "none":
+        return f"train.search tuned `{family}` by CV on the training split, keeping the best candidate (metrics/search.json)"
+    return None
+
+
+def figure_labels(params: Params, family: str, metrics: dict) -> list[str]:
+    """Which figures are unbiased and which were used to choose the model."""
+    chosen = selection(params, family)
+    labels = ["- **test**: unbiased; the test split chose nothing and fitted nothing."]
+    if "nested_cv" in metrics:
+        how = ("the leaderboard's choice" if params.train.model == "auto" else "the search") + " redone inside each outer fold"
+        labels.append(f"- **nested CV**: unbiased estimate of the whole procedure, {how}; what each fold chose: metrics/evaluate/nested_cv.json."
+                      if chosen else "- **nested CV**: equals plain CV, since nothing is chosen (train.model names the family, train.search is off).")
+    if chosen:
+        hint = "" if "nested_cv" in metrics else " Set evaluate.nested_cv: true for an unbiased CV figure."
+        labels.append(f"- **CV**: selection score, optimistic: {chosen}, so it is the best of several noisy estimates.{hint}")
+    else:
+        labels.append("- **CV**: unbiased for this fixed family and hyperparameters: the pipeline chose nothing on these folds.")
+    return labels
+
+
+def calibration(params: Params, metadata: dict, metrics: dict) -> str:
+    """What the probabilities are, per family: only linear_svm is calibrated by the pipeline."""
+    family = metadata["model_family"]
+    check = (f"check the calibration plot ({CALIBRATION_PLOT}) and the Brier score (test {metrics['test']['brier']:.4f},"
+             f" dummy {metrics['baseline']['brier']:.4f}) before reading them as rates.")
+    if family == "dummy":
+        return "Probabilities: `dummy` gives every row the training share of the positive class; it ranks nothing."
+    if family == "linear_svm":
+        method = metadata.get("hyperparameters", {}).get("calibration", params.train.linear_svm.calibration)
+        return f"Probabilities: the linear SVM's margins are calibrated by CalibratedClassifierCV ({method}, on internal folds of the training split); {check}"
+    return (f"Probabilities: `{family}`'s own predict_proba, not calibrated by the pipeline"
+            f" (only `linear_svm` is wrapped in CalibratedClassifierCV); {check}")
 
 
 def _table(header: list[str], rows: list[list]) -> list[str]:
@@ -43,14 +84,23 @@ def model_card(params: Params, metadata: dict, metrics: dict, gates: list[dict],
     lines += ["", "## Gates", ""]
     lines += _table(["metric", "min", "max", "value", "result"], [[g["metric"], g["min"], g["max"], g["value"], "pass" if g["passed"] else "FAIL"] for g in gates])
     lines += ["", f"## Test split and {params.evaluate.cv_folds}-fold cross-validation", ""]
+    sections = [section for section in ("nested_cv", "cv") if section in metrics]
+    cv_label = " (selection score, optimistic)" if selection(params, family) else ""
     rows = []
     for name in METRICS_BY_TASK[task]:
-        cv = metrics["cv"].get(f"{name}_mean") if name in CV_METRICS_BY_TASK[task] else None
-        cv_std = metrics["cv"].get(f"{name}_std") if name in CV_METRICS_BY_TASK[task] else None
-        rows.append([name, metrics["test"][name], cv, cv_std, metrics["baseline"][name]])
-    lines += _table(["metric", "test", "CV mean", "CV std", "baseline (dummy)"], rows)
+        cross_validated = name in CV_METRICS_BY_TASK[task]
+        spread = [metrics[section].get(f"{name}_{stat}") if cross_validated else None for section in sections for stat in ("mean", "std")]
+        rows.append([name, metrics["test"][name], *spread, metrics["baseline"][name]])
+    titles = {"nested_cv": ["nested CV mean", "nested CV std"], "cv": [f"CV mean{cv_label}", "CV std"]}
+    lines += _table(["metric", "test", *(title for section in sections for title in titles[section]), "baseline (dummy)"], rows)
+    lines += ["", *figure_labels(params, family, metrics)]
     lines += ["", f"## Leaderboard ({leaderboard['cv_folds']}-fold CV {leaderboard['metric']})", ""]
-    lines += _table(["rank", "family", "CV mean", "CV std", "test"], [[r["rank"], r["family"], r["cv_mean"], r["cv_std"], r["test"]] for r in leaderboard["ranking"]])
+    used = " (used to choose)" if params.train.model == "auto" else ""
+    lines += _table(["rank", "family", f"CV mean{used}", "CV std", "test (reference only)"],
+                    [[r["rank"], r["family"], r["cv_mean"], r["cv_std"], r["test"]] for r in leaderboard["ranking"]])
+    lines += ["", ("The CV mean chose the family (train.model: auto), so the winner's CV is optimistic. " if used else
+                   "train.model names the family; the leaderboard did not choose it. ")
+              + "The test column is for reference only: choosing by it would make the test figure optimistic too."]
     if segments["column"]:
         present = {key for row in segments["segments"] for key in row}
         keys = [key for key in ("rows", "positive_rate", "roc_auc", "log_loss", "brier", "accuracy", "f1_macro", "rmse", "mae", "r2") if key in present]
@@ -59,5 +109,6 @@ def model_card(params: Params, metadata: dict, metrics: dict, gates: list[dict],
     lines += ["", "## Permutation importance (test split, top 10)", ""]
     lines += _table(["column", "importance", "std"], [[row["column"], row["importance"], row["std"]] for row in importance[:10]])
     lines += ["", "## Intended use", "", INTENDED_USE, "", "## Limitations", ""]
-    lines += [f"- {item}" for item in LIMITATIONS]
+    limitations = [calibration(params, metadata, metrics), *LIMITATIONS] if task == "classification" else LIMITATIONS
+    lines += [f"- {item}" for item in limitations]
     return "\n".join(lines) + "\n"
