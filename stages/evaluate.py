@@ -20,7 +20,7 @@ from tabular_mlops.data.contract import read_contract
 from tabular_mlops.data.dataset import split_inputs_target
 from tabular_mlops.data.tables import read_table
 from tabular_mlops.errors import StageError, run_stage
-from tabular_mlops.evaluation.diagnostics import choose_threshold, importance, log_plots, segments
+from tabular_mlops.evaluation.diagnostics import choose_threshold, importance, log_plots, round_plot_files, segments
 from tabular_mlops.evaluation.nested import nested_cv_report
 from tabular_mlops.evaluation.scoring import baseline, cross_validated_predictions, improvement, predict, rounded, score
 from tabular_mlops.files import write_json
@@ -68,6 +68,7 @@ def main() -> None:
         ranked = importance(task, model, test_inputs, test_target, params.evaluate.importance_repeats, seed, params.evaluate.n_jobs)
         live.log_plot("importance", pd.DataFrame(ranked), x="importance", y="column",
                       template="bar_horizontal_sorted", title="Permutation importance, test split")
+    round_plot_files(f"{LIVE_DIR}/plots")
     write_json(IMPORTANCE, ranked)
     write_json(NESTED, selections)
     write_json(SEGMENTS, {"column": column, "segments": segments(task, test_inputs[column], test_target, prediction, threshold) if column else []})

@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="session")
 def reproduced_repo(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Path:
-    """A fresh copy of the project (committed dvc.lock, no outputs, empty cache) after `dvc repro`.
+    """A fresh copy of the project (committed dvc.lock, no outputs, empty cache) after `dvc repro --force`.
 
     Built once per test run and shared by the xdist workers (a full run takes minutes);
     tests that change it work on a copy (`repo_copy`).
@@ -31,10 +31,11 @@ def reproduced_repo(tmp_path_factory: pytest.TempPathFactory, worker_id: str) ->
 
 def _reproduce(repo: Path) -> None:
     copy_project(ROOT, repo)
-    # Metrics are committed outputs: without removing them DVC would rightly skip evaluate.
+    # Metrics are committed outputs: removed, so nothing of the committed run can be reused;
+    # --force reruns every stage even where DVC would find nothing changed.
     shutil.rmtree(repo / "metrics")
     init_git_repo(repo)
-    result = dvc(repo, "repro")
+    result = dvc(repo, "repro", "--force")
     assert result.returncode == 0, result.output
     repo.joinpath(".repro_output.txt").write_text(result.output)
 

@@ -105,10 +105,11 @@ def environment() -> dict[str, str]:
     return env
 
 
-def dvc(repo: Path, *arguments: str, timeout: float = 1800) -> DvcResult:
+def dvc(repo: Path, *arguments: str, timeout: float = 1800, env: dict[str, str] | None = None) -> DvcResult:
+    """Run dvc in `repo`; `env` adds variables (the stages inherit them)."""
     completed = subprocess.run(
         [sys.executable, "-m", "dvc", *arguments],
-        cwd=repo, env=environment(), capture_output=True, text=True, timeout=timeout,
+        cwd=repo, env={**environment(), **(env or {})}, capture_output=True, text=True, timeout=timeout,
     )
     return DvcResult(completed.returncode, completed.stdout, completed.stderr)
 
@@ -124,6 +125,29 @@ def locked_outputs(repo: Path) -> dict[str, str]:
         for out in stage.get("outs", []):
             outputs[out["path"]] = out["md5"]
     return outputs
+
+
+# The README's promise: on another x86-64 CPU only the bytes of the trained model may differ
+# (OpenBLAS and numpy pick their kernels by CPU). Its size may not, nor any other dvc.lock entry.
+MAY_DIFFER_ACROSS_CPUS = "models/model.joblib"
+
+
+def lock_without_model_bytes(lock: dict) -> dict:
+    """dvc.lock with the md5 of models/model.joblib blanked wherever it appears (train's outs,
+    the deps of the stages that read the model); its size and everything else kept."""
+    stages = {}
+    for name, stage in lock["stages"].items():
+        stages[name] = dict(stage)
+        for key in ("deps", "outs"):
+            if key in stage:
+                stages[name][key] = [dict(entry, md5="(may differ)") if entry["path"] == MAY_DIFFER_ACROSS_CPUS else entry
+                                     for entry in stage[key]]
+    return {**lock, "stages": stages}
+
+
+def files_under(folder: Path) -> dict[str, bytes]:
+    """{relative path: bytes} of every file under `folder`."""
+    return {str(path.relative_to(folder)): path.read_bytes() for path in sorted(folder.rglob("*")) if path.is_file()}
 
 
 def md5_of(path: Path) -> str:

@@ -8,7 +8,7 @@ import pytest
 from dvclive import Live
 from sklearn.linear_model import LinearRegression, LogisticRegression
 
-from tabular_mlops.evaluation.diagnostics import choose_threshold, importance, log_plots, segments
+from tabular_mlops.evaluation.diagnostics import choose_threshold, importance, log_plots, round_plot_files, segments
 from tabular_mlops.config.params import DataParams, ThresholdParams
 
 # Out-of-fold probabilities of five training rows; the two positives score 0.4 and 0.8.
@@ -175,3 +175,30 @@ def test_dvc_repro_with_nested_cv_writes_the_section_the_choices_and_gates_on_it
     gates = json.loads((repo / "metrics/gates.json").read_text())
     assert gates["gates"][0]["metric"] == "nested_cv.roc_auc_mean" and gates["passed"]
     assert "- **nested CV**: unbiased estimate of the whole procedure" in (repo / "metrics/model_card.md").read_text()
+
+
+def test_classification_plot_data_is_rounded_to_six_decimals_like_the_metrics(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    params = SimpleNamespace(data=DataParams(path="t.csv", target="Status", task="classification", positive_class="bad", contract="c.yaml"))
+    target = pd.Series([0, 0, 1, 1, 0, 1])
+    prediction = np.array([0.1234567891234, 0.3, 0.2999999999, 0.8765432198765, 1 / 3, 2 / 3])
+    with Live("live", dvcyaml=None, save_dvc_exp=False, report=None) as live:
+        log_plots(live, params, target, prediction, 0.5)
+    round_plot_files("live/plots")
+    roc = json.loads((tmp_path / "live/plots/sklearn/roc.json").read_text())["roc"]
+    # the thresholds are the predictions; the first is +inf (sklearn's "nothing positive" point)
+    assert [point["threshold"] for point in roc][1:] == [0.876543, 0.666667, 0.3, 0.3, 0.123457]
+    assert roc[0]["threshold"] == float("inf")
+    for name in ("roc", "precision_recall", "calibration"):
+        text = (tmp_path / f"live/plots/sklearn/{name}.json").read_text()
+        numbers = [float(token) for token in text.replace(",", " ").split() if token[0].isdigit()]
+        assert numbers and all(round(number, 6) == number for number in numbers), name
+        assert text.startswith("{\n    \"") and text.endswith("}\n")  # dvclive's layout, kept
+
+
+def test_plot_rounding_keeps_text_and_turns_minus_zero_into_zero(tmp_path):
+    (tmp_path / "custom").mkdir()
+    (tmp_path / "custom/points.json").write_text(json.dumps([{"column": "Age", "x": -1e-12, "y": 2.00000049, "n": 3}]))
+    round_plot_files(tmp_path)
+    assert (tmp_path / "custom/points.json").read_text() == (
+        '[\n    {\n        "column": "Age",\n        "x": 0.0,\n        "y": 2.0,\n        "n": 3\n    }\n]\n')

@@ -1,10 +1,19 @@
 """OutlierClipper and signed_log: the small transformers that live inside the saved model."""
+import decimal
+import os
+import subprocess
+import sys
+from decimal import Decimal
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
 from sklearn.exceptions import NotFittedError
 
 from tabular_mlops.features.transformers import DatetimeParts, OutlierClipper, parse_datetimes, signed_log
+
+ROOT = Path(__file__).resolve().parents[1]
 
 # Q1 = 2, Q3 = 4 (numpy's linear percentiles), so IQR = 2.
 COLUMN = np.array([[1.0], [2.0], [3.0], [4.0], [100.0]])
@@ -147,3 +156,57 @@ def test_datetime_parts_follow_row_order_whatever_the_index():
     parts = DatetimeParts().fit(dates)
     assert parts.transform(dates)[:, 0].tolist() == [2024.0, 2023.0, 2022.0]
     assert parts.transform(dates.iloc[::-1])[:, 0].tolist() == [2022.0, 2023.0, 2024.0]
+
+
+def test_signed_log_is_within_one_ulp_of_the_exact_logarithm():
+    # the reference: Python's decimal logarithm at 40 digits, on the exact value of each float
+    decimal.getcontext().prec = 40
+    rng = np.random.default_rng(0)
+    values = np.concatenate([rng.lognormal(0.0, 8.0, 3000), np.arange(0.0, 2000.0), rng.uniform(1e-12, 1e-3, 500), [1e308]])
+    for value, logged in zip(values, signed_log(values)):
+        exact = (Decimal(1) + Decimal(float(value))).ln()
+        assert abs(Decimal(float(logged)) - exact) <= Decimal(float(np.spacing(logged))) * Decimal("0.75"), value
+
+
+def test_signed_log_of_a_value_below_half_an_ulp_of_one_is_the_value():
+    # log(1 + x) = x - x**2/2 + ..., and x**2/2 is below half an ulp of x when x < 2**-52
+    tiny = np.array([5e-324, 1e-300, 1e-17, 2.0**-53])
+    assert signed_log(tiny).tolist() == tiny.tolist() and signed_log(-tiny).tolist() == (-tiny).tolist()
+
+
+def test_signed_log_passes_zero_infinities_and_missing_values_through():
+    result = signed_log(np.array([0.0, np.inf, -np.inf, np.nan]))
+    assert result[:3].tolist() == [0.0, np.inf, -np.inf] and np.isnan(result[3])
+
+
+def test_signed_log_calls_no_transcendental_numpy_kernel(monkeypatch):
+    # numpy picks the kernel of log, log1p, exp... by CPU (SVML on AVX-512), and their last bits
+    # differ; + - * / and frexp are exactly rounded everywhere.
+    def refused(*args, **kwargs):
+        raise AssertionError("a CPU-dispatched transcendental ufunc was called")
+
+    for name in ("log", "log1p", "log2", "log10", "exp", "expm1", "power"):
+        monkeypatch.setattr(np, name, refused)
+    assert signed_log(np.array([-3.0, 0.0, 12.5])).shape == (3,)
+
+
+SIMULATED_CPU = {"NPY_DISABLE_CPU_FEATURES": "X86_V3", "GLIBC_TUNABLES": "glibc.cpu.hwcaps=-FMA"}
+LOG_OF_INTEGERS = (
+    "import sys, numpy as np; from tabular_mlops.features.transformers import signed_log; "
+    "x = np.arange(0.0, 400000.0); sys.stdout.buffer.write(np.log1p(x).tobytes() + signed_log(x).tobytes())"
+)
+
+
+@pytest.mark.slow  # two fresh interpreters import scikit-learn
+def test_signed_log_gives_the_same_bytes_on_a_simulated_cpu_without_avx2_and_fma():
+    # numpy without its AVX2 kernels, glibc without its FMA variants: an older x86-64 CPU
+    def run(extra: dict[str, str]) -> tuple[bytes, bytes]:
+        output = subprocess.run([sys.executable, "-c", LOG_OF_INTEGERS], env={**os.environ, **extra}, cwd=ROOT,
+                                check=True, capture_output=True).stdout
+        return output[: len(output) // 2], output[len(output) // 2:]
+
+    numpy_here, ours_here = run({})
+    numpy_there, ours_there = run(SIMULATED_CPU)
+    if numpy_here == numpy_there:
+        pytest.skip("np.log1p gives the same bytes on the simulated CPU here: the simulation shows nothing")
+    assert ours_here == ours_there

@@ -10,6 +10,9 @@
 """
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 from dvclive import Live
@@ -18,7 +21,8 @@ from sklearn.inspection import permutation_importance
 
 from tabular_mlops.config.params import Params, ThresholdParams
 from tabular_mlops.evaluation.metrics import PRIMARY_METRIC
-from tabular_mlops.evaluation.scoring import decide, rounded, score, scorer
+from tabular_mlops.evaluation.scoring import DIGITS, decide, rounded, score, scorer
+from tabular_mlops.files import read_json, write_text
 
 CANDIDATE_THRESHOLDS = np.round(np.linspace(0.01, 0.99, 99), 2)
 
@@ -87,3 +91,21 @@ def log_plots(live: Live, params: Params, target: pd.Series, prediction: np.ndar
     labels = np.where(target == 1, positive, f"not {positive}")
     decided = np.where(prediction >= threshold, positive, f"not {positive}")
     live.log_sklearn_plot("confusion_matrix", labels, decided, name="confusion_matrix.json")
+
+
+def round_plot_files(directory: str | Path) -> None:
+    """Round every number in the plot data under `directory` to DIGITS decimals, as the metrics
+    are: dvclive writes raw floats (ROC thresholds are model outputs), whose last bits differ
+    between CPUs (numpy and BLAS pick kernels by CPU), and these files are committed."""
+    for path in sorted(Path(directory).rglob("*.json")):
+        write_text(path, json.dumps(_rounded_numbers(read_json(path)), indent=4) + "\n")
+
+
+def _rounded_numbers(value):
+    if isinstance(value, float):
+        return round(value, DIGITS) + 0.0  # + 0.0 turns -0.0 into 0.0: a tiny negative rounds to it
+    if isinstance(value, list):
+        return [_rounded_numbers(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _rounded_numbers(item) for key, item in value.items()}
+    return value
