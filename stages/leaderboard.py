@@ -17,18 +17,21 @@ MARKDOWN = "metrics/leaderboard.md"
 
 def main() -> None:
     params = load_params()
-    metric = PRIMARY_METRIC[params.data.task]
+    task, folds = params.data.task, params.leaderboard.cv_folds
+    metric = PRIMARY_METRIC[task]
     results = []
-    for family in params.leaderboard.families:
+    for family in params.task_families:
         path = RESULT.format(family=family)
         try:
             results.append(read_json(path))
         except FileNotFoundError:
             raise StageError(f"{path}: missing; run `dvc repro` so every family in leaderboard.families is cross-validated") from None
+    skipped = [family for family in params.leaderboard.families if family not in params.task_families]
     ranking = rank(results, metric)
-    write_json(LEADERBOARD, {"metric": metric, "cv_folds": params.leaderboard.cv_folds, "best": ranking[0]["family"], "ranking": ranking})
-    write_text(MARKDOWN, markdown(ranking, metric, params.leaderboard.cv_folds))
-    print(markdown(ranking, metric, params.leaderboard.cv_folds))
+    write_json(LEADERBOARD, {"metric": metric, "cv_folds": folds, "best": ranking[0]["family"], "ranking": ranking,
+                             "not_applicable": skipped})
+    write_text(MARKDOWN, markdown(ranking, metric, folds, skipped, task))
+    print(markdown(ranking, metric, folds, skipped, task))
 
 
 if __name__ == "__main__":

@@ -40,3 +40,10 @@ def test_markdown_has_a_title_a_header_and_one_line_per_family_in_rank_order():
         "| 2 | dummy | 0.5000 | 0.0000 | 0.5000 |",
     ]
     assert markdown(ranking, "roc_auc", folds=5).endswith("|\n")
+
+
+def test_markdown_names_the_families_skipped_as_not_applicable_to_the_task():
+    ranking = rank([result("ridge", "rmse", 3.0)], "rmse")
+    text = markdown(ranking, "rmse", folds=5, skipped=["logistic_regression", "linear_svm"], task="regression")
+    assert text.endswith("| 1 | ridge | 3.0000 | 0.0100 | 0.0000 |\n\nNot applicable to regression, so not ranked: logistic_regression, linear_svm.\n")
+    assert "Not applicable" not in markdown(ranking, "rmse", folds=5)

@@ -15,7 +15,7 @@ def rank(results: list[dict], metric: str) -> list[dict]:
     ]
 
 
-def markdown(ranking: list[dict], metric: str, folds: int) -> str:
+def markdown(ranking: list[dict], metric: str, folds: int, skipped: list[str] = (), task: str = "") -> str:
     lines = [
         f"# Leaderboard: {folds}-fold CV {metric} on the training split",
         "",
@@ -23,4 +23,6 @@ def markdown(ranking: list[dict], metric: str, folds: int) -> str:
         "|---:|---|---:|---:|---:|",
     ]
     lines += [f"| {r['rank']} | {r['family']} | {r['cv_mean']:.4f} | {r['cv_std']:.4f} | {r['test']:.4f} |" for r in ranking]
+    if skipped:
+        lines += ["", f"Not applicable to {task}, so not ranked: {', '.join(skipped)}."]
     return "\n".join(lines) + "\n"
