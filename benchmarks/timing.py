@@ -63,7 +63,7 @@ def run_stage(name: str, *arguments: str) -> str:
 
 def run_pipeline_in_process(repo: Path) -> dict[str, str]:
     os.chdir(repo)
-    families = load_params().leaderboard.families
+    families = load_params().task_families
     logs = {}
     for stage in ("validate", "prepare", "featurize"):
         run_stage(stage)

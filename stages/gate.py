@@ -22,7 +22,7 @@ CARD = "metrics/model_card.md"
 def main() -> None:
     params = load_params()
     metrics = read_json(EVALUATION)
-    results = check_gates(params.gates, metrics)
+    results = check_gates(params.task_gates, metrics)
     passed = all(row["passed"] for row in results)
     write_json(GATES, {"passed": passed, "gates": results})
     card = model_card(params, read_json(METADATA), metrics, results, read_json(SEGMENTS), read_json(IMPORTANCE), read_json(LEADERBOARD))

@@ -2,6 +2,7 @@
 
 Writes metrics/leaderboard.json (read by train) and metrics/leaderboard.md (for people).
 Families whose cross-validation failed are listed apart, never ranked; if all failed, it stops.
+Families that cannot do data.task are listed as not applicable.
 """
 from __future__ import annotations
 
@@ -18,16 +19,17 @@ MARKDOWN = "metrics/leaderboard.md"
 
 def main() -> None:
     params = load_params()
-    metric = PRIMARY_METRIC[params.data.problem]
+    metric, folds = PRIMARY_METRIC[params.data.problem], params.leaderboard.cv_folds
     results = []
-    for family in params.leaderboard.families:
+    for family in params.task_families:
         path = RESULT.format(family=family)
         try:
             results.append(read_json(path))
         except FileNotFoundError:
             raise StageError(f"{path}: missing; run `dvc repro` so every family in leaderboard.families is cross-validated") from None
-    table = leaderboard(results, metric, params.leaderboard.cv_folds)
-    text = markdown(table["ranking"], metric, params.leaderboard.cv_folds, table["failed"])
+    skipped = [family for family in params.leaderboard.families if family not in params.task_families]
+    table = leaderboard(results, metric, folds, skipped)
+    text = markdown(table["ranking"], metric, folds, table["failed"], skipped, params.data.task)
     write_json(LEADERBOARD, table)
     write_text(MARKDOWN, text)
     print(text)

@@ -8,7 +8,7 @@ import os
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import joblib
 import yaml
@@ -16,11 +16,23 @@ import yaml
 from tabular_mlops.errors import StageError
 
 
-def read_yaml_mapping(path: str | Path, expected: str, missing_hint: str = "") -> dict:
-    """A YAML file that must hold a mapping; `expected` says what the mapping should contain."""
+def read_yaml_mapping(path: str | Path, expected: str, missing_hint: str = "",
+                      text_where: Callable[[tuple], bool] = lambda where: False) -> dict:
+    """A YAML file that must hold a mapping; `expected` says what the mapping should contain.
+
+    YAML 1.1 (PyYAML) reads a plain yes/no/on/off/y/n/true/false as a boolean, but a user who
+    writes `positive_class: yes` means the label, and DVC (YAML 1.2) writes `-S key=yes` back
+    unquoted. So a boolean keeps the text as written where `text_where(path)` says a string
+    is expected (path: the keys and list indexes leading to it), and in mapping keys (names).
+    """
     path = Path(path)
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        loader = yaml.SafeLoader(path.read_text(encoding="utf-8"))
+        try:
+            node = loader.get_single_node()
+            raw = None if node is None else _construct(loader, node, (), text_where)
+        finally:
+            loader.dispose()
     except FileNotFoundError:
         raise StageError(f"{path}: file not found{missing_hint}") from None
     except yaml.YAMLError as error:
@@ -28,6 +40,26 @@ def read_yaml_mapping(path: str | Path, expected: str, missing_hint: str = "") -
     if not isinstance(raw, dict):
         raise StageError(f"{path}: expected a mapping of {expected}; the file holds {type(raw).__name__}")
     return raw
+
+
+_BOOL_TAG = "tag:yaml.org,2002:bool"
+
+
+def _construct(loader: yaml.SafeLoader, node: yaml.Node, where: tuple, text_where: Callable[[tuple], bool]) -> Any:
+    """PyYAML's own construction, except a plain boolean scalar where text is expected."""
+    if isinstance(node, yaml.ScalarNode):
+        as_written = node.tag == _BOOL_TAG and node.style is None and text_where(where)
+        return node.value if as_written else loader.construct_object(node, deep=True)
+    if isinstance(node, yaml.SequenceNode):
+        return [_construct(loader, item, (*where, index), text_where) for index, item in enumerate(node.value)]
+    if isinstance(node, yaml.MappingNode):
+        loader.flatten_mapping(node)  # `<<` merge keys, as SafeLoader does
+        mapping = {}
+        for key_node, value_node in node.value:
+            key = _construct(loader, key_node, (), lambda where: True)
+            mapping[key] = _construct(loader, value_node, (*where, key), text_where)
+        return mapping
+    return loader.construct_object(node, deep=True)
 
 
 @contextmanager

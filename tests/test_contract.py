@@ -151,3 +151,26 @@ def test_datetime_contract_round_trips_through_yaml(table, tmp_path):
     path.write_text(contract_yaml(contract, "t.csv"), encoding="utf-8")
     assert "  Opened:\n    type: datetime\n    nullable: false\n" in path.read_text(encoding="utf-8")
     assert read_contract(path) == contract
+
+
+def test_hand_written_yes_no_labels_and_column_names_keep_their_text(tmp_path):
+    path = tmp_path / "contract.yaml"
+    path.write_text(
+        "target: on\n"
+        "columns:\n"
+        "  on: {type: category, nullable: true, categories: [yes, no]}\n"
+        "  off: {type: integer, nullable: false}\n",
+        encoding="utf-8",
+    )
+    contract = read_contract(path)
+    assert contract.target == "on"
+    assert contract.columns["on"].categories == ["yes", "no"]
+    assert list(contract.columns) == ["on", "off"] and contract.columns["off"].nullable is False
+
+
+def test_drafted_contract_quotes_yes_no_labels_so_any_yaml_reader_sees_text(tmp_path):
+    table = pd.DataFrame({"Default": ["yes", "no", "yes"], "Age": [30, 40, 50]})
+    contract = infer_contract(table, "Default", "t.csv")
+    (tmp_path / "contract.yaml").write_text(contract_yaml(contract, "t.csv"), encoding="utf-8")
+    assert "categories: ['no', 'yes']" in (tmp_path / "contract.yaml").read_text()
+    assert read_contract(tmp_path / "contract.yaml").columns["Default"].categories == ["no", "yes"]

@@ -128,3 +128,24 @@ def test_a_fold_that_scores_nan_fails_the_family_naming_the_fold_and_the_metric(
     monkeypatch.setattr(scoring, "cross_validate", third_fold_nan_brier)
     result, _ = assess_family("classification", "mlp", LogisticRegression(), rows, rows, folds=4, seed=0)
     assert result == {"family": "mlp", "status": "failed", "reason": "fold 3 gave NaN brier (4-fold CV)"}
+
+
+def test_a_family_that_cannot_do_the_task_writes_a_not_applicable_result_without_loading_scikit_learn(tmp_path):
+    """leaderboard.families lists both tasks' families; the other task's stages must stay cheap."""
+    import json
+    import subprocess
+    import sys
+
+    root = REPO_PARAMS.parent
+    (tmp_path / "params.yaml").write_text(REPO_PARAMS.read_text(encoding="utf-8"), encoding="utf-8")  # classification
+    probe = (
+        "import runpy, sys; sys.argv = ['cross_validate', 'ridge'];"
+        "runpy.run_module('stages.cross_validate', run_name='__main__');"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'sklearn', 'pandas', 'pyarrow'}))"
+    )
+    completed = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True,
+                               env={"PYTHONPATH": str(root), "PATH": "/usr/bin:/bin"}, timeout=60)
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.splitlines() == ["ridge: not applicable to classification; the leaderboard skips it", "[]"]
+    written = json.loads((tmp_path / "metrics/leaderboard/ridge.json").read_text())
+    assert written == {"family": "ridge", "not_applicable_to": "classification"}

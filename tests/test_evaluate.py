@@ -5,6 +5,7 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 from dvclive import Live
 from sklearn.linear_model import LinearRegression, LogisticRegression
 
@@ -202,3 +203,25 @@ def test_plot_rounding_keeps_text_and_turns_minus_zero_into_zero(tmp_path):
     round_plot_files(tmp_path)
     assert (tmp_path / "custom/points.json").read_text() == (
         '[\n    {\n        "column": "Age",\n        "x": 0.0,\n        "y": 2.0,\n        "n": 3\n    }\n]\n')
+
+
+@pytest.mark.parametrize("task, declared", [
+    ("regression", {"plots/custom/predicted_vs_actual.json": ("scatter", "actual", "predicted"),
+                    "plots/custom/residuals.json": ("scatter", "predicted", "residual")}),
+    ("classification", {"plots/sklearn/roc.json": ("simple", "fpr", "tpr"),
+                        "plots/sklearn/precision_recall.json": ("simple", "recall", "precision"),
+                        "plots/sklearn/calibration.json": ("simple", "prob_pred", "prob_true"),
+                        "plots/sklearn/confusion_matrix.json": ("confusion", "actual", "predicted")}),
+])
+def test_the_dvc_yaml_dvclive_writes_declares_only_the_tasks_plots_each_with_its_data(tmp_path, monkeypatch, task, declared):
+    """`dvc plots show` reads it: a plot of the other task would be drawn empty, with a warning."""
+    monkeypatch.chdir(tmp_path)
+    data = {"task": task, "positive_class": "bad" if task == "classification" else None}
+    params = SimpleNamespace(data=DataParams(path="t.csv", target="y", contract="c.yaml", **data))
+    target = pd.Series([0, 1, 0, 1, 1, 0])
+    with Live("live", dvcyaml="live/dvc.yaml", save_dvc_exp=False, report=None) as live:
+        log_plots(live, params, target, np.array([0.1, 0.8, 0.3, 0.6, 0.9, 0.4]), 0.5)
+    plots = [next(iter(entry.items())) for entry in yaml.safe_load((tmp_path / "live/dvc.yaml").read_text())["plots"]]
+    assert {path: (props["template"], props["x"], props["y"]) for path, props in plots} == declared
+    assert all(props["title"].endswith("test split") for _, props in plots)
+    assert all((tmp_path / "live" / path).is_file() for path, _ in plots)

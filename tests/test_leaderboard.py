@@ -88,3 +88,10 @@ def test_markdown_lists_failed_families_below_the_ranking_with_their_reason():
     lines = markdown(table["ranking"], "roc_auc", 5, table["failed"]).splitlines()
     assert lines[4] == "| 1 | dummy | 0.5000 | 0.0000 | 0.5000 |"
     assert lines[5:] == ["", "## Failed, not ranked", "", "| family | reason |", "|---|---|", "| mlp | ValueError: a&#124;b |"]
+
+
+def test_markdown_names_the_families_skipped_as_not_applicable_to_the_task():
+    ranking = rank([result("ridge", "rmse", 3.0)], "rmse")
+    text = markdown(ranking, "rmse", folds=5, skipped=["logistic_regression", "linear_svm"], task="regression")
+    assert text.endswith("| 1 | ridge | 3.0000 | 0.0100 | 0.0000 |\n\nNot applicable to regression, so not ranked: logistic_regression, linear_svm.\n")
+    assert "Not applicable" not in markdown(ranking, "rmse", folds=5)

@@ -33,7 +33,7 @@ def as_regression(raw: dict) -> None:
     raw["train"]["model"] = "ridge"
     raw["train"]["search"]["method"] = "none"
     raw["leaderboard"]["families"] = ["linear_regression", "ridge", "dummy"]
-    raw["gates"] = [{"metric": "test.rmse", "max": 10.0}, {"metric": "over_baseline.r2", "min": 0.0}]
+    raw["gates"]["regression"] = [{"metric": "test.rmse", "max": 10.0}, {"metric": "over_baseline.r2", "min": 0.0}]
 
 
 def then(*edits):
@@ -176,7 +176,7 @@ def test_classification_without_positive_class_predicts_every_class(write_params
 def test_multiclass_gate_on_a_multiclass_metric_is_accepted(write_params):
     gates = [{"metric": "test.roc_auc", "min": 0.9}, {"metric": "cv.f1_macro_mean", "min": 0.5}]
     params = load_params(write_params(lambda raw: (raw["data"].update(positive_class=None), raw.update(gates=gates))))
-    assert [gate.metric for gate in params.gates] == ["test.roc_auc", "cv.f1_macro_mean"]
+    assert [gate.metric for gate in params.task_gates] == ["test.roc_auc", "cv.f1_macro_mean"]
 
 
 @pytest.mark.parametrize("metric", ["test.average_precision", "test.f1", "over_baseline.average_precision"])
@@ -185,7 +185,7 @@ def test_binary_only_gate_metric_is_refused_for_multiclass_listing_the_allowed_o
     with pytest.raises(StageError) as error:
         load_params(path)
     message = str(error.value)
-    assert message.endswith(f"gates[0].metric must be one of {', '.join(gate_metric_names('multiclass'))}; got '{metric}'")
+    assert message.endswith(f"gates.classification[0].metric must be one of {', '.join(gate_metric_names('multiclass'))}; got '{metric}'")
     assert "test.f1_macro" in message and "cv.roc_auc_mean" in message
 
 
@@ -221,12 +221,35 @@ def test_a_named_family_with_a_search_is_accepted(write_params):
     assert load_params(path).train.search.method == "random"
 
 
-def test_leaderboard_family_that_cannot_do_the_task_is_refused(write_params):
-    path = write_params(then(as_regression, lambda raw: raw["leaderboard"].update(families=["ridge", "logistic_regression", "linear_svm"])))
+def test_leaderboard_may_list_families_of_both_tasks_and_the_task_keeps_its_own(write_params):
+    params = load_params(write_params(then(as_regression, lambda raw: raw["leaderboard"].update(families=["ridge", "logistic_regression", "dummy"]))))
+    assert params.task_families == ["ridge", "dummy"]
+
+
+def test_repo_leaderboard_lists_every_family_of_every_task_so_switching_task_needs_no_edit():
+    raw = yaml.safe_load(REPO_PARAMS.read_text(encoding="utf-8"))
+    assert set(raw["leaderboard"]["families"]) == set(CLASSIFIERS) | set(REGRESSORS)
+    assert load_params(REPO_PARAMS).task_families == list(CLASSIFIERS)
+
+
+def test_leaderboard_with_no_family_for_the_task_is_refused_naming_the_allowed_ones(write_params):
+    path = write_params(then(as_regression, lambda raw: raw["leaderboard"].update(families=["logistic_regression", "linear_svm"])))
     with pytest.raises(StageError) as error:
         load_params(path)
-    message = str(error.value)
-    assert message.endswith(f"leaderboard.families: logistic_regression, linear_svm cannot do regression; allowed: {', '.join(REGRESSORS)}")
+    assert str(error.value).endswith(
+        f"leaderboard.families: none of logistic_regression, linear_svm can do regression; add one of: {', '.join(REGRESSORS)}")
+
+
+def test_leaderboard_family_that_no_task_knows_is_refused(write_params):
+    path = write_params(lambda raw: raw["leaderboard"].update(families=["ridge", "xgboost"]))
+    with pytest.raises(StageError, match=r"key 'leaderboard\.families\.1' must be 'logistic_regression', .*; got 'xgboost'"):
+        load_params(path)
+
+
+def test_a_family_listed_twice_is_refused(write_params):
+    path = write_params(lambda raw: raw["leaderboard"].update(families=["dummy", "ridge", "dummy"]))
+    with pytest.raises(StageError, match=r"leaderboard\.families lists dummy more than once"):
+        load_params(path)
 
 
 def test_empty_leaderboard_is_refused(write_params):
@@ -236,34 +259,62 @@ def test_empty_leaderboard_is_refused(write_params):
 
 
 def test_unknown_gate_metric_is_refused_listing_the_allowed_names(write_params):
-    path = write_params(lambda raw: raw.update(gates=[{"metric": "test.roc_auc", "min": 0.5}, {"metric": "test.auc", "min": 0.5}]))
+    path = write_params(lambda raw: raw["gates"].update(classification=[{"metric": "test.roc_auc", "min": 0.5}, {"metric": "test.auc", "min": 0.5}]))
     with pytest.raises(StageError) as error:
         load_params(path)
     message = str(error.value)
-    assert "gates[1].metric must be one of " in message and message.endswith("; got 'test.auc'")
+    assert "gates.classification[1].metric must be one of " in message and message.endswith("; got 'test.auc'")
     assert all(name in message for name in gate_metric_names("classification"))
 
 
 def test_gate_metric_of_the_other_task_is_refused(write_params):
-    path = write_params(then(as_regression, lambda raw: raw.update(gates=[{"metric": "test.roc_auc", "min": 0.5}])))
-    with pytest.raises(StageError, match=r"gates\[0\]\.metric must be one of test\.rmse, .*; got 'test\.roc_auc'"):
+    path = write_params(lambda raw: raw["gates"].update(regression=[{"metric": "test.roc_auc", "min": 0.5}]))
+    with pytest.raises(StageError, match=r"gates\.regression\[0\]\.metric must be one of test\.rmse, .*; got 'test\.roc_auc'"):
         load_params(path)
 
 
 def test_gate_without_min_or_max_is_refused(write_params):
-    path = write_params(lambda raw: raw.update(gates=[{"metric": "test.roc_auc"}]))
-    with pytest.raises(StageError, match=r"gates\[0\] \(test\.roc_auc\) needs a min or a max"):
+    path = write_params(lambda raw: raw["gates"].update(classification=[{"metric": "test.roc_auc"}]))
+    with pytest.raises(StageError, match=r"gates\.classification\[0\] \(test\.roc_auc\) needs a min or a max"):
         load_params(path)
 
 
 def test_gate_with_an_unknown_key_is_refused(write_params):
-    path = write_params(lambda raw: raw.update(gates=[{"metric": "test.roc_auc", "minimum": 0.5}]))
-    with pytest.raises(StageError, match=r"unknown key 'gates\.0\.minimum' \(did you mean 'min'\?\); allowed keys under 'gates\.0': metric, min, max"):
+    path = write_params(lambda raw: raw["gates"].update(regression=[{"metric": "test.r2", "minimum": 0.5}]))
+    with pytest.raises(StageError, match=r"unknown key 'gates\.regression\.0\.minimum' \(did you mean 'min'\?\); allowed keys under 'gates\.regression\.0': metric, min, max"):
         load_params(path)
 
 
 def test_no_gates_at_all_is_accepted(write_params):
-    assert load_params(write_params(lambda raw: raw.update(gates=[]))).gates == []
+    assert load_params(write_params(lambda raw: raw["gates"].update(classification=[]))).task_gates == []
+
+
+def test_the_task_picks_its_gates_so_switching_task_needs_no_edit_there(write_params):
+    classification = load_params(REPO_PARAMS)
+    regression = load_params(write_params(lambda raw: raw["data"].update(task="regression", positive_class=None)))
+    assert [gate.metric for gate in classification.task_gates] == ["test.roc_auc", "test.brier", "over_baseline.roc_auc"]
+    assert [gate.metric for gate in regression.task_gates] == ["test.r2", "over_baseline.r2"]
+    assert all(gate.min is not None for gate in regression.task_gates)
+
+
+def test_gates_without_a_list_for_the_task_are_refused_naming_the_key_to_add(write_params):
+    path = write_params(lambda raw: raw.update(gates={"regression": []}))
+    with pytest.raises(StageError, match=r"gates has no list for data\.task 'classification'; add gates\.classification: \[\.\.\.\]"):
+        load_params(path)
+
+
+def test_gates_keyed_by_an_unknown_task_are_refused(write_params):
+    path = write_params(lambda raw: raw["gates"].update(ranking=[]))
+    with pytest.raises(StageError, match=r"unknown key 'gates\.ranking'; the keys under 'gates' must be 'classification' or 'regression'; got 'ranking'$"):
+        load_params(path)
+
+
+def test_one_list_of_gates_still_holds_for_whatever_the_task_is(write_params):
+    params = load_params(write_params(lambda raw: raw.update(gates=[{"metric": "test.roc_auc", "min": 0.7}])))
+    assert [gate.metric for gate in params.task_gates] == ["test.roc_auc"]
+    path = write_params(then(as_regression, lambda raw: raw.update(gates=[{"metric": "test.roc_auc", "min": 0.7}])))
+    with pytest.raises(StageError, match=r"gates\.regression\[0\]\.metric must be one of test\.rmse"):
+        load_params(path)
 
 
 def test_segment_column_equal_to_the_target_is_refused(write_params):
@@ -328,7 +379,7 @@ def test_nested_cv_must_be_a_boolean(write_params, value):
 
 def test_gate_on_nested_cv_without_nested_cv_is_refused_naming_the_key(write_params):
     path = write_params(lambda raw: raw.update(gates=[{"metric": "test.roc_auc", "min": 0.5}, {"metric": "nested_cv.roc_auc_mean", "min": 0.7}]))
-    with pytest.raises(StageError, match=r"gates\[1\]\.metric 'nested_cv\.roc_auc_mean' needs evaluate\.nested_cv: true; got false$"):
+    with pytest.raises(StageError, match=r"gates\.classification\[1\]\.metric 'nested_cv\.roc_auc_mean' needs evaluate\.nested_cv: true; got false$"):
         load_params(path)
 
 
@@ -336,7 +387,7 @@ def test_gate_on_nested_cv_with_nested_cv_is_accepted(write_params):
     def edit(raw):
         raw["evaluate"]["nested_cv"] = True
         raw["gates"] = [{"metric": "nested_cv.roc_auc_mean", "min": 0.7}]
-    assert load_params(write_params(edit)).gates[0].metric == "nested_cv.roc_auc_mean"
+    assert load_params(write_params(edit)).task_gates[0].metric == "nested_cv.roc_auc_mean"
 
 
 def test_nested_cv_gate_names_exist_only_when_nested_cv_is_on():
@@ -344,3 +395,44 @@ def test_nested_cv_gate_names_exist_only_when_nested_cv_is_on():
         plain, nested = gate_metric_names(task), gate_metric_names(task, nested_cv=True)
         assert not any(name.startswith("nested_cv.") for name in plain)
         assert set(nested) - set(plain) == {f"nested_cv.{m}_{stat}" for m in CV_METRICS_BY_TASK[task] for stat in ("mean", "std")}
+
+
+# --- YAML 1.1 booleans where a string is meant ---
+
+def with_lines(replacements: dict[str, str]):
+    """The repo's params.yaml as text, with whole lines replaced (YAML text, not a dumped dict)."""
+    text = REPO_PARAMS.read_text(encoding="utf-8")
+    for old, new in replacements.items():
+        assert old in text, old
+        text = text.replace(old, new)
+    return text
+
+
+@pytest.mark.parametrize("written", ["yes", "no", "on", "off", "true", "false", "Yes", "NO", "y", "n"])
+def test_positive_class_written_as_a_yaml_boolean_keeps_the_text_as_written(tmp_path, written):
+    path = tmp_path / "params.yaml"
+    path.write_text(with_lines({"positive_class: bad ": f"positive_class: {written} "}), encoding="utf-8")
+    assert load_params(path).data.positive_class == written
+
+
+def test_every_string_key_keeps_yaml_boolean_text_and_boolean_keys_stay_booleans(tmp_path):
+    path = tmp_path / "params.yaml"
+    path.write_text(with_lines({
+        "target: Status": "target: on",
+        "drop_columns: []": "drop_columns: [yes, 'no', off]",
+        "segment_column: Marital": "segment_column: n",
+        "drop_duplicates: true": "drop_duplicates: yes",  # a real boolean key: YAML 1.1's reading stands
+    }), encoding="utf-8")
+    params = load_params(path)
+    assert params.data.target == "on"
+    assert params.data.drop_columns == ["yes", "no", "off"]
+    assert params.evaluate.segment_column == "n"
+    assert params.prepare.drop_duplicates is True
+
+
+def test_a_boolean_where_a_choice_is_expected_is_still_refused(tmp_path):
+    path = tmp_path / "params.yaml"
+    path.write_text(with_lines({"  model: auto ": "  model: yes "}), encoding="utf-8")
+    with pytest.raises(StageError, match=r"key 'train\.model' must be 'auto', .*; got True"):
+        load_params(path)
+

@@ -92,7 +92,7 @@ def test_two_runs_from_scratch_give_identical_output_hashes(tmp_path: Path) -> N
         copy_project(ROOT, repo)
         (repo / "dvc.lock").unlink()
         pd.read_csv(repo / "data/raw/credit.csv").sample(n=800, random_state=1).to_csv(repo / "data/raw/credit.csv", index=False)
-        set_param(repo, "families: [logistic_regression, linear_svm, random_forest, hist_gradient_boosting, mlp, dummy]", "families: [mlp, dummy]")
+        set_param(repo, "families: [logistic_regression, linear_svm, linear_regression, ridge, random_forest, hist_gradient_boosting, mlp, dummy]", "families: [mlp, dummy]")
         init_git_repo(repo)
         result = dvc(repo, "repro")
         assert result.returncode == 0, result.output

@@ -92,22 +92,26 @@ def _files(repo: Path, path: str) -> list[str]:
 
 
 def declared_plots(repo: Path) -> list[tuple[str, list[str]]]:
-    """(plot name, its data files) for every plot in dvc.yaml: the top-level `plots` list, then each
-    stage's `plots` outputs. A file that is both is listed twice, as DVC draws it twice."""
-    pipeline = yaml.safe_load((repo / "dvc.yaml").read_text())
+    """(plot name, its data files) for every plot that the repository's dvc.yaml files declare (DVC
+    reads them all: the pipeline's, and metrics/evaluate/dvc.yaml that evaluate writes for the
+    task): each file's top-level `plots` list, then each stage's `plots` outputs. A file that is
+    both is listed twice, as DVC draws it twice."""
     plots = []
-    for entry in pipeline.get("plots", []):
-        plot_id, props = next(iter(entry.items())) if isinstance(entry, dict) else (entry, None)
-        y = (props or {}).get("y")
-        if isinstance(y, dict):  # a named plot drawn from several files
-            plots.append((plot_id, list(y)))
-        else:
-            plots += [(path, [path]) for path in _files(repo, plot_id)]
-    for name, stage in pipeline.get("stages", {}).items():
-        for entry in stage.get("do", stage).get("plots", []):  # `do`: the body of a foreach stage
-            path = entry if isinstance(entry, str) else next(iter(entry))
-            assert "${" not in path, f"stage {name!r}: teach this test to expand the templated plot path {path!r}"
-            plots += [(file, [file]) for file in _files(repo, path)]
+    for dvc_yaml in sorted(repo.rglob("dvc.yaml")):
+        base = dvc_yaml.parent.relative_to(repo)
+        pipeline = yaml.safe_load(dvc_yaml.read_text())
+        for entry in pipeline.get("plots", []):
+            plot_id, props = next(iter(entry.items())) if isinstance(entry, dict) else (entry, None)
+            y = (props or {}).get("y")
+            if isinstance(y, dict):  # a named plot drawn from several files
+                plots.append((plot_id, [(base / source).as_posix() for source in y]))
+            else:
+                plots += [(path, [path]) for path in _files(repo, (base / plot_id).as_posix())]
+        for name, stage in pipeline.get("stages", {}).items():
+            for entry in stage.get("do", stage).get("plots", []):  # `do`: the body of a foreach stage
+                path = entry if isinstance(entry, str) else next(iter(entry))
+                assert "${" not in path, f"stage {name!r}: teach this test to expand the templated plot path {path!r}"
+                plots += [(file, [file]) for file in _files(repo, (base / path).as_posix())]
     return plots
 
 
@@ -166,6 +170,8 @@ def plots_page(reproduced_repo: Path, tmp_path_factory: pytest.TempPathFactory) 
     out = tmp_path_factory.mktemp("dvc_plots")
     result = dvc(reproduced_repo, "plots", "show", "-o", str(out))
     assert result.returncode == 0, result.output
+    # Only the task's plots are declared, so none is missing: no "DVC failed to load some plots".
+    assert "failed to load" not in result.output and "WARNING" not in result.output, result.output
     return out / "index.html"
 
 
@@ -218,10 +224,10 @@ def test_every_plot_dvc_yaml_declares_draws_in_headless_chromium(
         f"dvc plots show wrote the plots {sorted(divs)}; dvc.yaml declares {sorted(expected)}"
     )
 
+    missing = [source for _, sources in declared for source in sources if not (reproduced_repo / source).is_file()]
+    assert missing == [], f"declared plots whose data the pipeline did not write (drawn empty): {missing}"
     drawn, problems = {}, {}
     for name, sources in dict(declared).items():
-        if not all((reproduced_repo / source).is_file() for source in sources):
-            continue  # e.g. a regression plot when the task is classification: DVC leaves its <div> empty
         for div in divs[html_id(name)]:
             what = drawn[div.attrs["id"]] = drawings(div, plots_page.parent)
             if len(what) != 1 or what[0].startswith(("EMPTY", "MISSING")):

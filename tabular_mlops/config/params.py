@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import difflib
 from pathlib import Path
-from typing import Any, Literal, Optional, get_args
+from types import UnionType
+from typing import Any, Literal, Optional, Union, get_args, get_origin
 
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
@@ -19,11 +20,12 @@ from tabular_mlops.config.train_params import FAMILIES_BY_TASK, FamilyName, Trai
 from tabular_mlops.evaluation.metrics import gate_metric_names, problem
 
 PARAMS_FILE = "params.yaml"
+Task = Literal["classification", "regression"]  # the keys of FAMILIES_BY_TASK and of `gates`
 
 class DataParams(Section):
     path: str
     target: str
-    task: Literal["classification", "regression"]
+    task: Task
     positive_class: Optional[str] = None  # classification: the class whose probability is output; null: every class
     drop_columns: list[str] = Field(default_factory=list)
     contract: str
@@ -93,6 +95,8 @@ class FeaturizeParams(Section):
 
 
 class LeaderboardParams(Section):
+    # Families of every task may be listed (dvc.yaml's foreach needs one list whatever the
+    # task); cross_validate marks the ones that cannot do data.task and the leaderboard skips them.
     families: list[FamilyName] = Field(min_length=1)
     cv_folds: int = Field(ge=2)
 
@@ -133,8 +137,27 @@ class Params(Section):
     train: TrainParams
     leaderboard: LeaderboardParams
     evaluate: EvaluateParams
-    gates: list[Gate]
+    gates: dict[Task, list[Gate]]  # one list per task, so switching data.task needs no edit here
     review: ReviewParams
+
+    @property
+    def task_gates(self) -> list[Gate]:
+        """The gates that hold for data.task."""
+        return self.gates[self.data.task]
+
+    @property
+    def task_families(self) -> list[str]:
+        """leaderboard.families that can do data.task, in the listed order."""
+        return [family for family in self.leaderboard.families if family in FAMILIES_BY_TASK[self.data.task]]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_list_of_gates_is_for_the_task(cls, raw: Any) -> Any:
+        # `gates: [...]` (one list) still works: it holds for whatever data.task is.
+        task = raw.get("data", {}).get("task") if isinstance(raw, dict) and isinstance(raw.get("data"), dict) else None
+        if isinstance(raw, dict) and isinstance(raw.get("gates"), list) and task in FAMILIES_BY_TASK:
+            return {**raw, "gates": {task: raw["gates"]}}
+        return raw
 
     @model_validator(mode="after")
     def _fits_the_task(self) -> "Params":
@@ -143,19 +166,28 @@ class Params(Section):
             raise ValueError(
                 f"train.model must be 'auto' or a {task} family: {', '.join(allowed)}; got '{self.train.model}'"
             )
-        wrong = [family for family in self.leaderboard.families if family not in allowed]
-        if wrong:
-            raise ValueError(f"leaderboard.families: {', '.join(wrong)} cannot do {task}; allowed: {', '.join(allowed)}")
+        families = self.leaderboard.families
+        repeated = sorted({family for family in families if families.count(family) > 1})
+        if repeated:
+            raise ValueError(f"leaderboard.families lists {', '.join(repeated)} more than once")
+        if not self.task_families:
+            raise ValueError(f"leaderboard.families: none of {', '.join(families)} can do {task}; add one of: {', '.join(allowed)}")
         if self.train.model == "auto" and self.train.search.method != "none":
             raise ValueError("train.search.method must be 'none' when train.model is 'auto' (search one named family)")
-        metrics = gate_metric_names(self.data.problem, self.evaluate.nested_cv)
-        for number, gate in enumerate(self.gates):
-            if gate.metric not in metrics and gate.metric in gate_metric_names(self.data.problem, nested_cv=True):
-                raise ValueError(f"gates[{number}].metric '{gate.metric}' needs evaluate.nested_cv: true; got false")
-            if gate.metric not in metrics:
-                raise ValueError(f"gates[{number}].metric must be one of {', '.join(metrics)}; got '{gate.metric}'")
-            if gate.min is None and gate.max is None:
-                raise ValueError(f"gates[{number}] ({gate.metric}) needs a min or a max")
+        if task not in self.gates:
+            raise ValueError(f"gates has no list for data.task '{task}'; add gates.{task}: [...] (an empty list for no gates)")
+        for gates_task, gates in self.gates.items():
+            # The active list is checked against what this run reports (multiclass included).
+            problem = self.data.problem if gates_task == task else gates_task
+            metrics = gate_metric_names(problem, self.evaluate.nested_cv)
+            for number, gate in enumerate(gates):
+                where = f"gates.{gates_task}[{number}]"
+                if gate.metric not in metrics and gate.metric in gate_metric_names(problem, nested_cv=True):
+                    raise ValueError(f"{where}.metric '{gate.metric}' needs evaluate.nested_cv: true; got false")
+                if gate.metric not in metrics:
+                    raise ValueError(f"{where}.metric must be one of {', '.join(metrics)}; got '{gate.metric}'")
+                if gate.min is None and gate.max is None:
+                    raise ValueError(f"{where} ({gate.metric}) needs a min or a max")
         if self.evaluate.segment_column == self.data.target:
             raise ValueError("evaluate.segment_column must not be the target")
         return self
@@ -163,7 +195,7 @@ class Params(Section):
 
 def load_params(path: str | Path = PARAMS_FILE) -> Params:
     """Read and validate params.yaml; raise StageError naming the first bad key."""
-    raw = read_yaml_mapping(path, "sections")
+    raw = read_yaml_mapping(path, "sections", text_where=lambda where: expects_text(Params, where))
     try:
         return Params.model_validate(raw)
     except ValidationError as error:
@@ -182,6 +214,9 @@ def _describe(error: ValidationError) -> str:
         guess = difflib.get_close_matches(name, allowed, n=1)
         hint = f" (did you mean '{guess[0]}'?)" if guess else ""
         return f"unknown key '{key}'{hint}; allowed keys{_under(parent)}: {', '.join(allowed)}"
+    if key.endswith(".[key]") and first["msg"].startswith("Input should be "):  # a mapping's key, e.g. a task under gates
+        parent, _, name = key.removesuffix(".[key]").rpartition(".")
+        return f"unknown key '{parent}.{name}'; the keys under '{parent}' must be {first['msg'].removeprefix('Input should be ')}; got {given!r}"
     if kind == "missing":
         return f"missing key '{key}'"
     if kind == "value_error":
@@ -196,15 +231,41 @@ def _under(parent: str) -> str:
 
 
 def _allowed_keys(parent: str) -> list[str]:
-    model: Any = Params
-    for part in filter(None, parent.split(".")):
-        if part.isdigit():
-            continue  # an index into a list of sections, e.g. gates.0
-        annotation = model.model_fields[part].annotation
-        model = next((arg for arg in (annotation, *get_args(annotation)) if isinstance(arg, type) and issubclass(arg, BaseModel)), None)
-        if model is None:
-            return []
-    return list(model.model_fields)
+    annotations = _walk(Params, [int(part) if part.isdigit() else part for part in filter(None, parent.split("."))])
+    models = [model for model in annotations if _is_model(model)]
+    return list(models[0].model_fields) if models else []
+
+
+def expects_text(model: type[BaseModel], where: tuple) -> bool:
+    """Whether `model` holds a string at `where` (keys and list indexes), e.g. ("data", "target")."""
+    return str in _walk(model, list(where))
+
+
+def _walk(annotation: Any, where: list) -> list[Any]:
+    """The types that may sit at `where` under `annotation` (Optional, lists and dicts unwrapped)."""
+    found = [annotation]
+    for part in where:
+        inner = []
+        for candidate in found:
+            if _is_model(candidate) and isinstance(part, str) and part in candidate.model_fields:
+                inner += _unwrap(candidate.model_fields[part].annotation)
+            elif get_origin(candidate) is list and isinstance(part, int):
+                inner += _unwrap(get_args(candidate)[0])
+            elif get_origin(candidate) is dict:
+                inner += _unwrap(get_args(candidate)[1])
+        found = inner
+    return found
+
+
+def _unwrap(annotation: Any) -> list[Any]:
+    """Optional[X] / Union[X, Y] -> [X, Y]; anything else -> [itself]."""
+    if get_origin(annotation) in (Union, UnionType):
+        return [arg for arg in get_args(annotation) if arg is not type(None)]
+    return [annotation]
+
+
+def _is_model(annotation: Any) -> bool:
+    return isinstance(annotation, type) and issubclass(annotation, BaseModel)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from tabular_mlops.config.params import DataParams
+from tabular_mlops.config.params import DataParams, expects_text
 from tabular_mlops.data.tables import read_table
 from tabular_mlops.errors import StageError
 from tabular_mlops.features.transformers import parse_datetimes
@@ -90,7 +90,7 @@ def as_labels(values: pd.Series) -> pd.Series:
 
 def read_contract(path: str | Path) -> Contract:
     hint = "; draft the contract with `tabular-mlops contract`"
-    raw = read_yaml_mapping(path, "'target' and 'columns'", missing_hint=hint)
+    raw = read_yaml_mapping(path, "'target' and 'columns'", missing_hint=hint, text_where=lambda where: expects_text(Contract, where))
     try:
         return Contract.model_validate(raw)
     except ValidationError as error:

@@ -76,8 +76,11 @@ def segments(task: str, groups: pd.Series, target: pd.Series, prediction: np.nda
 
 
 def log_plots(live: Live, params: Params, target: pd.Series, prediction: np.ndarray | pd.DataFrame, threshold: float) -> None:
+    """The task's plots; dvclive declares each one (data file, template, axes, title) in the
+    dvc.yaml it writes, so `dvc plots show` draws only plots whose data this run wrote."""
     if params.data.problem == "multiclass":
-        live.log_sklearn_plot("confusion_matrix", target.to_numpy(), decide(prediction), name="confusion_matrix.json")
+        live.log_sklearn_plot("confusion_matrix", target.to_numpy(), decide(prediction), name="confusion_matrix.json",
+                              title="Confusion matrix at the most probable class, test split")
         return
     if params.data.task == "regression":
         points = pd.DataFrame({"actual": target.to_numpy(), "predicted": prediction, "residual": target.to_numpy() - prediction}).round(6)
@@ -85,12 +88,13 @@ def log_plots(live: Live, params: Params, target: pd.Series, prediction: np.ndar
         live.log_plot("residuals", points, x="predicted", y="residual", template="scatter", title="Residuals, test split")
         return
     positive = params.data.positive_class
-    live.log_sklearn_plot("roc", target, prediction, name="roc.json")
-    live.log_sklearn_plot("precision_recall", target, prediction, name="precision_recall.json")
-    live.log_sklearn_plot("calibration", target, prediction, name="calibration.json", n_bins=10)
+    live.log_sklearn_plot("roc", target, prediction, name="roc.json", title="ROC curve, test split")
+    live.log_sklearn_plot("precision_recall", target, prediction, name="precision_recall.json", title="Precision-recall, test split")
+    live.log_sklearn_plot("calibration", target, prediction, name="calibration.json", n_bins=10, title="Calibration, test split")
     labels = np.where(target == 1, positive, f"not {positive}")
     decided = np.where(prediction >= threshold, positive, f"not {positive}")
-    live.log_sklearn_plot("confusion_matrix", labels, decided, name="confusion_matrix.json")
+    live.log_sklearn_plot("confusion_matrix", labels, decided, name="confusion_matrix.json",
+                          title="Confusion matrix at the chosen threshold, test split")
 
 
 def round_plot_files(directory: str | Path) -> None:

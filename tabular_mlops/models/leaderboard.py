@@ -39,16 +39,17 @@ def failures(results: list[dict], metric: str) -> list[dict]:
     ]
 
 
-def leaderboard(results: list[dict], metric: str, folds: int) -> dict:
+def leaderboard(results: list[dict], metric: str, folds: int, skipped: list[str] = ()) -> dict:
     """metrics/leaderboard.json; raises StageError naming every family when none succeeded."""
     ranking, failed = rank(results, metric), failures(results, metric)
     if not ranking:
         reasons = "; ".join(f"{row['family']}: {row['reason']}" for row in failed)
         raise StageError(f"metrics/leaderboard: every family failed cross-validation, so there is nothing to rank ({reasons})")
-    return {"metric": metric, "cv_folds": folds, "best": ranking[0]["family"], "ranking": ranking, "failed": failed, "note": TEST_NOTE}
+    return {"metric": metric, "cv_folds": folds, "best": ranking[0]["family"], "ranking": ranking, "failed": failed,
+            "not_applicable": list(skipped), "note": TEST_NOTE}
 
 
-def markdown(ranking: list[dict], metric: str, folds: int, failed: list[dict] = ()) -> str:
+def markdown(ranking: list[dict], metric: str, folds: int, failed: list[dict] = (), skipped: list[str] = (), task: str = "") -> str:
     lines = [
         f"# Leaderboard: {folds}-fold CV {metric} on the training split",
         "",
@@ -59,4 +60,6 @@ def markdown(ranking: list[dict], metric: str, folds: int, failed: list[dict] = 
     if failed:
         lines += ["", "## Failed, not ranked", "", "| family | reason |", "|---|---|"]
         lines += [f"| {row['family']} | {row['reason'].replace('|', '&#124;')} |" for row in failed]
+    if skipped:
+        lines += ["", f"Not applicable to {task}, so not ranked: {', '.join(skipped)}."]
     return "\n".join(lines) + "\n"

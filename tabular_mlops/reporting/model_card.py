@@ -25,7 +25,7 @@ CALIBRATION_PLOT = "metrics/evaluate/plots/sklearn/calibration.json"
 def selection(params: Params, family: str) -> str | None:
     """How the training split's CV chose the model, or None when nothing was chosen."""
     if params.train.model == "auto":
-        return f"the leaderboard chose `{family}` as the best of {len(params.leaderboard.families)} families by CV on the training split"
+        return f"the leaderboard chose `{family}` as the best of {len(params.task_families)} families by CV on the training split"
     if params.train.search.method != "none":
         return f"train.search tuned `{family}` by CV on the training split, keeping the best candidate (metrics/search.json)"
     return None

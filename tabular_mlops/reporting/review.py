@@ -86,7 +86,7 @@ def run(arguments: argparse.Namespace) -> int:
         raise StageError(f"{arguments.base}:{EVALUATION}: not found; is --base a git revision whose pipeline ran?")
     if not Path(EVALUATION).is_file():
         raise StageError(f"{EVALUATION}: not found; run `dvc repro` before the review")
-    rows = regressions(params.gates, json.loads(base_text), json.loads(Path(EVALUATION).read_text()), params.review.tolerance)
+    rows = regressions(params.task_gates, json.loads(base_text), json.loads(Path(EVALUATION).read_text()), params.review.tolerance)
     gates = json.loads(Path(GATES).read_text()) if Path(GATES).is_file() else {}
     dvc = [sys.executable, "-m", "dvc"]
     metrics_diff = shell(*dvc, "metrics", "diff", arguments.base, "--md").stdout
