@@ -5,8 +5,8 @@ Two reproduced repositories are built once per test run and shared by the xdist 
 
 - `reproduced_repo`: the project as committed, full size, every family. Only tests whose
   point is the full-size figure use it (ROC-AUC above 0.80, the committed dvc.lock and
-  metrics reproduced byte for byte, the plots); they share the xdist group `full_repro`, so
-  one worker builds it while the other runs everything else.
+  metrics reproduced byte for byte, the plots); with `-n 2` they run on one worker
+  (FULL_SIZE_TESTS below), so one worker builds it while the other runs everything else.
 - `small_repo`: the same pipeline on a 600-row sample with two light families, for tests
   that need *a* reproduced repository (what reruns, merges, remotes, experiments, bad input).
 """
@@ -33,6 +33,48 @@ from tests.dvc_repo import copy_project, dvc, init_git_repo, small_credit_projec
 ROOT = Path(__file__).resolve().parents[1]
 
 _THREADS = threadpool_limits(limits=1)  # kept referenced for the whole session
+
+
+# With `-n 2`, these go to one worker each, as one unit (everything else is balanced test by
+# test): the tests that read the full-size `reproduced_repo`, so one worker builds it and runs
+# them while the other runs the rest; and the modules whose tests share a module-scoped
+# repository (built once) or run in order. pytest-xdist's own `--dist loadgroup` would read
+# `xdist_group` marks, but with pytest 9.2 it silently stops grouping
+# (pytest-dev/pytest-xdist#1386), hence this scheduler.
+FULL_SIZE_TESTS = {
+    "tests/test_pipeline.py": {
+        "test_repro_from_a_fresh_clone_runs_every_stage_and_beats_080_roc_auc",
+        "test_auto_trains_the_family_that_wins_the_leaderboard",
+        "test_saved_model_scores_raw_rows_including_missing_values_and_unseen_categories",
+        "test_fresh_clone_reproduces_the_committed_dvc_lock_and_metrics_byte_for_byte",
+    },
+    "tests/test_plots_offline.py": {
+        "test_plots_page_loads_nothing_from_the_network",
+        "test_every_plot_dvc_yaml_declares_draws_in_headless_chromium",
+    },
+}
+ONE_WORKER_MODULES = {"tests/test_families.py", "tests/test_review.py"}
+
+
+def work_unit(nodeid: str) -> str:
+    module, _, name = nodeid.partition("::")
+    if name.split("[")[0] in FULL_SIZE_TESTS.get(module, ()):
+        return "full-size reproduced repository"
+    return module if module in ONE_WORKER_MODULES else nodeid
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    if config.getoption("dist") != "load":  # -n 2 alone means load; any other --dist as asked
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class UnitScheduling(LoadScopeScheduling):
+        """--dist loadscope with the units of `work_unit`; the largest units are sent first."""
+
+        def _split_scope(self, nodeid: str) -> str:
+            return work_unit(nodeid)
+
+    return UnitScheduling(config, log)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -62,8 +104,8 @@ def _build_once(folder: Path, name: str, build) -> Path:
 def reproduced_repo(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Path:
     """A fresh copy of the project (committed dvc.lock, no outputs, empty cache) after `dvc repro`.
 
-    Full size: use it only where the full-size figure is the point, and mark the test
-    `@pytest.mark.xdist_group(FULL_REPRO_GROUP)` (tests/dvc_repo.py). Tests that change it work on a copy (`repo_copy`).
+    Full size: use it only where the full-size figure is the point, and list the test in
+    FULL_SIZE_TESTS. Tests that change it work on a copy (`repo_copy`).
     """
     return _build_once(_run_folder(tmp_path_factory, worker_id), "reproduced", _reproduce)
 

@@ -12,10 +12,6 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-# The xdist group of the tests that read the full-size `reproduced_repo` (tests/conftest.py):
-# with `--dist loadgroup`, one worker builds it and runs them while the other runs the rest.
-FULL_REPRO_GROUP = "full_repro"
-
 # Not copied: the tests themselves and anything a run produces.
 NOT_PROJECT = ("tests/", "benchmarks/", "docs/")
 

@@ -3,11 +3,11 @@
 Every case breaks one thing and runs, in-process, the stage `dvc repro` would run first on
 that change (its `main()` through `run_stage`, as `python -m stages.X` does) in a temporary
 copy of the project: it must exit 2 with one `error:` line naming the culprit and leave every
-file as it was. A few representative cases (a table, a param, a `dvc exp run -S` value) go
-through the real `dvc` on a copy of the small reproduced repository: it fails naming the
-culprit, prints no traceback, leaves dvc.lock as it was, and every output still on disk is
-the locked version (DVC removes a failing stage's outputs before it runs; `dvc checkout`
-brings them back from the cache).
+file as it was. A few representative cases (a table, a param, a missing file, a
+`dvc exp run -S` value) go through the real `dvc` on a copy of the small reproduced
+repository: it fails naming the culprit, prints no traceback, leaves dvc.lock as it was,
+and every output still on disk is the locked version (DVC removes a failing stage's outputs
+before it runs; `dvc checkout` brings them back from the cache).
 """
 from __future__ import annotations
 
@@ -124,10 +124,12 @@ def test_bad_input_stops_its_stage_with_one_clear_line_and_writes_nothing(
     assert snapshot(repo) == before  # no output, no partial file, nothing left behind
 
 
-# Through the real `dvc`: one broken table, one broken param, one bad `-S` value.
+# Through the real `dvc`: a broken table (validate fails), a broken param (a later stage
+# fails), a missing data file (DVC refuses before any stage runs), a bad `-S` value.
 THROUGH_DVC = {
     "text in a numeric column": ("repro",),
     "misspelt params key": ("repro",),
+    "missing data file": ("repro",),
     "unknown model name given with -S": ("exp", "run", "-S", "train.model=xgboost"),
 }
 

@@ -21,10 +21,9 @@ from tests.dvc_repo import commit, committed_variant, copy_project, dvc, environ
 
 ROOT = Path(__file__).resolve().parents[1]
 
+# With -n 2 the module runs on one worker (conftest's ONE_WORKER_MODULES): each
+# module-scoped repository is built once.
 pytestmark = pytest.mark.slow
-# The tests of one module-scoped repository share an xdist group, so it is built once.
-classification = pytest.mark.xdist_group("families_classification")
-regression = pytest.mark.xdist_group("families_regression")
 
 
 def sweep(repo: Path, *arguments: str) -> subprocess.CompletedProcess:
@@ -52,7 +51,6 @@ def classification_repo(small_repo: Path, tmp_path_factory: pytest.TempPathFacto
     return committed_variant(small_repo, tmp_path_factory.mktemp("classification") / "repo", one_gate, "one gate")
 
 
-@classification
 def test_sweep_of_every_classification_family_fails_naming_the_dummy_and_ranks_the_rest(classification_repo: Path) -> None:
     families = ",".join(CLASSIFIERS)
     result = sweep(classification_repo, "-S", f"train.model={families}", "-j", "2", "--metric", "test.roc_auc", "--prefix", "cls")
@@ -67,7 +65,6 @@ def test_sweep_of_every_classification_family_fails_naming_the_dummy_and_ranks_t
     assert "Running" in result.stdout and "Success" in result.stdout  # progress was shown
 
 
-@classification
 def test_random_search_through_dvc_exp_run_writes_the_search_table(classification_repo: Path) -> None:
     result = dvc(classification_repo, "exp", "run", "-S", "train.model=logistic_regression", "-S", "train.search.method=random", "-S", "train.search.n_iter=3")
     assert result.returncode == 0, result.output
@@ -106,7 +103,6 @@ def regression_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return repo
 
 
-@regression
 def test_regression_on_a_bring_your_own_table_reports_regression_metrics_and_plots(regression_repo: Path) -> None:
     metrics = json.loads((regression_repo / "metrics/evaluate/metrics.json").read_text())
     assert set(metrics["test"]) == {"rmse", "mae", "r2"}
@@ -120,7 +116,6 @@ def test_regression_on_a_bring_your_own_table_reports_regression_metrics_and_plo
     assert segments["column"] == "sex" and sum(row["rows"] for row in segments["segments"]) > 0
 
 
-@regression
 def test_sweep_of_every_regression_family_ranks_them_by_rmse_and_applies_the_best(regression_repo: Path) -> None:
     families = ",".join(REGRESSORS)
     result = sweep(regression_repo, "-S", f"train.model={families}", "-j", "2", "--metric", "test.rmse", "--prefix", "reg", "--apply-best")

@@ -12,7 +12,7 @@ import pytest
 import yaml
 from sklearn.metrics import brier_score_loss
 
-from tests.dvc_repo import FULL_REPRO_GROUP, copy_project, dvc, init_git_repo, locked_outputs, md5_of, ran_stages, read_lock
+from tests.dvc_repo import copy_project, dvc, init_git_repo, locked_outputs, md5_of, ran_stages, read_lock
 
 ROOT = Path(__file__).resolve().parents[1]
 FAMILIES = ("logistic_regression", "linear_svm", "random_forest", "hist_gradient_boosting", "mlp", "dummy")
@@ -22,9 +22,8 @@ ALL_STAGES = {"validate", "prepare", "featurize", "leaderboard", "train", "evalu
 
 pytestmark = pytest.mark.slow
 # The tests whose point is the full-size run (every family, the committed figures) read the
-# shared `reproduced_repo`; one worker runs them all while the other runs the rest. The tests
-# of what DVC reruns, diffs and refuses work on a copy of the small reproduced repository.
-full_size = pytest.mark.xdist_group(FULL_REPRO_GROUP)
+# shared `reproduced_repo` (listed in conftest's FULL_SIZE_TESTS: one worker runs them all).
+# The tests of what DVC reruns, diffs and refuses work on a copy of the small reproduced one.
 
 
 def set_param(repo: Path, old: str, new: str) -> None:
@@ -39,7 +38,6 @@ def evaluation_of(repo: Path) -> dict:
     return json.loads((repo / "metrics/evaluate/metrics.json").read_text())
 
 
-@full_size
 def test_repro_from_a_fresh_clone_runs_every_stage_and_beats_080_roc_auc(reproduced_repo: Path) -> None:
     output = (reproduced_repo / ".repro_output.txt").read_text()
     assert ran_stages(output) == ALL_STAGES
@@ -54,7 +52,6 @@ def test_repro_from_a_fresh_clone_runs_every_stage_and_beats_080_roc_auc(reprodu
     assert "## Gates" in card and "## Segments by `Marital`" in card and "## Limitations" in card
 
 
-@full_size
 def test_auto_trains_the_family_that_wins_the_leaderboard(reproduced_repo: Path) -> None:
     leaderboard = json.loads((reproduced_repo / "metrics/leaderboard.json").read_text())
     ranking = leaderboard["ranking"]
@@ -67,7 +64,6 @@ def test_auto_trains_the_family_that_wins_the_leaderboard(reproduced_repo: Path)
     assert evaluation["cv"]["roc_auc_mean"] == ranking[0]["cv_mean"]
 
 
-@full_size
 def test_saved_model_scores_raw_rows_including_missing_values_and_unseen_categories(reproduced_repo: Path) -> None:
     model = joblib.load(reproduced_repo / "models/model.joblib")
     metadata = json.loads((reproduced_repo / "models/model.json").read_text())
@@ -80,7 +76,6 @@ def test_saved_model_scores_raw_rows_including_missing_values_and_unseen_categor
     assert metadata["training_data_sha256"] and metadata["libraries"]["scikit-learn"]
 
 
-@full_size
 def test_fresh_clone_reproduces_the_committed_dvc_lock_and_metrics_byte_for_byte(reproduced_repo: Path) -> None:
     assert (reproduced_repo / "dvc.lock").read_bytes() == (ROOT / "dvc.lock").read_bytes()
     for metrics_file in sorted((ROOT / "metrics").rglob("*.json")):

@@ -19,7 +19,7 @@ import pytest
 import yaml
 from configobj import ConfigObj
 
-from tests.dvc_repo import FULL_REPRO_GROUP, dvc
+from tests.dvc_repo import dvc
 from tools.build_plots_template import PACKAGES, TEMPLATE
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -170,9 +170,8 @@ def plots_page(reproduced_repo: Path, tmp_path_factory: pytest.TempPathFactory) 
 
 
 # They read the full-size reproduced repository, built anyway for tests/test_pipeline.py: on
-# the worker that builds it (its xdist group), they balance the other worker's load.
+# the worker that builds it (conftest's FULL_SIZE_TESTS), they balance the other worker's load.
 @pytest.mark.slow
-@pytest.mark.xdist_group(FULL_REPRO_GROUP)
 def test_plots_page_loads_nothing_from_the_network(plots_page: Path) -> None:
     external = network_resources(parse_html(plots_page.read_text(encoding="utf-8")))
     assert external == [], f"{plots_page} loads {external}: is plots.html_template set in .dvc/config?"
@@ -202,7 +201,6 @@ def render_in_chromium(page: Path, screenshot: Path, profile: Path, plot_count: 
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group(FULL_REPRO_GROUP)
 def test_every_plot_dvc_yaml_declares_draws_in_headless_chromium(
     plots_page: Path, reproduced_repo: Path, tmp_path: Path
 ) -> None:

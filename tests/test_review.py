@@ -11,8 +11,9 @@ from tests.dvc_repo import commit, committed_variant, dvc, environment, update_p
 
 ROOT = Path(__file__).resolve().parents[1]
 
-# The three tests share one history (module-scoped) and run in order: one worker, one build.
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("review")]
+# The three tests share one history (module-scoped) and run in order, on one worker with
+# -n 2 (conftest's ONE_WORKER_MODULES).
+pytestmark = pytest.mark.slow
 
 
 def review(repo: Path, base: str) -> subprocess.CompletedProcess:
