@@ -1,32 +1,113 @@
-"""Fixtures that run the real `dvc` in temporary git repositories, never in the checkout."""
+"""Fixtures that run the real `dvc` in temporary git repositories, never in the checkout.
+
+Two reproduced repositories are built once per test run and shared by the xdist workers
+(a file lock makes the first worker that needs one build it while the other waits):
+
+- `reproduced_repo`: the project as committed, full size, every family. Only tests whose
+  point is the full-size figure use it (ROC-AUC above 0.80, the committed dvc.lock and
+  metrics reproduced byte for byte, the plots); with `-n 2` they run on one worker
+  (FULL_SIZE_TESTS below), so one worker builds it while the other runs everything else.
+- `small_repo`: the same pipeline on a 600-row sample with two light families, for tests
+  that need *a* reproduced repository (what reruns, merges, remotes, experiments, bad input).
+"""
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
+import os
 
-import pytest
-from filelock import FileLock
+# Each xdist worker and every `dvc` subprocess (tests/dvc_repo.py environment()) computes on
+# one thread: with `-n 2` on two cores, BLAS and OpenMP pools of their own would oversubscribe
+# them (OpenMP threads spin while they wait). Set before numpy is imported, so its pool
+# starts single-threaded; threadpoolctl below covers libraries loaded earlier by a plugin.
+SINGLE_THREAD = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+os.environ.update(SINGLE_THREAD)
 
-from tests.dvc_repo import copy_project, dvc, init_git_repo
+import shutil  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+from filelock import FileLock  # noqa: E402
+from threadpoolctl import threadpool_limits  # noqa: E402
+
+from tests.dvc_repo import copy_project, dvc, init_git_repo, small_credit_project  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
+
+_THREADS = threadpool_limits(limits=1)  # kept referenced for the whole session
+
+
+# With `-n 2`, these go to one worker each, as one unit (everything else is balanced test by
+# test): the tests that read the full-size `reproduced_repo`, so one worker builds it and runs
+# them while the other runs the rest; and the modules whose tests share a module-scoped
+# repository (built once) or run in order. pytest-xdist's own `--dist loadgroup` would read
+# `xdist_group` marks, but with pytest 9.2 it silently stops grouping
+# (pytest-dev/pytest-xdist#1386), hence this scheduler.
+FULL_SIZE_TESTS = {
+    "tests/test_pipeline.py": {
+        "test_repro_from_a_fresh_clone_runs_every_stage_and_beats_080_roc_auc",
+        "test_auto_trains_the_family_that_wins_the_leaderboard",
+        "test_saved_model_scores_raw_rows_including_missing_values_and_unseen_categories",
+        "test_fresh_clone_reproduces_the_committed_dvc_lock_and_metrics_byte_for_byte",
+    },
+    "tests/test_plots_offline.py": {
+        "test_plots_page_loads_nothing_from_the_network",
+        "test_every_plot_dvc_yaml_declares_draws_in_headless_chromium",
+    },
+}
+ONE_WORKER_MODULES = {"tests/test_families.py", "tests/test_review.py"}
+
+
+def work_unit(nodeid: str) -> str:
+    module, _, name = nodeid.partition("::")
+    if name.split("[")[0] in FULL_SIZE_TESTS.get(module, ()):
+        return "full-size reproduced repository"
+    return module if module in ONE_WORKER_MODULES else nodeid
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    if config.getoption("dist") != "load":  # -n 2 alone means load; any other --dist as asked
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class UnitScheduling(LoadScopeScheduling):
+        """--dist loadscope with the units of `work_unit`; the largest units are sent first."""
+
+        def _split_scope(self, nodeid: str) -> str:
+            return work_unit(nodeid)
+
+    return UnitScheduling(config, log)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Start the long tests first: end-to-end (slow) tests before the unit tests, so the
+    short ones fill the gaps at the end instead of leaving one worker idle at the end."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
+def _run_folder(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Path:
+    """A folder shared by this run's xdist workers, new for every run."""
+    folder = tmp_path_factory.getbasetemp()
+    return folder if worker_id == "master" else folder.parent
+
+
+def _build_once(folder: Path, name: str, build) -> Path:
+    repo = folder / name / "repo"
+    done = folder / name / "built"
+    with FileLock(str(folder / f"{name}.lock")):
+        if not done.exists():
+            shutil.rmtree(repo, ignore_errors=True)  # a half-built one from a failed attempt
+            build(repo)
+            done.write_text("")
+    return repo
 
 
 @pytest.fixture(scope="session")
 def reproduced_repo(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Path:
     """A fresh copy of the project (committed dvc.lock, no outputs, empty cache) after `dvc repro --force`.
 
-    Built once per test run and shared by the xdist workers (a full run takes minutes);
-    tests that change it work on a copy (`repo_copy`).
+    Full size: use it only where the full-size figure is the point, and list the test in
+    FULL_SIZE_TESTS. Tests that change it work on a copy (`repo_copy`).
     """
-    run_folder = tmp_path_factory.getbasetemp()
-    if worker_id != "master":
-        run_folder = run_folder.parent  # shared by this run's workers, new for every run
-    repo = run_folder / "reproduced" / "repo"
-    with FileLock(str(run_folder / "reproduced.lock")):
-        if not (repo / ".repro_output.txt").exists():
-            _reproduce(repo)
-    return repo
+    return _build_once(_run_folder(tmp_path_factory, worker_id), "reproduced", _reproduce)
 
 
 def _reproduce(repo: Path) -> None:
@@ -42,7 +123,34 @@ def _reproduce(repo: Path) -> None:
 
 @pytest.fixture
 def repo_copy(reproduced_repo: Path, tmp_path: Path) -> Path:
-    """A private copy of the reproduced repository, outputs, cache and git history included."""
+    """A private copy of the full-size reproduced repository, outputs, cache and git history included."""
     destination = tmp_path / "repo"
     shutil.copytree(reproduced_repo, destination, symlinks=True)
+    return destination
+
+
+@pytest.fixture(scope="session")
+def small_repo(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Path:
+    """The project on a 600-row sample of the credit table (logistic regression and dummy on
+    the leaderboard, light models, `train.model: auto`, the committed gates) after `dvc repro`,
+    the run not committed: like `reproduced_repo`, in seconds. Read it; change a copy
+    (`small_repo_copy`)."""
+    return _build_once(_run_folder(tmp_path_factory, worker_id), "small", _reproduce_small)
+
+
+def _reproduce_small(repo: Path) -> None:
+    small_credit_project(repo, gates=None, model="auto")
+    # No run in the first commit: the committed full-size dvc.lock and metrics are not this run's.
+    (repo / "dvc.lock").unlink()
+    shutil.rmtree(repo / "metrics")
+    init_git_repo(repo)
+    result = dvc(repo, "repro")
+    assert result.returncode == 0, result.output
+
+
+@pytest.fixture
+def small_repo_copy(small_repo: Path, tmp_path: Path) -> Path:
+    """A private copy of `small_repo`, outputs, cache and git history included."""
+    destination = tmp_path / "repo"
+    shutil.copytree(small_repo, destination, symlinks=True)
     return destination

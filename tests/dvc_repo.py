@@ -75,20 +75,27 @@ def small_and_fast(params: dict, families: list[str], gates: list[dict]) -> None
     params["gates"] = gates
 
 
-def small_credit_repo(repo: Path, gates: list[dict], model: str = "logistic_regression", *targets: str) -> Path:
-    """A committed, reproduced copy of the project on a 600-row sample of the credit table.
-
-    `targets`: reproduce only these stages (and what they need), for tests about the early stages.
-    """
+def small_credit_project(repo: Path, gates: list[dict] | None, model: str = "logistic_regression") -> Path:
+    """A copy of the project on a 600-row sample of the credit table, with two light families
+    (gates: None keeps the committed ones); not a git repository yet."""
     copy_project(Path(__file__).resolve().parents[1], repo)
     table = pd.read_csv(repo / "data/raw/credit.csv").sample(n=600, random_state=0)
     table.to_csv(repo / "data/raw/credit.csv", index=False)
 
     def configure(params: dict) -> None:
-        small_and_fast(params, ["logistic_regression", "dummy"], gates)
+        small_and_fast(params, ["logistic_regression", "dummy"], params["gates"] if gates is None else gates)
         params["train"]["model"] = model
 
     update_params(repo, configure)
+    return repo
+
+
+def small_credit_repo(repo: Path, gates: list[dict], model: str = "logistic_regression", *targets: str) -> Path:
+    """A committed, reproduced copy of the project on a 600-row sample of the credit table.
+
+    `targets`: reproduce only these stages (and what they need), for tests about the early stages.
+    """
+    small_credit_project(repo, gates, model)
     init_git_repo(repo)
     result = dvc(repo, "repro", *targets)
     assert result.returncode == 0, result.output
@@ -96,11 +103,25 @@ def small_credit_repo(repo: Path, gates: list[dict], model: str = "logistic_regr
     return repo
 
 
+def committed_variant(source: Path, destination: Path, change, message: str) -> Path:
+    """A copy of a reproduced repository (conftest's `small_repo`) with params changed by
+    `change`, rerun (DVC reruns only the stages the change touches) and committed."""
+    shutil.copytree(source, destination, symlinks=True)
+    update_params(destination, change)
+    result = dvc(destination, "repro")
+    assert result.returncode == 0, result.output
+    commit(destination, message)
+    return destination
+
+
 def environment() -> dict[str, str]:
     """The stages run as `python -m stages.X`: make `python` this interpreter."""
     env = dict(os.environ)
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
     env["DVC_NO_ANALYTICS"] = "1"
+    # One thread per stage: the test suite runs two workers on two cores. Results do not
+    # depend on it (the pipeline's n_jobs and thread counts never change a result).
+    env.update(OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
     env.pop("PYTHONPATH", None)
     return env
 

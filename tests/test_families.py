@@ -17,10 +17,12 @@ import yaml
 from sklearn.datasets import load_diabetes
 
 from tabular_mlops.config.train_params import CLASSIFIERS, REGRESSORS
-from tests.dvc_repo import commit, copy_project, dvc, environment, init_git_repo, small_and_fast, small_credit_repo, update_params
+from tests.dvc_repo import commit, committed_variant, copy_project, dvc, environment, init_git_repo, small_and_fast, update_params
 
 ROOT = Path(__file__).resolve().parents[1]
 
+# With -n 2 the module runs on one worker (conftest's ONE_WORKER_MODULES): each
+# module-scoped repository is built once.
 pytestmark = pytest.mark.slow
 
 
@@ -41,8 +43,12 @@ def ranked(output: str) -> list[tuple[str, float]]:
 
 
 @pytest.fixture(scope="module")
-def classification_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return small_credit_repo(tmp_path_factory.mktemp("classification") / "repo", [{"metric": "test.roc_auc", "min": 0.55}])
+def classification_repo(small_repo: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The small reproduced credit repository (600 rows), with one gate the dummy alone misses."""
+    def one_gate(params: dict) -> None:
+        params["gates"] = [{"metric": "test.roc_auc", "min": 0.55}]
+
+    return committed_variant(small_repo, tmp_path_factory.mktemp("classification") / "repo", one_gate, "one gate")
 
 
 def test_sweep_of_every_classification_family_fails_naming_the_dummy_and_ranks_the_rest(classification_repo: Path) -> None:

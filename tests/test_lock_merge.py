@@ -92,45 +92,45 @@ def conflicted_paths(repo: Path) -> set[str]:
     return set(git(repo, "diff", "--name-only", "--diff-filter=U").split())
 
 
-def test_merging_two_runs_keeps_one_whole_lock_and_repro_rebuilds_both_changes(repo_copy: Path) -> None:
-    assert git(repo_copy, "check-attr", "merge", "--", "dvc.lock").strip() == "dvc.lock: merge: unset"
-    git(repo_copy, "add", "dvc.lock", "metrics")
-    git(repo_copy, "commit", "-qm", "baseline run")
+def test_merging_two_runs_keeps_one_whole_lock_and_repro_rebuilds_both_changes(small_repo_copy: Path) -> None:
+    assert git(small_repo_copy, "check-attr", "merge", "--", "dvc.lock").strip() == "dvc.lock: merge: unset"
+    git(small_repo_copy, "add", "dvc.lock", "metrics")
+    git(small_repo_copy, "commit", "-qm", "baseline run")
 
     evaluate_change = {"evaluate.threshold.method": "fixed", "evaluate.threshold.value": 0.3}
     train_change = {"train.logistic_regression.C": 0.25}
-    run_on_branch(repo_copy, "threshold", evaluate_change)
-    run_on_branch(repo_copy, "regularise", train_change)
-    ours = (repo_copy / "dvc.lock").read_bytes()
+    run_on_branch(small_repo_copy, "threshold", evaluate_change)
+    run_on_branch(small_repo_copy, "regularise", train_change)
+    ours = (small_repo_copy / "dvc.lock").read_bytes()
 
-    merge = subprocess.run(["git", "merge", "--no-edit", "threshold"], cwd=repo_copy, capture_output=True, text=True)
+    merge = subprocess.run(["git", "merge", "--no-edit", "threshold"], cwd=small_repo_copy, capture_output=True, text=True)
     assert merge.returncode == 1, merge.stdout + merge.stderr  # stopped on the generated files
-    conflicts = conflicted_paths(repo_copy)
+    conflicts = conflicted_paths(small_repo_copy)
     assert "dvc.lock" in conflicts
     assert all(path == "dvc.lock" or path.startswith("metrics/") for path in conflicts), conflicts
     # No markers: this branch's lock, whole, and params.yaml merged line by line with both changes.
-    assert (repo_copy / "dvc.lock").read_bytes() == ours
-    for path in [repo_copy / "dvc.lock", *sorted((repo_copy / "metrics").rglob("*.*"))]:
+    assert (small_repo_copy / "dvc.lock").read_bytes() == ours
+    for path in [small_repo_copy / "dvc.lock", *sorted((small_repo_copy / "metrics").rglob("*.*"))]:
         assert not CONFLICT_MARKER.search(path.read_text()), path
-    merged_params = yaml.safe_load((repo_copy / "params.yaml").read_text())
+    merged_params = yaml.safe_load((small_repo_copy / "params.yaml").read_text())
     for dotted, value in {**evaluate_change, **train_change}.items():
         assert param(merged_params, dotted) == value
 
     # The resolution: rerun, then record.
-    rebuilt = succeeded(dvc(repo_copy, "repro")).output
+    rebuilt = succeeded(dvc(small_repo_copy, "repro")).output
     # evaluate runs with both changes, or comes back from DVC's run cache when the other
     # change left the model as it was (evaluate then ran with these exact inputs on the
     # threshold branch); the data stages, which neither branch touched, do not run.
     assert "Running stage 'evaluate'" in rebuilt or "Stage 'evaluate' is cached" in rebuilt, rebuilt
     assert not {"validate", "prepare", "featurize"} & ran_stages(rebuilt)
-    git(repo_copy, "add", "dvc.lock", "metrics")
-    git(repo_copy, "commit", "-q", "--no-edit")
+    git(small_repo_copy, "add", "dvc.lock", "metrics")
+    git(small_repo_copy, "commit", "-q", "--no-edit")
 
-    assert conflicted_paths(repo_copy) == set()
-    assert git(repo_copy, "status", "--porcelain", "--untracked-files=no") == ""
-    assert json.loads(succeeded(dvc(repo_copy, "status", "--json")).stdout) == {}
+    assert conflicted_paths(small_repo_copy) == set()
+    assert git(small_repo_copy, "status", "--porcelain", "--untracked-files=no") == ""
+    assert json.loads(succeeded(dvc(small_repo_copy, "status", "--json")).stdout) == {}
     for dotted, value in {**evaluate_change, **train_change}.items():
-        recorded = locked_values(repo_copy, dotted)
+        recorded = locked_values(small_repo_copy, dotted)
         assert recorded and set(recorded) == {value}, (dotted, recorded)
-    for metrics_file in (repo_copy / "metrics").rglob("*.json"):
+    for metrics_file in (small_repo_copy / "metrics").rglob("*.json"):
         json.loads(metrics_file.read_text())  # whole JSON, not a mix of two runs

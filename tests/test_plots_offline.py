@@ -175,6 +175,8 @@ def plots_page(reproduced_repo: Path, tmp_path_factory: pytest.TempPathFactory) 
     return out / "index.html"
 
 
+# They read the full-size reproduced repository, built anyway for tests/test_pipeline.py: on
+# the worker that builds it (conftest's FULL_SIZE_TESTS), they balance the other worker's load.
 @pytest.mark.slow
 def test_plots_page_loads_nothing_from_the_network(plots_page: Path) -> None:
     external = network_resources(parse_html(plots_page.read_text(encoding="utf-8")))

@@ -203,14 +203,14 @@ def set_credentials(repo: Path) -> None:
 
 
 def test_push_to_s3_then_pull_into_a_fresh_clone_restores_every_output(
-    repo_copy: Path, s3_server: S3Server, tmp_path: Path
+    small_repo_copy: Path, s3_server: S3Server, tmp_path: Path
 ) -> None:
     from botocore.exceptions import ClientError
 
-    add_s3_remote(repo_copy, s3_server.endpoint)
-    assert SECRET_KEY not in (repo_copy / ".dvc/config").read_text()
-    commit_run(repo_copy, "pipeline run, S3 remote", ".dvc/config")
-    timed("S3 remote", repo_copy, "push")
+    add_s3_remote(small_repo_copy, s3_server.endpoint)
+    assert SECRET_KEY not in (small_repo_copy / ".dvc/config").read_text()
+    commit_run(small_repo_copy, "pipeline run, S3 remote", ".dvc/config")
+    timed("S3 remote", small_repo_copy, "push")
 
     stored = s3_server.client().list_objects_v2(Bucket=BUCKET, Prefix="tabular-mlops/")
     assert stored["KeyCount"] > 0
@@ -218,9 +218,9 @@ def test_push_to_s3_then_pull_into_a_fresh_clone_restores_every_output(
     with pytest.raises(ClientError, match="InvalidAccessKeyId"):  # the server does check credentials
         s3_server.client("someone-else", "wrong").list_objects_v2(Bucket=BUCKET)
 
-    clone = fresh_clone(repo_copy, tmp_path / "clone")
+    clone = fresh_clone(small_repo_copy, tmp_path / "clone")
     assert not (clone / "models/model.joblib").exists()
     set_credentials(clone)  # config.local is not cloned
     timed("S3 remote", clone, "pull")
     assert_up_to_date(clone)
-    assert_same_outputs(repo_copy, clone)
+    assert_same_outputs(small_repo_copy, clone)

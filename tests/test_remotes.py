@@ -88,62 +88,62 @@ def stored_files(folder: Path) -> list[Path]:
     return [path for path in folder.rglob("*") if path.is_file()]
 
 
-def test_default_remote_is_a_folder_beside_the_repository(repo_copy: Path) -> None:
+def test_default_remote_is_a_folder_beside_the_repository(small_repo_copy: Path) -> None:
     def config(key: str) -> str:
-        return succeeded(dvc(repo_copy, "config", key)).stdout.strip()
+        return succeeded(dvc(small_repo_copy, "config", key)).stdout.strip()
 
     assert config("core.remote") == DEFAULT_REMOTE
-    assert Path(config(f"remote.{DEFAULT_REMOTE}.url")) == repo_copy.parent / DEFAULT_FOLDER
+    assert Path(config(f"remote.{DEFAULT_REMOTE}.url")) == small_repo_copy.parent / DEFAULT_FOLDER
     assert config("core.analytics") == "false"
 
 
 def test_push_to_the_default_remote_then_pull_into_a_fresh_clone_restores_every_output(
-    repo_copy: Path, tmp_path: Path
+    small_repo_copy: Path, tmp_path: Path
 ) -> None:
     storage = tmp_path / DEFAULT_FOLDER
     assert not storage.exists()
-    commit_run(repo_copy, "pipeline run")
-    timed("local folder remote", repo_copy, "push")
+    commit_run(small_repo_copy, "pipeline run")
+    timed("local folder remote", small_repo_copy, "push")
     assert stored_files(storage / "files" / "md5")
 
-    clone = fresh_clone(repo_copy, tmp_path / "clone")
+    clone = fresh_clone(small_repo_copy, tmp_path / "clone")
     assert not (clone / "models/model.joblib").exists()  # outputs live in DVC, not in git
     pulled = timed("local folder remote", clone, "pull")
     assert "models/model.joblib" in pulled.output
     assert_up_to_date(clone)
-    assert_same_outputs(repo_copy, clone)
+    assert_same_outputs(small_repo_copy, clone)
 
 
-def test_each_clone_can_point_the_remote_elsewhere_with_remote_modify_local(repo_copy: Path, tmp_path: Path) -> None:
+def test_each_clone_can_point_the_remote_elsewhere_with_remote_modify_local(small_repo_copy: Path, tmp_path: Path) -> None:
     elsewhere = tmp_path / "disk" / "dvc-storage"
-    succeeded(dvc(repo_copy, "remote", "modify", "--local", DEFAULT_REMOTE, "url", str(elsewhere)))
-    commit_run(repo_copy, "pipeline run")
-    assert git(repo_copy, "status", "--porcelain", "--", ".dvc") == ""  # config.local stays out of git
-    succeeded(dvc(repo_copy, "push"))
+    succeeded(dvc(small_repo_copy, "remote", "modify", "--local", DEFAULT_REMOTE, "url", str(elsewhere)))
+    commit_run(small_repo_copy, "pipeline run")
+    assert git(small_repo_copy, "status", "--porcelain", "--", ".dvc") == ""  # config.local stays out of git
+    succeeded(dvc(small_repo_copy, "push"))
     assert stored_files(elsewhere)
     assert not (tmp_path / DEFAULT_FOLDER).exists()
 
-    clone = fresh_clone(repo_copy, tmp_path / "clone")
+    clone = fresh_clone(small_repo_copy, tmp_path / "clone")
     # The clone has the committed default only, which holds nothing yet.
     assert dvc(clone, "pull").returncode != 0
     succeeded(dvc(clone, "remote", "modify", "--local", DEFAULT_REMOTE, "url", str(elsewhere)))
     succeeded(dvc(clone, "pull"))
     assert_up_to_date(clone)
-    assert_same_outputs(repo_copy, clone)
+    assert_same_outputs(small_repo_copy, clone)
 
 
 def test_a_users_table_added_with_dvc_add_is_pushed_and_restored_in_a_fresh_clone(
-    repo_copy: Path, tmp_path: Path
+    small_repo_copy: Path, tmp_path: Path
 ) -> None:
-    table = repo_copy / "data/raw/my_table.csv"
-    shutil.copyfile(repo_copy / "data/raw/credit.csv", table)
-    succeeded(dvc(repo_copy, "add", "data/raw/my_table.csv"))
-    assert "/my_table.csv" in (repo_copy / "data/raw/.gitignore").read_text().split()
-    commit_run(repo_copy, "add my table", "data/raw/my_table.csv.dvc", "data/raw/.gitignore")
-    assert "data/raw/my_table.csv" not in git(repo_copy, "ls-files", "data/raw").split()
-    succeeded(dvc(repo_copy, "push"))
+    table = small_repo_copy / "data/raw/my_table.csv"
+    shutil.copyfile(small_repo_copy / "data/raw/credit.csv", table)
+    succeeded(dvc(small_repo_copy, "add", "data/raw/my_table.csv"))
+    assert "/my_table.csv" in (small_repo_copy / "data/raw/.gitignore").read_text().split()
+    commit_run(small_repo_copy, "add my table", "data/raw/my_table.csv.dvc", "data/raw/.gitignore")
+    assert "data/raw/my_table.csv" not in git(small_repo_copy, "ls-files", "data/raw").split()
+    succeeded(dvc(small_repo_copy, "push"))
 
-    clone = fresh_clone(repo_copy, tmp_path / "clone")
+    clone = fresh_clone(small_repo_copy, tmp_path / "clone")
     assert not (clone / "data/raw/my_table.csv").exists()
     succeeded(dvc(clone, "pull"))
     assert (clone / "data/raw/my_table.csv").read_bytes() == table.read_bytes()
