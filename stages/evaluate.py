@@ -4,7 +4,7 @@
   on the test split), by `evaluate.threshold`; accuracy, F1 and the confusion matrix use it.
 - Cross-validation clones the whole pipeline, so every fold refits its preprocessing.
 - Permutation importance shuffles each raw input column of the test split.
-- Metrics per value of `evaluate.segment_column` show gaps between groups.
+- Metrics per value of `data.segment_column` show gaps between groups.
 - Multiclass (no data.positive_class) has no threshold: each row's class is its most probable one.
 - With `evaluate.nested_cv`, the model choice (leaderboard or search) is redone inside each CV
   fold: `nested_cv.*` is free of the selection bias that `cv.*` carries when a choice was made.
@@ -41,9 +41,9 @@ def main() -> None:
     model = joblib.load(MODEL)
     train_inputs, train_target = split_inputs_target(read_table(TRAIN), params.data)
     test_inputs, test_target = split_inputs_target(read_table(TEST), params.data)
-    column = params.evaluate.segment_column
+    column = params.data.segment_column
     if column is not None and column not in test_inputs.columns:
-        raise StageError(f"params.yaml: evaluate.segment_column '{column}' is not an input column; choose one of {', '.join(test_inputs.columns)} or null")
+        raise StageError(f"params.yaml: data.segment_column '{column}' is not an input column; choose one of {', '.join(test_inputs.columns)} or null")
     prediction = predict(task, model, test_inputs)
     cv, out_of_fold = cross_validated_predictions(task, model, train_inputs, train_target, params.evaluate.cv_folds, seed, params.evaluate.n_jobs)
     threshold = choose_threshold(train_target, out_of_fold, params.evaluate.threshold) if task == "classification" else 0.5

@@ -22,7 +22,7 @@ def main() -> None:
     data = params.data
     contract = read_contract(data.contract)
     check_params_against_contract(data, contract)
-    check_segment_column(params.evaluate.segment_column, data, contract)
+    check_segment_column(data.segment_column, data, contract)
     validated = validate_table(read_table(data.path), contract, data.path)
     write_parquet(VALIDATED, validated)
     write_json(REPORT, summarize(validated, data.target))

@@ -89,7 +89,7 @@ def regression_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     def bring_own_table(params: dict) -> None:
         params["data"].update(path="data/raw/diabetes.csv", target="progression", task="regression", positive_class=None)
         params["train"]["model"] = "auto"
-        params["evaluate"]["segment_column"] = "sex"
+        params["data"]["segment_column"] = "sex"
         small_and_fast(params, ["ridge", "dummy"], [{"metric": "test.rmse", "max": 1000.0}])
 
     update_params(repo, bring_own_table)

@@ -129,7 +129,7 @@ def test_regression_card_has_regression_metrics_and_no_threshold():
 def test_multiclass_card_names_every_class_and_has_no_threshold():
     raw = yaml.safe_load(REPO_PARAMS.read_text(encoding="utf-8"))
     raw["data"].update(positive_class=None, target="Grade")
-    raw["evaluate"]["segment_column"] = "Home"
+    raw["data"]["segment_column"] = "Home"
     params = Params.model_validate(raw)
     names = ("roc_auc", "log_loss", "brier", "accuracy", "f1_macro")
     metrics = {

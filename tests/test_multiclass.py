@@ -38,7 +38,7 @@ def write_wine_csv(path: Path) -> None:
 def configure(params: dict) -> None:
     params["data"].update(path=TABLE, target="cultivar", task="classification", positive_class=None, drop_columns=[])
     small_and_fast(params, ["logistic_regression", "dummy"], [{"metric": "test.roc_auc", "min": 0.9}])
-    params["evaluate"]["segment_column"] = None
+    params["data"]["segment_column"] = None
     params["evaluate"]["cv_folds"] = 3
     params["leaderboard"]["cv_folds"] = 3
     params["train"]["model"] = "auto"

@@ -37,8 +37,8 @@ def point_params_at_the_table(repo: Path) -> None:
     params_file = repo / "params.yaml"
     params = yaml.safe_load(params_file.read_text())
     params["data"].update(path=TABLE, target="diagnosis", positive_class="malignant", drop_columns=["id"])
-    if params.get("evaluate", {}).get("segment_column") is not None:
-        params["evaluate"]["segment_column"] = None  # the credit table's column; none fits here
+    if params["data"].get("segment_column") is not None:
+        params["data"]["segment_column"] = None  # the credit table's column; none fits here
     params_file.write_text(yaml.safe_dump(params, sort_keys=False))
 
 

@@ -318,8 +318,8 @@ def test_one_list_of_gates_still_holds_for_whatever_the_task_is(write_params):
 
 
 def test_segment_column_equal_to_the_target_is_refused(write_params):
-    path = write_params(lambda raw: raw["evaluate"].update(segment_column=raw["data"]["target"]))
-    with pytest.raises(StageError, match=r"evaluate\.segment_column must not be the target"):
+    path = write_params(lambda raw: raw["data"].update(segment_column=raw["data"]["target"]))
+    with pytest.raises(StageError, match=r"data\.segment_column must not be the target"):
         load_params(path)
 
 
@@ -426,7 +426,7 @@ def test_every_string_key_keeps_yaml_boolean_text_and_boolean_keys_stay_booleans
     params = load_params(path)
     assert params.data.target == "on"
     assert params.data.drop_columns == ["yes", "no", "off"]
-    assert params.evaluate.segment_column == "n"
+    assert params.data.segment_column == "n"
     assert params.prepare.drop_duplicates is True
 
 

@@ -12,7 +12,7 @@ The gates are the repository's defaults. To stay quick (each stage's imports alo
 of CPU) the leaderboard lists three families, one per task and the dummy, set once before both
 runs: the same list serves both tasks, as the repository's full list does (tests/test_params.py
 checks that it names every family of both tasks). Model sizes and fold counts are lightened too;
-evaluate.segment_column is null, as the credit table's `Marital` is in neither table.
+data.segment_column is null, as the credit table's `Marital` is in neither table.
 """
 from __future__ import annotations
 
@@ -72,7 +72,7 @@ def lighten(params: dict) -> None:
     params["train"]["hist_gradient_boosting"]["max_iter"] = 10
     params["train"]["mlp"]["max_iter"] = 100
     params["leaderboard"]["cv_folds"] = 3
-    params["evaluate"].update(cv_folds=3, importance_repeats=1, segment_column=None)
+    params["evaluate"].update(cv_folds=3, importance_repeats=1)
 
 
 def draft_contract(repo: Path) -> None:
@@ -118,7 +118,8 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Run, Run]:
     table.to_csv(repo / YES_NO_TABLE, index=False)
 
     def yes_no_table(params: dict) -> None:
-        params["data"].update(path=YES_NO_TABLE, target="malignant", task="classification", positive_class="no", drop_columns=["id"])
+        params["data"].update(path=YES_NO_TABLE, target="malignant", task="classification", positive_class="no", drop_columns=["id"],
+                              segment_column=None)
         lighten(params)
 
     update_params(repo, yes_no_table)

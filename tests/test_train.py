@@ -156,7 +156,7 @@ def test_describe_model_of_a_named_regression_family():
     raw["train"]["model"] = "ridge"
     raw["leaderboard"]["families"] = ["ridge"]
     raw["gates"] = []
-    raw["evaluate"]["segment_column"] = None
+    raw["data"]["segment_column"] = None
     params = Params.model_validate(raw)
     described = describe_model(params, "ridge", params.train.ridge, {"Age": "integer"}, ["numeric__Age"], LogisticRegression(), "cd" * 32)
     assert described["output"] == "predicted Price"

@@ -47,7 +47,8 @@ def own_table_repo(repo: Path, table: pd.DataFrame) -> Path:
     def configure(params: dict) -> None:
         params["data"].update(path=TABLE, target="outcome", positive_class="default", drop_columns=[])
         params["leaderboard"].update(families=["logistic_regression"], cv_folds=2)  # one family: seconds, not minutes
-        params["evaluate"].update(cv_folds=2, importance_repeats=1, segment_column=None)
+        params["evaluate"].update(cv_folds=2, importance_repeats=1)
+        params["data"]["segment_column"] = None
         params["gates"] = [{"metric": "test.roc_auc", "min": 0.5}]
 
     update_params(repo, configure)

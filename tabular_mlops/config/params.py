@@ -29,6 +29,9 @@ class DataParams(Section):
     positive_class: Optional[str] = None  # classification: the class whose probability is output; null: every class
     drop_columns: list[str] = Field(default_factory=list)
     contract: str
+    # Metrics per value of this input column, to show gaps between groups; part of the data, so
+    # another table changes only data.*.
+    segment_column: Optional[str] = None
 
     @field_validator("positive_class", mode="before")
     @classmethod
@@ -40,6 +43,8 @@ class DataParams(Section):
     def _consistent(self) -> "DataParams":
         if self.target in self.drop_columns:
             raise ValueError(f"data.drop_columns must not contain the target '{self.target}'")
+        if self.segment_column is not None and self.segment_column == self.target:
+            raise ValueError("data.segment_column must not be the target")
         if self.task == "regression" and self.positive_class is not None:
             raise ValueError(f"data.positive_class must be null when data.task is 'regression'; got '{self.positive_class}'")
         return self
@@ -114,7 +119,6 @@ class EvaluateParams(Section):
     cv_folds: int = Field(ge=2)
     n_jobs: int = Field(ge=1)
     threshold: ThresholdParams
-    segment_column: Optional[str] = None
     importance_repeats: int = Field(ge=1)
     nested_cv: bool = False  # repeat the selection inside outer folds: an unbiased CV figure, at many times the cost
 
@@ -188,8 +192,6 @@ class Params(Section):
                     raise ValueError(f"{where}.metric must be one of {', '.join(metrics)}; got '{gate.metric}'")
                 if gate.min is None and gate.max is None:
                     raise ValueError(f"{where} ({gate.metric}) needs a min or a max")
-        if self.evaluate.segment_column == self.data.target:
-            raise ValueError("evaluate.segment_column must not be the target")
         return self
 
 

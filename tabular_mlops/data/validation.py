@@ -47,7 +47,7 @@ def check_segment_column(column: str | None, data: DataParams, contract: Contrac
     """Checked here, before hours of training, though only evaluate uses it."""
     inputs = contract.features(data.drop_columns)
     if column is not None and column not in inputs:
-        raise StageError(f"params.yaml: evaluate.segment_column '{column}' is not an input column of {data.contract};"
+        raise StageError(f"params.yaml: data.segment_column '{column}' is not an input column of {data.contract};"
                          f" choose one of {', '.join(inputs)} or null")
 
 

@@ -4,7 +4,7 @@
   on the test split), by `evaluate.threshold`; accuracy, F1 and the confusion matrix use it.
 - Cross-validation clones the whole pipeline, so every fold refits its preprocessing.
 - Permutation importance shuffles each raw input column of the test split.
-- Metrics per value of `evaluate.segment_column` show gaps between groups.
+- Metrics per value of `data.segment_column` show gaps between groups.
 - Multiclass decides by the most probable class: no threshold, and no ROC, precision-recall
   or calibration plot (those are per class); the confusion matrix covers every class.
 """
