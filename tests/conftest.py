@@ -28,7 +28,7 @@ import pytest  # noqa: E402
 from filelock import FileLock  # noqa: E402
 from threadpoolctl import threadpool_limits  # noqa: E402
 
-from tests.dvc_repo import copy_project, dvc, init_git_repo, small_credit_project  # noqa: E402
+from tests.dvc_repo import copy_project, dvc, init_git_repo, reproduce_small  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -135,17 +135,7 @@ def small_repo(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Path
     the leaderboard, light models, `train.model: auto`, the committed gates) after `dvc repro`,
     the run not committed: like `reproduced_repo`, in seconds. Read it; change a copy
     (`small_repo_copy`)."""
-    return _build_once(_run_folder(tmp_path_factory, worker_id), "small", _reproduce_small)
-
-
-def _reproduce_small(repo: Path) -> None:
-    small_credit_project(repo, gates=None, model="auto")
-    # No run in the first commit: the committed full-size dvc.lock and metrics are not this run's.
-    (repo / "dvc.lock").unlink()
-    shutil.rmtree(repo / "metrics")
-    init_git_repo(repo)
-    result = dvc(repo, "repro")
-    assert result.returncode == 0, result.output
+    return _build_once(_run_folder(tmp_path_factory, worker_id), "small", reproduce_small)
 
 
 @pytest.fixture

@@ -103,6 +103,18 @@ def small_credit_repo(repo: Path, gates: list[dict], model: str = "logistic_regr
     return repo
 
 
+def reproduce_small(repo: Path) -> None:
+    """conftest's `small_repo`: the 600-row project with `train.model: auto` and the committed
+    gates, reproduced from nothing (no dvc.lock, no metrics, an empty cache), not committed."""
+    small_credit_project(repo, gates=None, model="auto")
+    # No run in the first commit: the committed full-size dvc.lock and metrics are not this run's.
+    (repo / "dvc.lock").unlink()
+    shutil.rmtree(repo / "metrics")
+    init_git_repo(repo)
+    result = dvc(repo, "repro")
+    assert result.returncode == 0, result.output
+
+
 def committed_variant(source: Path, destination: Path, change, message: str) -> Path:
     """A copy of a reproduced repository (conftest's `small_repo`) with params changed by
     `change`, rerun (DVC reruns only the stages the change touches) and committed."""
@@ -112,6 +124,12 @@ def committed_variant(source: Path, destination: Path, change, message: str) -> 
     assert result.returncode == 0, result.output
     commit(destination, message)
     return destination
+
+
+def draft_contract(repo: Path, *arguments: str) -> subprocess.CompletedProcess:
+    """`tabular-mlops contract ARGUMENTS` in the repository, as a user runs it."""
+    return subprocess.run([sys.executable, "-m", "tabular_mlops", "contract", *arguments],
+                          cwd=repo, env=environment(), capture_output=True, text=True, timeout=300)
 
 
 def environment() -> dict[str, str]:

@@ -147,30 +147,23 @@ def test_multiclass_plot_is_one_confusion_matrix_over_every_class_at_the_most_pr
 # --- nested cross-validation, end to end ---
 
 @pytest.mark.slow
-def test_dvc_repro_with_nested_cv_writes_the_section_the_choices_and_gates_on_it(tmp_path):
-    import pandas as pd
-    from pathlib import Path
+def test_dvc_repro_with_nested_cv_writes_the_section_the_choices_and_gates_on_it(small_repo_copy):
+    from tests.dvc_repo import dvc, ran_stages, update_params
 
-    from tests.dvc_repo import copy_project, dvc, init_git_repo, small_and_fast, update_params
-
-    repo = tmp_path / "repo"
-    copy_project(Path(__file__).resolve().parents[1], repo)
-    table = pd.read_csv(repo / "data/raw/credit.csv").sample(n=300, random_state=0)
-    table.to_csv(repo / "data/raw/credit.csv", index=False)
+    repo = small_repo_copy  # 600 rows, the leaderboard of logistic regression and dummy, train.model: auto
 
     def configure(params):
-        small_and_fast(params, ["logistic_regression", "dummy"], [{"metric": "nested_cv.roc_auc_mean", "min": 0.6}])
-        params["leaderboard"]["cv_folds"] = params["evaluate"]["cv_folds"] = 3
         params["evaluate"]["nested_cv"] = True
+        params["gates"] = [{"metric": "nested_cv.roc_auc_mean", "min": 0.6}]
 
     update_params(repo, configure)
-    init_git_repo(repo)
     result = dvc(repo, "repro")
     assert result.returncode == 0, result.output
+    assert ran_stages(result.output) == {"evaluate", "gate"}  # nothing upstream depends on either change
     metrics = json.loads((repo / "metrics/evaluate/metrics.json").read_text())
     choices = json.loads((repo / "metrics/evaluate/nested_cv.json").read_text())
     assert list(metrics)[:3] == ["test", "cv", "nested_cv"]
-    assert choices["selection"] == "leaderboard" and [fold["selected"] for fold in choices["folds"]] == ["logistic_regression"] * 3
+    assert choices["selection"] == "leaderboard" and [fold["selected"] for fold in choices["folds"]] == ["logistic_regression"] * 5
     # Every outer fold chose the leaderboard's winner, on evaluate's own folds: nested CV equals plain CV.
     assert metrics["nested_cv"]["roc_auc_mean"] == pytest.approx(metrics["cv"]["roc_auc_mean"], abs=1e-6)
     gates = json.loads((repo / "metrics/gates.json").read_text())

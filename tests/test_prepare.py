@@ -10,7 +10,7 @@ from sklearn.model_selection import StratifiedKFold
 from tabular_mlops.errors import StageError
 from tabular_mlops.config.params import DataParams, Params, PrepareParams, load_params
 from tabular_mlops.data.cleaning import check_classes_fill_folds, clean, cv_folds_asked, split
-from tests.dvc_repo import dvc, md5_of, ran_stages, small_credit_repo
+from tests.dvc_repo import commit, dvc, md5_of, ran_stages
 
 REPO_PARAMS = Path(__file__).resolve().parents[1] / "params.yaml"
 
@@ -204,10 +204,11 @@ def test_prepare_lists_every_fold_count_it_checks_as_a_dvc_param():
 
 
 @pytest.mark.slow
-def test_a_seed_experiment_keeps_the_test_split_byte_for_byte_and_does_not_rerun_prepare(tmp_path):
-    # Only validate and prepare are reproduced: every later stage reads data/prepared, never writes it.
+def test_a_seed_experiment_keeps_the_test_split_byte_for_byte_and_does_not_rerun_prepare(small_repo_copy):
+    # The experiment targets prepare: every later stage reads data/prepared, never writes it.
     # (That changing prepare.split_seed does change the test rows is checked above, without dvc.)
-    repo = small_credit_repo(tmp_path / "repo", [], "logistic_regression", "prepare")
+    repo = small_repo_copy
+    commit(repo, "the small pipeline's run")  # dvc exp run starts from a commit
     test_split = repo / "data/prepared/test.parquet"
     before = md5_of(test_split)
     same = dvc(repo, "exp", "run", "-S", "seed=7", "prepare")

@@ -1,8 +1,9 @@
 """Another table, even another task, needs no edit beyond data.* and the contract; a yes/no label
 is read as the label. Through the real DVC, in one temporary repository:
 
-1. a yes/no labelled table (scikit-learn's bundled breast-cancer data, target `malignant`), run
-   by `dvc exp run -S data.positive_class=yes`: DVC writes `positive_class: yes` back unquoted,
+1. a yes/no labelled table (scikit-learn's bundled breast-cancer data, 569 rows, 30 measurements,
+   target `malignant`) through the README's bring-your-own-table flow (drafted contract,
+   `dvc add`), run by `dvc exp run -S data.positive_class=yes`: DVC writes `positive_class: yes` back unquoted,
    which YAML 1.1 alone would read as a boolean.
 2. scikit-learn's bundled diabetes table, regression: only data.* changes, the contract is
    redrafted with `tabular-mlops contract --force`, then `dvc repro`.
@@ -18,8 +19,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,7 +29,7 @@ import yaml
 from sklearn.datasets import load_breast_cancer, load_diabetes
 from sklearn.metrics import r2_score, roc_auc_score
 
-from tests.dvc_repo import DvcResult, commit, copy_project, dvc, environment, init_git_repo, update_params
+from tests.dvc_repo import DvcResult, commit, copy_project, draft_contract, dvc, init_git_repo, update_params
 from tests.test_plots_offline import html_id, parse_html, plot_divs
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -55,6 +54,8 @@ class Run:
     plots_show: DvcResult
     plot_ids: set[str]
     checked_metric: float  # the same metric, computed by scikit-learn from the saved model
+    contract: dict  # the drafted contract (the first table only)
+    status: dict  # `dvc status --json` right after the run (the first table only)
 
 
 def succeeded(result: DvcResult) -> DvcResult:
@@ -75,9 +76,8 @@ def lighten(params: dict) -> None:
     params["evaluate"].update(cv_folds=3, importance_repeats=1)
 
 
-def draft_contract(repo: Path) -> None:
-    drafted = subprocess.run([sys.executable, "-m", "tabular_mlops", "contract", "--force"],
-                             cwd=repo, env=environment(), capture_output=True, text=True, timeout=120)
+def redraft_contract(repo: Path) -> None:
+    drafted = draft_contract(repo, "--force")
     assert drafted.returncode == 0, drafted.stderr
 
 
@@ -88,13 +88,13 @@ def plots_page_ids(repo: Path, tmp: Path, *revisions: str) -> tuple[DvcResult, s
     return result, {div.attrs["id"] for div in plot_divs(parse_html((tmp / "index.html").read_text(encoding="utf-8")))}
 
 
-def read_run(repo: Path, tmp: Path, checked_metric: float) -> Run:
+def read_run(repo: Path, tmp: Path, checked_metric: float, contract: dict, status: dict) -> Run:
     def read(path: str):
         return json.loads((repo / path).read_text())
 
     shown, ids = plots_page_ids(repo, tmp)
     return Run((repo / "params.yaml").read_text(), read("metrics/evaluate/metrics.json"), read("models/model.json"),
-               read("metrics/leaderboard.json"), read("metrics/gates.json"), shown, ids, checked_metric)
+               read("metrics/leaderboard.json"), read("metrics/gates.json"), shown, ids, checked_metric, contract, status)
 
 
 def test_inputs_and_target(repo: Path, target: str) -> tuple[pd.DataFrame, pd.Series]:
@@ -112,8 +112,8 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Run, Run]:
 
     # 1. A yes/no target. The params start at another valid label; `dvc exp run -S` sets yes.
     bunch = load_breast_cancer(as_frame=True)
-    table = bunch.data.iloc[:, :10].copy()
-    table.insert(0, "id", range(1, len(table) + 1))
+    table = bunch.data.copy()  # 569 rows, 30 measurements
+    table.insert(0, "id", range(842_301, 842_301 + len(table)))
     table["malignant"] = bunch.target.map({0: "yes", 1: "no"})  # sklearn: 0 malignant, 1 benign
     table.to_csv(repo / YES_NO_TABLE, index=False)
 
@@ -123,13 +123,17 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Run, Run]:
         lighten(params)
 
     update_params(repo, yes_no_table)
-    draft_contract(repo)
-    init_git_repo(repo)
+    init_git_repo(repo)  # the README's flow: params, a drafted contract, `dvc add`, commit
+    redraft_contract(repo)
+    contract = yaml.safe_load((repo / "data/contract.yaml").read_text())
+    succeeded(dvc(repo, "add", YES_NO_TABLE))
+    commit(repo, "yes/no table, its contract and params")
     succeeded(dvc(repo, "exp", "run", "-S", "data.positive_class=yes"))
+    status = json.loads(succeeded(dvc(repo, "status", "--json")).stdout)
     model = joblib.load(repo / "models/model.joblib")
     inputs, target = test_inputs_and_target(repo, "malignant")
     sklearn_roc_auc = roc_auc_score(target == "yes", model.predict_proba(inputs)[:, 1])
-    classification = read_run(repo, tmp_path_factory.mktemp("plots_classification"), sklearn_roc_auc)
+    classification = read_run(repo, tmp_path_factory.mktemp("plots_classification"), sklearn_roc_auc, contract, status)
     commit(repo, "yes/no table, positive_class yes")
 
     # 2. Regression on another table: only data.* changes, and the contract is redrafted.
@@ -140,12 +144,12 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Run, Run]:
         f"data:\n  path: {DIABETES_TABLE}\n  target: progression\n  task: regression\n  positive_class: null\n"
         f"  drop_columns: []\n  contract: data/contract.yaml\n",
         classification.params_text, count=1, flags=re.MULTILINE))
-    draft_contract(repo)
+    redraft_contract(repo)
     commit(repo, "diabetes table, regression")
     succeeded(dvc(repo, "repro"))
     model = joblib.load(repo / "models/model.joblib")
     inputs, target = test_inputs_and_target(repo, "progression")
-    regression = read_run(repo, tmp_path_factory.mktemp("plots_regression"), r2_score(target, model.predict(inputs)))
+    regression = read_run(repo, tmp_path_factory.mktemp("plots_regression"), r2_score(target, model.predict(inputs)), {}, {})
     commit(repo, "diabetes results")
     return repo, classification, regression
 
@@ -158,7 +162,19 @@ def test_dvc_exp_run_writes_yes_unquoted_and_the_pipeline_takes_it_as_the_label(
     assert classification.model["output"] == "probability that malignant == 'yes'"
     assert "id" not in classification.model["input_columns"]
     assert classification.metrics["test"]["roc_auc"] == pytest.approx(classification.checked_metric, abs=1e-6)
-    assert classification.metrics["test"]["roc_auc"] > 0.9  # yes really is the positive class
+    assert classification.metrics["test"]["roc_auc"] > 0.95  # yes really is the positive class
+
+
+def test_bring_your_own_table_drafts_its_contract_and_leaves_dvc_status_clean(runs) -> None:
+    # As the README's bring-your-own-table section: a drafted contract, `dvc add`, a run, nothing stale.
+    _, classification, _ = runs
+    contract = classification.contract
+    assert contract["target"] == "malignant" and len(contract["columns"]) == 32
+    assert contract["columns"]["malignant"]["categories"] == ["no", "yes"]
+    assert contract["columns"]["id"]["type"] == "integer"
+    assert contract["columns"]["mean radius"] == {"type": "float", "nullable": False, "min": 0.0}
+    assert len(classification.model["input_columns"]) == 30 and "id" not in classification.model["input_columns"]
+    assert classification.status == {}
 
 
 def test_switching_to_regression_changed_no_params_but_data(runs) -> None:
