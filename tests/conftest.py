@@ -53,7 +53,9 @@ FULL_SIZE_TESTS = {
         "test_every_plot_dvc_yaml_declares_draws_in_headless_chromium",
     },
 }
-ONE_WORKER_MODULES = {"tests/test_families.py", "tests/test_review.py"}
+# Modules whose module-scoped repository must be built once: all their tests on one worker.
+ONE_WORKER_MODULES = {"tests/test_families.py", "tests/test_regression_families.py", "tests/test_review.py",
+                      "tests/test_multiclass.py", "tests/test_task_switch.py"}
 
 
 def work_unit(nodeid: str) -> str:

@@ -16,7 +16,7 @@ from tests.dvc_repo import (dvc, files_under, lock_without_model_bytes, locked_o
                             ran_stages, read_lock)
 
 ROOT = Path(__file__).resolve().parents[1]
-FAMILIES = ("logistic_regression", "linear_svm", "random_forest", "hist_gradient_boosting", "mlp", "dummy")
+FAMILIES = tuple(yaml.safe_load((ROOT / "params.yaml").read_text())["leaderboard"]["families"])  # both tasks'
 ALL_STAGES = {"validate", "prepare", "featurize", "leaderboard", "train", "evaluate", "gate"} | {
     f"cross_validate@{family}" for family in FAMILIES
 }

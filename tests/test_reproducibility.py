@@ -52,4 +52,4 @@ def test_a_simulated_other_cpu_gives_the_same_metrics_and_dvc_lock_apart_from_th
     assert lock_without_model_bytes(read_lock(here)) == lock_without_model_bytes(read_lock(there))
     # featurize's outputs, preprocessor included, are identical: dvc.lock compares their md5
     outs = {out["path"] for out in read_lock(here)["stages"]["featurize"]["outs"]}
-    assert outs == {"models/preprocessor.joblib", "data/features/train.parquet"}
+    assert outs == {"models/preprocessor.joblib", "data/features/train.parquet", "metrics/featurize.json"}

@@ -115,7 +115,6 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Run, Run]:
     table = bunch.data.copy()  # 569 rows, 30 measurements
     table.insert(0, "id", range(842_301, 842_301 + len(table)))
     table["malignant"] = bunch.target.map({0: "yes", 1: "no"})  # sklearn: 0 malignant, 1 benign
-    table.to_csv(repo / YES_NO_TABLE, index=False)
 
     def yes_no_table(params: dict) -> None:
         params["data"].update(path=YES_NO_TABLE, target="malignant", task="classification", positive_class="no", drop_columns=["id"],
@@ -123,7 +122,9 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Run, Run]:
         lighten(params)
 
     update_params(repo, yes_no_table)
-    init_git_repo(repo)  # the README's flow: params, a drafted contract, `dvc add`, commit
+    init_git_repo(repo)
+    # The README's flow: the table beside the project, a drafted contract, `dvc add`, commit.
+    table.to_csv(repo / YES_NO_TABLE, index=False)
     redraft_contract(repo)
     contract = yaml.safe_load((repo / "data/contract.yaml").read_text())
     succeeded(dvc(repo, "add", YES_NO_TABLE))
