@@ -143,7 +143,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Run, Run]:
     (repo / "params.yaml").write_text(re.sub(  # as a user edits it: the rest of the file stays as it is
         r"^data:\n(  .*\n)+",
         f"data:\n  path: {DIABETES_TABLE}\n  target: progression\n  task: regression\n  positive_class: null\n"
-        f"  drop_columns: []\n  contract: data/contract.yaml\n",
+        f"  drop_columns: []\n  contract: data/contract.yaml\n  segment_column: null\n",
         classification.params_text, count=1, flags=re.MULTILINE))
     redraft_contract(repo)
     commit(repo, "diabetes table, regression")

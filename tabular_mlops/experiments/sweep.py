@@ -26,6 +26,8 @@ from tabular_mlops.errors import StageError
 from tabular_mlops.evaluation.metrics import CV_METRICS_BY_TASK, METRICS_BY_TASK, PRIMARY_METRIC, gate_metric_names, higher_is_better
 
 DONE = {"Success", "Failed"}
+# Each `dvc queue status` is a DVC start-up (seconds of CPU): polling faster would slow the experiments.
+POLL_SECONDS = 5
 # evaluate's sections scored on the test split: ranking by them to choose spends the test set.
 TEST_SECTIONS = ("test", "over_baseline", "baseline")
 
@@ -79,7 +81,7 @@ def wait(names: list[str], started: float) -> dict[str, str]:
         seen = states
         if all(state in DONE for state in states.values()):
             return states
-        time.sleep(2)
+        time.sleep(POLL_SECONDS)
 
 
 def error_lines(name: str) -> str:
