@@ -130,7 +130,7 @@ class Gate(Section):
 
 
 class ReviewParams(Section):
-    tolerance: float = Field(ge=0)  # tools/review.py: how much worse a gated metric may get
+    tolerance: float = Field(ge=0)  # `tabular-mlops review`: how much worse a gated metric may get
 
 
 class Params(Section):
