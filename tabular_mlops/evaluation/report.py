@@ -1,0 +1,64 @@
+"""The whole evaluation of a fitted model, and writing it through dvclive.
+
+`evaluate_model` is a function of the model, the two splits and params; `write_live` logs its
+metrics and the task's plots, then rounds the plot data like the metrics.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from dvclive import Live
+from sklearn.base import BaseEstimator
+
+from tabular_mlops.config.params import Params
+from tabular_mlops.data.contract import Contract
+from tabular_mlops.evaluation.diagnostics import choose_threshold, importance, log_plots, round_plot_files, segments
+from tabular_mlops.evaluation.nested import nested_cv_report
+from tabular_mlops.evaluation.scoring import baseline, cross_validated_predictions, improvement, predict, rounded, score
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    sections: dict[str, dict[str, float]]  # test, cv, nested_cv (when on), baseline, over_baseline
+    threshold: float  # chosen on out-of-fold training predictions (binary); 0.5 and unused otherwise
+    prediction: np.ndarray | pd.DataFrame  # on the test split
+    importance: list[dict]
+    segments: dict
+    nested_selections: dict  # what each outer fold chose, or {"enabled": False}
+
+
+def evaluate_model(params: Params, contract: Contract, model: BaseEstimator,
+                   train: tuple[pd.DataFrame, pd.Series], test: tuple[pd.DataFrame, pd.Series]) -> Evaluation:
+    task, seed, spec = params.data.problem, params.seed, params.evaluate
+    (train_inputs, train_target), (test_inputs, test_target) = train, test
+    prediction = predict(task, model, test_inputs)
+    cv, out_of_fold = cross_validated_predictions(task, model, train_inputs, train_target, spec.cv_folds, seed, spec.n_jobs)
+    threshold = choose_threshold(train_target, out_of_fold, spec.threshold) if task == "classification" else 0.5
+    test_scores = score(task, test_target, prediction, threshold)
+    reference = baseline(task, train_target, test_target, threshold)
+    nested, selections = nested_cv_report(params, contract, train_inputs, train_target) if spec.nested_cv else ({}, {"enabled": False})
+    sections = {"test": test_scores, "cv": cv, **({"nested_cv": nested} if nested else {}),
+                "baseline": reference, "over_baseline": improvement(test_scores, reference)}
+    column = params.data.segment_column
+    by_segment = segments(task, test_inputs[column], test_target, prediction, threshold) if column else []
+    ranked = importance(task, model, test_inputs, test_target, spec.importance_repeats, seed, spec.n_jobs)
+    return Evaluation(sections, threshold, prediction, ranked, {"column": column, "segments": by_segment}, selections)
+
+
+def write_live(directory: str | Path, plots_declared: str | Path, params: Params, evaluation: Evaluation, test_target: pd.Series) -> None:
+    """Metrics and plots through dvclive. dvclive also writes `plots_declared` (a dvc.yaml naming
+    only this task's plots; DVC reads every dvc.yaml in the repository), so neither task shows an
+    empty plot or a "failed to load" warning."""
+    with Live(str(directory), dvcyaml=str(plots_declared), save_dvc_exp=False, report=None) as live:
+        for section, metrics in evaluation.sections.items():
+            for name, value in rounded(metrics).items():
+                live.log_metric(f"{section}/{name}", value, plot=False)
+        if params.data.problem == "classification":
+            live.log_metric("threshold", evaluation.threshold, plot=False)
+        log_plots(live, params, test_target, evaluation.prediction, evaluation.threshold)
+        live.log_plot("importance", pd.DataFrame(evaluation.importance), x="importance", y="column",
+                      template="bar_horizontal_sorted", title="Permutation importance, test split")
+    round_plot_files(Path(directory) / "plots")
