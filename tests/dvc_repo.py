@@ -168,18 +168,18 @@ def locked_outputs(repo: Path) -> dict[str, str]:
 
 # The README's promise: on another x86-64 CPU only the bytes of the trained model may differ
 # (OpenBLAS and numpy pick their kernels by CPU). Its size may not, nor any other dvc.lock entry.
-MAY_DIFFER_ACROSS_CPUS = "models/model.joblib"
+MAY_DIFFER_ACROSS_CPUS = ("models/model.joblib", "models/bundle")  # the bundle holds a copy of the model
 
 
 def lock_without_model_bytes(lock: dict) -> dict:
-    """dvc.lock with the md5 of models/model.joblib blanked wherever it appears (train's outs,
-    the deps of the stages that read the model); its size and everything else kept."""
+    """dvc.lock with the md5 of models/model.joblib and of models/bundle blanked wherever they
+    appear (outs, and the deps of the stages that read them); sizes and everything else kept."""
     stages = {}
     for name, stage in lock["stages"].items():
         stages[name] = dict(stage)
         for key in ("deps", "outs"):
             if key in stage:
-                stages[name][key] = [dict(entry, md5="(may differ)") if entry["path"] == MAY_DIFFER_ACROSS_CPUS else entry
+                stages[name][key] = [dict(entry, md5="(may differ)") if entry["path"] in MAY_DIFFER_ACROSS_CPUS else entry
                                      for entry in stage[key]]
     return {**lock, "stages": stages}
 

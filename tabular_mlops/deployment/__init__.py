@@ -1,0 +1,1 @@
+"""Deploying the trained model: the bundle the pipeline writes, and loading it safely."""

@@ -1,0 +1,146 @@
+"""Loading a model bundle only when it is the one the pipeline wrote, and scoring with it.
+
+A pickle runs code when it is loaded, so the bytes are checked first: their sha256 against the
+bundle's manifest and, inside the repository, their md5 against the one dvc.lock's train stage
+recorded (a bundle left behind by an older run is stale). Nothing is unpickled before both pass.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from functools import cached_property
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from tabular_mlops.data.contract import Contract
+from tabular_mlops.deployment.bundle import MANIFEST_FILE, MODEL_FILE
+from tabular_mlops.errors import StageError
+from tabular_mlops.files import sha256_of
+
+TRAINED_MODEL = "models/model.joblib"  # as dvc.lock's train stage names it
+
+
+@dataclass(frozen=True)
+class Bundle:
+    model: object  # the fitted scikit-learn Pipeline: raw input columns -> prediction
+    manifest: dict
+    directory: Path
+    warnings: tuple[str, ...] = field(default=())
+
+    @property
+    def version(self) -> str:
+        """The model's identity: the first 12 hex digits of its sha256."""
+        return self.manifest["model_sha256"][:12]
+
+    @property
+    def problem(self) -> str:
+        """classification (binary), multiclass or regression."""
+        metadata = self.manifest["model"]
+        return "multiclass" if metadata.get("classes") else metadata["task"]
+
+    @property
+    def threshold(self) -> float | None:
+        return self.manifest.get("threshold")
+
+    @property
+    def input_columns(self) -> list[str]:
+        return list(self.manifest["model"]["input_columns"])
+
+    @cached_property
+    def contract(self) -> Contract:
+        return Contract.model_validate(self.manifest["contract"])
+
+    @cached_property
+    def seen_categories(self) -> dict[str, set[str]]:
+        """Per categorical input column, the categories the model saw in training."""
+        transformer = self.model.named_steps["preprocess"]
+        for name, steps, columns in transformer.transformers_:
+            if name == "categorical" and len(columns):
+                encoder = steps.named_steps["one_hot"]
+                return {column: {str(value) for value in values} for column, values in zip(columns, encoder.categories_)}
+        return {}
+
+    def unseen_categories(self, inputs: pd.DataFrame) -> list[list[str]]:
+        """Per row, the columns holding a category the model never saw in training (missing values are not)."""
+        flags = [[] for _ in range(len(inputs))]
+        for column, seen in self.seen_categories.items():
+            values = inputs[column]
+            unseen = values.notna() & ~values.astype("object").map(str).isin(seen)
+            for position in np.flatnonzero(unseen.to_numpy()):
+                flags[position].append(column)
+        return flags
+
+    def predict(self, inputs: pd.DataFrame) -> pd.DataFrame:
+        """Per row: `probability` and `decision` (binary: the positive class when the probability
+        reaches the evaluated threshold), `probability:<class>` and `decision` (multiclass), or
+        `prediction` (regression). `inputs`: the contract's input columns with its types."""
+        from tabular_mlops.evaluation.scoring import predict  # scikit-learn's metrics: only when scoring
+
+        frame = inputs[self.input_columns]
+        metadata = self.manifest["model"]
+        prediction = predict(self.problem, self.model, frame)
+        if self.problem == "regression":
+            return pd.DataFrame({"prediction": prediction}, index=inputs.index)
+        if self.problem == "multiclass":
+            output = prediction.rename(columns=lambda label: f"probability:{label}")
+            return output.assign(decision=prediction.idxmax(axis=1).astype(str))
+        positive = metadata["positive_class"]
+        negative = next(label for label in self.contract.columns[metadata["target"]].categories if label != positive)
+        decision = np.where(prediction >= self.threshold, positive, negative)
+        return pd.DataFrame({"probability": prediction, "decision": decision}, index=inputs.index)
+
+
+def load_bundle(directory: str | Path, lock: str | Path | None = None) -> Bundle:
+    """The bundle at `directory`, verified; with `lock` (a dvc.lock), also not stale.
+
+    Raises StageError with one line naming the file when anything does not match.
+    """
+    directory = Path(directory)
+    manifest_path, model_path = directory / MANIFEST_FILE, directory / MODEL_FILE
+    if not manifest_path.is_file() or not model_path.is_file():
+        raise StageError(f"{directory}: not a model bundle (expected {MANIFEST_FILE} and {MODEL_FILE}); "
+                         "`dvc repro` writes models/bundle, `dvc artifacts get` fetches one")
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        expected = manifest["model_sha256"]
+    except (ValueError, KeyError, TypeError):
+        raise StageError(f"{manifest_path}: not a bundle manifest (expected JSON with model_sha256)") from None
+    actual = sha256_of(model_path)
+    if actual != expected:
+        raise StageError(f"{model_path}: sha256 {actual[:12]} does not match {expected[:12]} in {manifest_path}: "
+                         "the file changed after the pipeline wrote it; refusing to load it")
+    if lock is not None:
+        _refuse_stale(model_path, Path(lock))
+    import joblib  # only now: unpickling runs code, so only verified bytes get here
+
+    model = joblib.load(model_path)
+    return Bundle(model, manifest, directory, tuple(_library_warnings(manifest["model"].get("libraries", {}))))
+
+
+def _refuse_stale(model_path: Path, lock: Path) -> None:
+    try:
+        stage = yaml.safe_load(lock.read_text(encoding="utf-8"))["stages"]["train"]
+        recorded = next(out["md5"] for out in stage["outs"] if out["path"] == TRAINED_MODEL)
+    except (OSError, yaml.YAMLError, KeyError, TypeError, StopIteration):
+        raise StageError(f"{lock}: does not record {TRAINED_MODEL} in the train stage; run `dvc repro`") from None
+    digest = hashlib.md5(model_path.read_bytes()).hexdigest()
+    if digest != recorded:
+        raise StageError(f"{model_path}: stale: its md5 {digest[:12]} is not the model {lock} records ({recorded[:12]}); "
+                         "run `dvc repro` (or `dvc checkout`) so the bundle matches the pipeline")
+
+
+def _library_warnings(trained_with: dict[str, str]) -> list[str]:
+    warnings = []
+    for name, trained in sorted(trained_with.items()):
+        try:
+            installed = version(name)
+        except PackageNotFoundError:
+            installed = "not installed"
+        if installed != trained:
+            warnings.append(f"{name} {trained} trained the model but {installed} is installed: its predictions may differ")
+    return warnings
