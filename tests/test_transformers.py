@@ -11,7 +11,8 @@ import pandas as pd
 import pytest
 from sklearn.exceptions import NotFittedError
 
-from tabular_mlops.features.transformers import DatetimeParts, OutlierClipper, parse_datetimes, signed_log
+from tabular_mlops.data.dates import parse_datetimes
+from tabular_mlops.features.transformers import DatetimeParts, OutlierClipper, signed_log
 
 ROOT = Path(__file__).resolve().parents[1]
 

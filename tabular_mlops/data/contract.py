@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from tabular_mlops.config.params import DataParams, expects_text
 from tabular_mlops.data.tables import read_table
 from tabular_mlops.errors import StageError
-from tabular_mlops.features.transformers import parse_datetimes
+from tabular_mlops.data.dates import parse_datetimes
 from tabular_mlops.files import read_yaml_mapping, write_text
 
 ColumnType = Literal["integer", "float", "category", "datetime"]

@@ -12,7 +12,7 @@ import pandera.pandas as pa
 from tabular_mlops.data.contract import ColumnContract, Contract, as_labels
 from tabular_mlops.config.params import DataParams
 from tabular_mlops.errors import StageError
-from tabular_mlops.features.transformers import parse_datetimes
+from tabular_mlops.data.dates import parse_datetimes
 
 EXAMPLES_SHOWN = 3
 DATETIME_RULE = "must be an ISO 8601 date or timestamp (e.g. 2024-01-31 or 2024-01-31T14:05:00)"

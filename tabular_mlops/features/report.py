@@ -8,7 +8,7 @@ from __future__ import annotations
 import pandas as pd
 from sklearn.compose import ColumnTransformer
 
-from tabular_mlops.features.transformers import parse_datetimes
+from tabular_mlops.data.dates import parse_datetimes
 
 INDICATOR = "missingindicator_"
 
