@@ -54,7 +54,7 @@ FULL_SIZE_TESTS = {
     },
 }
 # Modules whose module-scoped repository must be built once: all their tests on one worker.
-ONE_WORKER_MODULES = {"tests/test_families.py", "tests/test_regression_families.py", "tests/test_review.py",
+ONE_WORKER_MODULES = {"tests/test_families.py", "tests/test_review.py",
                       "tests/test_multiclass.py", "tests/test_task_switch.py"}
 
 
@@ -65,13 +65,39 @@ def work_unit(nodeid: str) -> str:
     return module if module in ONE_WORKER_MODULES else nodeid
 
 
+# Seconds of the longest units (setup and calls, from `pytest -n 2 --durations=60`; a key is a
+# unit or the start of one). Units start longest first, so that at the end both workers run
+# short tests instead of one waiting for the other's last long one. Others: slow 10 s, else 0.
+UNIT_SECONDS = {
+    "tests/test_task_switch.py": 150,
+    "full-size reproduced repository": 110,
+    "tests/test_families.py": 100,
+    "tests/test_review.py": 90,
+    "tests/test_reproducibility.py": 75,
+    "tests/test_unusual_columns.py": 70,
+    "tests/test_multiclass.py": 55,
+    "tests/test_lock_merge.py": 55,
+    "tests/test_pipeline.py::test_two_runs_from_scratch": 40,
+    "tests/test_pipeline.py::test_experiment_sweep": 25,
+}
+
+
+def unit_seconds(item: pytest.Item) -> float:
+    unit = work_unit(item.nodeid)
+    listed = [seconds for key, seconds in UNIT_SECONDS.items() if unit.startswith(key)]
+    return max(listed) if listed else 10.0 if item.get_closest_marker("slow") else 0.0
+
+
 def pytest_xdist_make_scheduler(config: pytest.Config, log):
     if config.getoption("dist") != "load":  # -n 2 alone means load; any other --dist as asked
         return None
     from xdist.scheduler import LoadScopeScheduling
 
+    # Units in collection order (longest first, see below), not xdist's default: most tests first.
+    config.option.loadscopereorder = False
+
     class UnitScheduling(LoadScopeScheduling):
-        """--dist loadscope with the units of `work_unit`; the largest units are sent first."""
+        """--dist loadscope with the units of `work_unit`."""
 
         def _split_scope(self, nodeid: str) -> str:
             return work_unit(nodeid)
@@ -80,9 +106,8 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log):
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Start the long tests first: end-to-end (slow) tests before the unit tests, so the
-    short ones fill the gaps at the end instead of leaving one worker idle at the end."""
-    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+    """The longest units first (a stable sort keeps each module's order)."""
+    items.sort(key=lambda item: -unit_seconds(item))
 
 
 def _run_folder(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Path:

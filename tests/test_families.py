@@ -1,6 +1,6 @@
 """Classification families end to end through `dvc exp run -S train.model=...`, queued and run
 in parallel by the documented sweep command (`tabular-mlops sweep`), on the shared 600-row
-sample of the credit table; and a random search. Regression: test_regression_families.py.
+sample of the credit table; and a random search. Regression: test_task_switch.py.
 """
 from __future__ import annotations
 
@@ -46,8 +46,8 @@ def classification_repo(small_repo: Path, tmp_path_factory: pytest.TempPathFacto
 
 
 # Every family of each task runs through the real pipeline elsewhere: the full-size repro
-# cross-validates every classifier (cross_validate@<family>), test_regression_families.py's
-# `regression_repo` every regressor. The sweeps need only enough families to rank, to fail on one and to apply the best.
+# cross-validates every classifier (cross_validate@<family>), test_task_switch.py's diabetes run
+# every regressor. The sweeps need only enough families to rank, to fail on one and to apply the best.
 SWEPT_CLASSIFIERS = ("logistic_regression", "linear_svm", "dummy")
 
 

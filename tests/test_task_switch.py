@@ -9,11 +9,14 @@ is read as the label. Through the real DVC, in one temporary repository:
    redrafted with `tabular-mlops contract --force`, then `dvc repro`.
 3. `dvc plots diff` between the two commits.
 
-The gates are the repository's defaults. To stay quick (each stage's imports alone cost seconds
-of CPU) the leaderboard lists three families, one per task and the dummy, set once before both
-runs: the same list serves both tasks, as the repository's full list does (tests/test_params.py
-checks that it names every family of both tasks). Model sizes and fold counts are lightened too;
-data.segment_column is null, as the credit table's `Marital` is in neither table.
+4. `tabular-mlops sweep` of two regressors, ranked by CV RMSE (lower first), the best applied.
+
+The gates are the repository's defaults. The leaderboard lists logistic regression and every
+regressor, set once before both runs: the same list serves both tasks, as the repository's full
+list does (tests/test_params.py checks that it names every family of both tasks), so the
+diabetes run cross-validates every regression family through the real pipeline. Model sizes and
+fold counts are lightened, to stay quick; data.segment_column is null for the tumours and `sex`
+for the diabetes table (a data.* key).
 """
 from __future__ import annotations
 
@@ -29,7 +32,9 @@ import yaml
 from sklearn.datasets import load_breast_cancer, load_diabetes
 from sklearn.metrics import r2_score, roc_auc_score
 
+from tabular_mlops.config.train_params import REGRESSORS
 from tests.dvc_repo import DvcResult, commit, copy_project, draft_contract, dvc, init_git_repo, update_params
+from tests.test_families import ranked, sweep
 from tests.test_plots_offline import html_id, parse_html, plot_divs
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -54,6 +59,7 @@ class Run:
     plots_show: DvcResult
     plot_ids: set[str]
     checked_metric: float  # the same metric, computed by scikit-learn from the saved model
+    segments: dict
     contract: dict  # the drafted contract (the first table only)
     status: dict  # `dvc status --json` right after the run (the first table only)
 
@@ -63,7 +69,8 @@ def succeeded(result: DvcResult) -> DvcResult:
     return result
 
 
-FAMILIES = ["logistic_regression", "ridge", "dummy"]
+FAMILIES = ["logistic_regression", *REGRESSORS]  # random_forest, hist_gradient_boosting, mlp and dummy do both tasks
+CLASSIFIERS_LISTED = ["logistic_regression", "random_forest", "hist_gradient_boosting", "mlp", "dummy"]
 
 
 def lighten(params: dict) -> None:
@@ -94,7 +101,8 @@ def read_run(repo: Path, tmp: Path, checked_metric: float, contract: dict, statu
 
     shown, ids = plots_page_ids(repo, tmp)
     return Run((repo / "params.yaml").read_text(), read("metrics/evaluate/metrics.json"), read("models/model.json"),
-               read("metrics/leaderboard.json"), read("metrics/gates.json"), shown, ids, checked_metric, contract, status)
+               read("metrics/leaderboard.json"), read("metrics/gates.json"), shown, ids, checked_metric,
+               read("metrics/evaluate/segments.json"), contract, status)
 
 
 def test_inputs_and_target(repo: Path, target: str) -> tuple[pd.DataFrame, pd.Series]:
@@ -143,7 +151,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Run, Run]:
     (repo / "params.yaml").write_text(re.sub(  # as a user edits it: the rest of the file stays as it is
         r"^data:\n(  .*\n)+",
         f"data:\n  path: {DIABETES_TABLE}\n  target: progression\n  task: regression\n  positive_class: null\n"
-        f"  drop_columns: []\n  contract: data/contract.yaml\n  segment_column: null\n",
+        f"  drop_columns: []\n  contract: data/contract.yaml\n  segment_column: sex\n",
         classification.params_text, count=1, flags=re.MULTILINE))
     redraft_contract(repo)
     commit(repo, "diabetes table, regression")
@@ -188,11 +196,12 @@ def test_switching_to_regression_changed_no_params_but_data(runs) -> None:
 
 def test_each_task_ranks_its_own_families_from_the_one_list_and_skips_the_other(runs) -> None:
     _, classification, regression = runs
-    assert [row["family"] for row in classification.leaderboard["ranking"]] == ["logistic_regression", "dummy"]
-    assert classification.leaderboard["not_applicable"] == ["ridge"]
-    assert [row["family"] for row in regression.leaderboard["ranking"]] == ["ridge", "dummy"]
+    assert sorted(row["family"] for row in classification.leaderboard["ranking"]) == sorted(CLASSIFIERS_LISTED)
+    assert classification.leaderboard["not_applicable"] == ["linear_regression", "ridge"]
+    assert sorted(row["family"] for row in regression.leaderboard["ranking"]) == sorted(REGRESSORS)  # every regressor ran
     assert regression.leaderboard["not_applicable"] == ["logistic_regression"]
-    assert classification.model["model_family"] == "logistic_regression" and regression.model["model_family"] == "ridge"
+    for run in (classification, regression):
+        assert run.model["model_family"] == run.leaderboard["best"] == run.leaderboard["ranking"][0]["family"] != "dummy"
 
 
 def test_regression_writes_regression_metrics_checked_by_scikit_learn(runs) -> None:
@@ -200,6 +209,8 @@ def test_regression_writes_regression_metrics_checked_by_scikit_learn(runs) -> N
     assert set(regression.metrics["test"]) == {"rmse", "mae", "r2"}
     assert regression.metrics["test"]["r2"] == pytest.approx(regression.checked_metric, abs=1e-6)
     assert regression.model["task"] == "regression" and regression.model["output"] == "predicted progression"
+    assert regression.metrics["over_baseline"]["rmse"] > 0
+    assert regression.segments["column"] == "sex" and sum(row["rows"] for row in regression.segments["segments"]) > 0
 
 
 def test_regression_is_held_to_the_default_regression_gates_and_ranks_only_regressors(runs) -> None:
@@ -224,3 +235,21 @@ def test_dvc_plots_diff_across_the_task_switch_shows_both_tasks_plots_without_a_
     result, ids = plots_page_ids(repo, tmp_path, "HEAD~2", "HEAD")  # yes/no results, regression results
     assert "WARNING" not in result.output and "failed to load" not in result.output, result.output
     assert ids == {html_id(path) for path in CLASSIFICATION_PLOTS | REGRESSION_PLOTS | {IMPORTANCE_PLOT}}
+
+
+SWEPT_REGRESSORS = ("linear_regression", "ridge")
+
+
+def test_sweep_of_regression_families_ranks_them_by_cv_rmse_and_applies_the_best(runs) -> None:
+    # Last in the module: it changes the repository's workspace (the best is applied).
+    repo, _, _ = runs
+    families = ",".join(SWEPT_REGRESSORS)
+    # Chosen on cross-validation: `--metric test.rmse --apply-best` is refused (it would spend the test split).
+    result = sweep(repo, "-S", f"train.model={families}", "-j", "2", "--metric", "cv.rmse_mean", "--prefix", "reg", "--apply-best")
+    assert result.returncode == 0, result.stdout + result.stderr
+    ranking = ranked(result.stdout)
+    assert len(ranking) == len(SWEPT_REGRESSORS)
+    values = [value for _, value in ranking]
+    assert values == sorted(values) and values[0] < values[1]  # lower RMSE is better
+    best_family = SWEPT_REGRESSORS[int(ranking[0][0].rsplit("-", 1)[1]) - 1]
+    assert json.loads((repo / "models/model.json").read_text())["model_family"] == best_family
