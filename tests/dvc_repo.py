@@ -193,5 +193,9 @@ def md5_of(path: Path) -> str:
     return hashlib.md5(path.read_bytes()).hexdigest()
 
 
+# The stages after the gate: they rerun whenever the model or its evaluation changes.
+DEPLOYMENT_STAGES = {"bundle"}
+
+
 def ran_stages(output: str) -> set[str]:
     return {line.split("'")[1] for line in output.splitlines() if line.startswith("Running stage '")}

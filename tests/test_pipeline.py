@@ -13,12 +13,12 @@ import yaml
 from sklearn.metrics import brier_score_loss
 
 from tabular_mlops.config.train_params import CLASSIFIERS
-from tests.dvc_repo import (dvc, files_under, lock_without_model_bytes, locked_outputs, md5_of, reproduce_small,
+from tests.dvc_repo import (DEPLOYMENT_STAGES, dvc, files_under, lock_without_model_bytes, locked_outputs, md5_of, reproduce_small,
                             ran_stages, read_lock)
 
 ROOT = Path(__file__).resolve().parents[1]
 FAMILIES = tuple(yaml.safe_load((ROOT / "params.yaml").read_text())["leaderboard"]["families"])  # both tasks'
-ALL_STAGES = {"validate", "prepare", "featurize", "leaderboard", "train", "evaluate", "gate"} | {
+ALL_STAGES = {"validate", "prepare", "featurize", "leaderboard", "train", "evaluate", "gate", *DEPLOYMENT_STAGES} | {
     f"cross_validate@{family}" for family in FAMILIES
 }
 
@@ -108,10 +108,10 @@ def test_changing_the_model_reruns_only_train_evaluate_and_gate(small_repo_copy:
     set_param(small_repo_copy, "model: auto", "model: hist_gradient_boosting")
     result = dvc(small_repo_copy, "repro")
     assert result.returncode == 0, result.output
-    assert ran_stages(result.output) == {"train", "evaluate", "gate"}
+    assert ran_stages(result.output) == {"train", "evaluate", "gate", *DEPLOYMENT_STAGES}
     after = read_lock(small_repo_copy)["stages"]
     for stage in before:
-        if stage not in ("train", "evaluate", "gate"):
+        if stage not in {"train", "evaluate", "gate", *DEPLOYMENT_STAGES}:
             assert after[stage] == before[stage], stage
     assert json.loads((small_repo_copy / "models/model.json").read_text())["model_family"] == "hist_gradient_boosting"
 
@@ -131,7 +131,7 @@ def test_metrics_diff_between_commits_needs_no_remote(small_repo_copy: Path) -> 
     set_param(small_repo_copy, "method: max_f1", "method: fixed")
     result = dvc(small_repo_copy, "repro")
     assert result.returncode == 0, result.output
-    assert ran_stages(result.output) == {"evaluate", "gate"}
+    assert ran_stages(result.output) == {"evaluate", "gate", *DEPLOYMENT_STAGES}
     diff = dvc(small_repo_copy, "metrics", "diff", "--json")
     assert diff.returncode == 0, diff.output
     changed = json.loads(diff.stdout)["metrics/evaluate/metrics.json"]
