@@ -16,6 +16,7 @@ from tabular_mlops.monitoring.drift import NUMERIC
 WIDTH, HEIGHT, MARGIN = 560, 220, 40
 COLOURS = {"reference": "#4c78a8", "current": "#f58518"}
 PLOT_BINS = 20
+MAX_LABELS = 12
 
 
 def headline(report: dict) -> str:
@@ -103,10 +104,15 @@ def distribution_svg(name: str, reference: pd.Series, current: pd.Series, kind: 
             x = MARGIN + position * slot + offset * slot / 2
             bars.append(f'<rect class="{which}" x="{x:.1f}" y="{HEIGHT - MARGIN - height:.1f}" width="{slot / 2 * 0.9:.1f}" '
                         f'height="{height:.1f}" fill="{COLOURS[which]}"><title>{escape(label)}: {which} {values[position]:.3f}</title></rect>')
-    axis = (f'<line x1="{MARGIN}" y1="{HEIGHT - MARGIN}" x2="{WIDTH - MARGIN}" y2="{HEIGHT - MARGIN}" stroke="#333"/>'
-            f'<text x="{MARGIN}" y="{HEIGHT - 10}" font-size="11">{escape(labels[0])}</text>'
-            f'<text x="{WIDTH - MARGIN}" y="{HEIGHT - 10}" font-size="11" text-anchor="end">{escape(labels[-1])}</text>'
-            f'<text x="{MARGIN}" y="20" font-size="11">share of rows (max {top:.3f})</text>')
+    if len(labels) <= MAX_LABELS:  # categories (or few values): name each one under its bars
+        ticks = "".join(f'<text x="{MARGIN + (position + 0.5) * slot:.1f}" y="{HEIGHT - 22}" font-size="11" text-anchor="middle">'
+                        f'{escape(label)}</text>' for position, label in enumerate(labels))
+    else:  # numeric bins: the lower edges of the first and the last
+        ticks = (f'<text x="{MARGIN}" y="{HEIGHT - 22}" font-size="11">{escape(labels[0])}</text>'
+                 f'<text x="{WIDTH - MARGIN}" y="{HEIGHT - 22}" font-size="11" text-anchor="end">{escape(labels[-1])}</text>')
+    axis = (f'<line x1="{MARGIN}" y1="{HEIGHT - MARGIN}" x2="{WIDTH - MARGIN}" y2="{HEIGHT - MARGIN}" stroke="#333"/>{ticks}'
+            f'<text x="{MARGIN}" y="20" font-size="11">share of rows (max {top:.3f}); '
+            f'<tspan fill="{COLOURS["reference"]}">reference</tspan>, <tspan fill="{COLOURS["current"]}">current</tspan></text>')
     return (f'<svg class="drift-plot" data-column="{escape(name)}" width="{WIDTH}" '
             f'height="{HEIGHT}" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-label="{escape(name)}">{axis}{"".join(bars)}</svg>')
 
