@@ -22,7 +22,7 @@ pytestmark = pytest.mark.slow
 
 def test_the_pipeline_monitors_its_own_test_split_by_default(small_repo: Path) -> None:
     # params.yaml's monitor.current is the scored test split until batch scoring is wired: the
-    # 600-row sample's test split has 120 rows, fewer than monitor.min_rows (200).
+    # 600-row sample's test split has 120 rows, fewer than monitor.min_rows (300).
     report = json.loads((small_repo / "metrics/monitor.json").read_text())
     assert report["status"] == "not enough data" and report["rows"] == 120
     profile = json.loads((small_repo / "models/reference/profile.json").read_text())

@@ -10,7 +10,7 @@ import pytest
 from scipy import stats
 from sklearn.calibration import calibration_curve
 from sklearn.isotonic import IsotonicRegression
-from sklearn.metrics import roc_auc_score
+from sklearn.metrics import roc_auc_score, root_mean_squared_error
 
 from tabular_mlops.config.params import DriftParams, MonitorParams, load_params
 from tabular_mlops.errors import StageError
@@ -256,9 +256,82 @@ def test_a_batch_without_the_scored_columns_is_refused_naming_them() -> None:
 
 def test_monitor_params_are_checked_like_the_others(tmp_path) -> None:
     text = open("params.yaml", encoding="utf-8").read()
-    (tmp_path / "params.yaml").write_text(text.replace("  min_rows: 200", "  min_row: 200"))
+    (tmp_path / "params.yaml").write_text(text.replace("  min_rows: 300", "  min_row: 300"))
     with pytest.raises(StageError, match=r"unknown key 'monitor.min_row' \(did you mean 'min_rows'\?\)"):
         load_params(tmp_path / "params.yaml")
     (tmp_path / "params.yaml").write_text(text.replace("    roc_auc: 0.05", "    auc: 0.05"))
     with pytest.raises(StageError, match=r"monitor.max_estimated_drop"):
         load_params(tmp_path / "params.yaml")
+
+
+def test_regression_gets_drift_and_realised_metrics_but_no_estimate() -> None:
+    rng = np.random.default_rng(8)
+
+    def table(rows: int, shift: float) -> pd.DataFrame:
+        x = rng.normal(shift, 1.0, rows)
+        return pd.DataFrame({"x": x, "prediction": 3 * x, "y": 3 * x + rng.normal(0, 1, rows)})
+
+    profile = {"model_version": "0123456789ab", "problem": "regression", "target": "y", "positive_class": None,
+               "classes": None, "threshold": None, "columns": {"x": "numeric"}, "seen_categories": {}}
+    reference = Reference(table(2000, 0.0), table(300, 0.0), profile)
+    current = table(400, 1.0)
+    current.loc[:99, "y"] = None  # a quarter of the rows labelled later
+    report = check_batch(current, reference, MonitorParams())
+    assert report["dataset_drift"] is True and report["performance"]["estimated"] == "not estimated for regression"
+    labelled = current.dropna()
+    assert report["performance"]["labelled_rows"] == 300
+    assert report["performance"]["realised"]["rmse"] == pytest.approx(root_mean_squared_error(labelled["y"], labelled["prediction"]), abs=1e-6)
+    assert "Performance not estimated for regression." in markdown(report)
+
+
+class _ThreeClassBundle:
+    """Just what build_reference reads of a Bundle: a fixed three-class scorer of x."""
+
+    version, problem, threshold, input_columns = "fedcba987654", "multiclass", None, ["x", "colour"]
+    manifest = {"model": {"target": "y", "positive_class": None, "classes": ["a", "b", "c"]}}
+    seen_categories = {"colour": {"blue", "red"}}
+
+    class contract:  # noqa: N801 - stands in for Bundle.contract
+        columns = {"x": type("C", (), {"type": "float"}), "colour": type("C", (), {"type": "category"})}
+
+    def unseen_categories(self, inputs: pd.DataFrame) -> list[list[str]]:
+        return [[] if value in self.seen_categories["colour"] else ["colour"] for value in inputs["colour"]]
+
+    def predict(self, inputs: pd.DataFrame) -> pd.DataFrame:
+        logits = np.column_stack([-inputs["x"], np.zeros(len(inputs)), inputs["x"]])
+        probabilities = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+        frame = pd.DataFrame(probabilities, columns=[f"probability:{c}" for c in "abc"], index=inputs.index)
+        return frame.assign(decision=np.array(list("abc"))[probabilities.argmax(axis=1)])
+
+
+def test_a_multiclass_reference_keeps_a_seeded_sample_and_the_test_splits_realised_metrics() -> None:
+    from sklearn.metrics import accuracy_score, log_loss
+
+    from tabular_mlops.monitoring.reference import build_reference
+
+    rng = np.random.default_rng(9)
+
+    def table(rows: int) -> pd.DataFrame:
+        x = rng.normal(0, 1.5, rows)
+        return pd.DataFrame({"x": x, "colour": rng.choice(["red", "blue", "green"], rows), "y": np.where(x < -0.5, "a", np.where(x > 0.5, "c", "b"))})
+
+    train, test = table(50), table(80)
+    reference = build_reference(_ThreeClassBundle(), train, test, rows=30, seed=1, calibration=MonitorParams().calibration)
+    assert list(reference.training.index) == sorted(train.sample(n=30, random_state=1).index)
+    assert list(reference.training.columns) == ["x", "colour", "probability:a", "probability:b", "probability:c", "decision", "unseen_categories", "y"]
+    assert set(reference.test["unseen_categories"]) == {"", "colour"}
+    profile = reference.profile
+    assert profile["columns"] == {"x": "numeric", "colour": "categorical"} and "calibration" not in profile
+    probabilities = _ThreeClassBundle().predict(test).iloc[:, :3].to_numpy()
+    assert profile["performance"]["realised"]["accuracy"] == pytest.approx(accuracy_score(test["y"], np.array(list("abc"))[probabilities.argmax(axis=1)]))
+    assert profile["performance"]["realised"]["log_loss"] == pytest.approx(log_loss(test["y"], probabilities, labels=list("abc")))
+    report = check_batch(pd.concat([reference.test] * 4, ignore_index=True), reference, MonitorParams())
+    assert report["performance"]["estimated"] == "not estimated for multiclass"
+    assert {"probability:a", "probability:b", "probability:c"} <= set(report["columns"])
+
+
+def test_text_in_a_numeric_column_is_refused_naming_the_row() -> None:
+    current = _batch(300, 7).astype({"x": "object"})
+    current.loc[4, "x"] = "abc"
+    with pytest.raises(StageError, match=r"^batch.csv: column 'x' must be numeric, but row 5 holds 'abc'$"):
+        check_batch(current, REFERENCE, MonitorParams(), "batch.csv")

@@ -156,7 +156,7 @@ EstimatedMetric = Literal["roc_auc", "accuracy", "precision", "recall", "f1"]
 class MonitorParams(Section):
     current: str = "data/scored/batch.parquet"  # the scored table to check (CSV or Parquet)
     reference_rows: int = Field(default=5000, ge=1)  # training rows kept as the drift reference (a seeded sample beyond it)
-    min_rows: int = Field(default=200, ge=1)  # fewer current rows: "not enough data", no verdict
+    min_rows: int = Field(default=300, ge=1)  # fewer current rows: "not enough data", no verdict
     drift: DriftParams = Field(default_factory=DriftParams)
     calibration: CalibrationParams = Field(default_factory=CalibrationParams)
     # Binary classification: largest tolerated drop, reference (test split) realised minus current estimate.

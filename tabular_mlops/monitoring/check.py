@@ -11,11 +11,10 @@ import pandas as pd
 
 from tabular_mlops.config.params import MonitorParams
 from tabular_mlops.errors import StageError
-from tabular_mlops.evaluation.scoring import score
 from tabular_mlops.monitoring.calibration import apply_calibration
-from tabular_mlops.monitoring.drift import CATEGORICAL, NUMERIC, column_drift, dataset_drift
+from tabular_mlops.monitoring.drift import NUMERIC, column_drift, dataset_drift
 from tabular_mlops.monitoring.estimation import estimate, realised
-from tabular_mlops.monitoring.reference import Reference, positive_labels, score_columns
+from tabular_mlops.monitoring.reference import Reference, positive_labels, realised_other, score_columns
 
 DIGITS = 6  # like the pipeline's metrics: last-bit float noise never changes the committed report
 
@@ -27,6 +26,8 @@ def check_batch(current: pd.DataFrame, reference: Reference, spec: MonitorParams
     missing = [name for name in columns if name not in current.columns]
     if missing:
         raise StageError(f"{path}: a scored table needs the columns {', '.join(missing)}; it has {', '.join(map(str, current.columns))}")
+    for name in (name for name, kind in columns.items() if kind == NUMERIC):
+        _refuse_text(current[name], name, path)
     report = {"rows": len(current), "min_rows": spec.min_rows, "model_version": profile["model_version"], "problem": profile["problem"]}
     if len(current) < spec.min_rows:
         return {**report, "status": "not enough data"}
@@ -46,7 +47,7 @@ def performance(current: pd.DataFrame, reference: Reference, spec: MonitorParams
     if profile["problem"] != "classification":
         result["estimated"] = f"not estimated for {profile['problem']}"
         if len(labelled):
-            result["realised"] = _realised_other(profile, labelled)
+            result["realised"] = realised_other(profile, labelled)
         return result
     mapping = profile["calibration"]["map"]
     decided = current["probability"].to_numpy() >= profile["threshold"]
@@ -78,14 +79,12 @@ def gate_failure(report: dict, spec: MonitorParams, path: str) -> str | None:
     return None
 
 
-def _realised_other(profile: dict, labelled: pd.DataFrame) -> dict:
-    target = labelled[profile["target"]]
-    if profile["problem"] == "regression":
-        return score("regression", target.astype("float64"), labelled["prediction"].to_numpy())
-    classes = profile["classes"]
-    probabilities = labelled[[f"probability:{label}" for label in classes]].set_axis(classes, axis=1)
-    metrics = score("multiclass", target.astype(str), probabilities)
-    return {name: None if np.isnan(value) else value for name, value in metrics.items()}
+def _refuse_text(values: pd.Series, name: str, path: str) -> None:
+    numbers = pd.to_numeric(values, errors="coerce")
+    bad = values.notna() & numbers.isna()
+    if bad.any():
+        position = int(np.flatnonzero(bad.to_numpy())[0])
+        raise StageError(f"{path}: column '{name}' must be numeric, but row {position + 1} holds {values.iloc[position]!r}")
 
 
 def _unseen_rate(values: pd.Series, seen: list[str]) -> float:

@@ -80,6 +80,8 @@ def build_reference(bundle, train: pd.DataFrame, test: pd.DataFrame, rows: int, 
     }
     if bundle.problem == "classification":
         profile.update(binary_checks(profile, labelled, calibration))
+    else:
+        profile["performance"] = {"realised": realised_other(profile, labelled[labelled[target].notna()])}
     return Reference(training, labelled, profile)
 
 
@@ -97,6 +99,19 @@ def binary_checks(profile: dict, labelled: pd.DataFrame, spec: CalibrationParams
                         "ece_calibrated": reliability(target, calibrated, spec.bins)["ece"]},
         "performance": {"realised": realised(target, probability, decided), "estimated": estimate(calibrated, decided)},
     }
+
+
+def realised_other(profile: dict, labelled: pd.DataFrame) -> dict:
+    """Regression or multiclass metrics of labelled scored rows, by the pipeline's own scoring (scikit-learn)."""
+    from tabular_mlops.evaluation.scoring import score
+
+    target = labelled[profile["target"]]
+    if profile["problem"] == "regression":
+        return score("regression", target.astype("float64"), labelled["prediction"].to_numpy())
+    classes = profile["classes"]
+    probabilities = labelled[[f"probability:{label}" for label in classes]].set_axis(classes, axis=1)
+    metrics = score("multiclass", target.astype(str), probabilities)
+    return {name: None if np.isnan(value) else float(value) for name, value in metrics.items()}
 
 
 def write_reference(directory: str | Path, reference: Reference) -> None:
