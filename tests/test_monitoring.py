@@ -83,10 +83,10 @@ def test_jensen_shannon_distance_by_hand() -> None:
     current = pd.Series(["a"] * 90 + ["b"] * 10)
     p, q = np.array([0.5, 0.5]), np.array([0.9, 0.1])
     m = (p + q) / 2
-    divergence = 0.5 * np.sum(p * np.log2(p / m)) + 0.5 * np.sum(q * np.log2(q / m))
+    divergence = 0.5 * np.sum(p * np.log(p / m)) + 0.5 * np.sum(q * np.log(q / m))  # natural log, as Evidently
     result = column_drift(reference, current, "categorical", SPEC)
     assert result["method"] == "jensen_shannon"
-    assert result["statistic"] == pytest.approx(math.sqrt(divergence)) and result["statistic"] == pytest.approx(0.3831, abs=1e-4)
+    assert result["statistic"] == pytest.approx(math.sqrt(divergence)) and result["statistic"] == pytest.approx(0.3190, abs=1e-4)
     assert result["drifted"] is True
 
 

@@ -6,8 +6,9 @@ The method follows Evidently's defaults (its data-drift "default algorithm"):
   (5) distinct values, a two-proportion Z-test for a column with at most 2 values, chi-square
   for any other (categories, few-valued numbers);
 - a larger reference: a distance, drift when >= `distance` (0.1): Wasserstein distance divided by
-  the reference's standard deviation for numeric columns, Jensen-Shannon distance (base 2, so
-  between 0 and 1) between the category shares for the others.
+  the reference's standard deviation for numeric columns, Jensen-Shannon distance between the
+  category shares for the others (natural logarithm, as Evidently 0.7 computes it: between 0
+  and sqrt(ln 2) = 0.83).
 With thousands of rows a test finds any difference significant, hence the distances.
 Missing values are left out of the comparison and reported as a rate instead. One difference
 from Evidently: chi-square tests homogeneity of the 2 x k table (scipy's chi2_contingency),
@@ -104,7 +105,7 @@ def column_drift(reference: pd.Series, current: pd.Series, kind: str, spec: Drif
             statistic = normed_wasserstein(reference, current)
         else:
             reference_share, current_share, _ = shares(reference, current)
-            statistic = float(jensenshannon(reference_share, current_share, base=2))
+            statistic = float(jensenshannon(reference_share, current_share))
         threshold = spec.distance
         drifted = statistic >= threshold
     numeric = method in ("ks", "wasserstein")
