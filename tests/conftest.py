@@ -52,6 +52,10 @@ FULL_SIZE_TESTS = {
         "test_plots_page_loads_nothing_from_the_network",
         "test_every_plot_dvc_yaml_declares_draws_in_headless_chromium",
     },
+    "tests/test_monitor.py": {
+        "test_resamples_of_the_test_split_raise_at_most_two_false_alarms_in_twenty",
+        "test_the_shifted_batch_drifts_and_its_estimated_drop_is_flagged_like_the_realised_one",
+    },
 }
 # Modules whose module-scoped repository must be built once: all their tests on one worker.
 ONE_WORKER_MODULES = {"tests/test_families.py", "tests/test_review.py",

@@ -133,6 +133,38 @@ class ReviewParams(Section):
     tolerance: float = Field(ge=0)  # `tabular-mlops review`: how much worse a gated metric may get
 
 
+class DriftParams(Section):
+    """Evidently's defaults: statistical tests for a small reference, distances for a larger one."""
+
+    small_reference_rows: int = Field(default=1000, ge=1)  # at most this many reference rows: tests (p-values); more: distances
+    p_value: float = Field(default=0.05, gt=0, lt=1)  # a test's column drifts when p < this
+    distance: float = Field(default=0.1, gt=0)  # a distance's column drifts when distance >= this
+    numeric_min_unique: int = Field(default=5, ge=2)  # a numeric column with at most this many values is tested as categories
+    dataset_share: float = Field(default=0.5, gt=0, le=1)  # the batch drifts when this share of its columns does
+    psi_bins: int = Field(default=10, ge=2)  # reference quantile bins of a numeric column's PSI (reported, not a verdict)
+
+
+class CalibrationParams(Section):
+    max_ece: float = Field(default=0.05, ge=0)  # beyond it, a calibration map fitted on the test split corrects the scores
+    method: Literal["isotonic", "sigmoid"] = "isotonic"
+    bins: int = Field(default=10, ge=2)  # equal-width reliability bins
+
+
+EstimatedMetric = Literal["roc_auc", "accuracy", "precision", "recall", "f1"]
+
+
+class MonitorParams(Section):
+    current: str = "data/scored/batch.parquet"  # the scored table to check (CSV or Parquet)
+    reference_rows: int = Field(default=5000, ge=1)  # training rows kept as the drift reference (a seeded sample beyond it)
+    min_rows: int = Field(default=300, ge=1)  # fewer current rows: "not enough data", no verdict
+    drift: DriftParams = Field(default_factory=DriftParams)
+    calibration: CalibrationParams = Field(default_factory=CalibrationParams)
+    # Binary classification: largest tolerated drop, reference (test split) realised minus current estimate.
+    max_estimated_drop: dict[EstimatedMetric, float] = Field(default_factory=lambda: {"roc_auc": 0.05})
+    fail_on_dataset_drift: bool = False  # true: the monitor stage fails (after writing its report) on dataset drift
+    fail_on_estimated_drop: bool = False  # true: ... on an estimated drop beyond max_estimated_drop
+
+
 class Params(Section):
     seed: int = Field(ge=0)
     data: DataParams
@@ -143,6 +175,7 @@ class Params(Section):
     evaluate: EvaluateParams
     gates: dict[Task, list[Gate]]  # one list per task, so switching data.task needs no edit here
     review: ReviewParams
+    monitor: MonitorParams = Field(default_factory=MonitorParams)
 
     @property
     def task_gates(self) -> list[Gate]:

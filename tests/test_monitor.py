@@ -1,0 +1,85 @@
+"""The reference and monitor stages end to end: the real `dvc repro monitor` on the small
+repository, the HTML report in headless Chromium offline, and the full-size figures (false
+alarms on resamples of the test split, drift and an estimated drop on the shifted batch)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from tabular_mlops.config.params import MonitorParams
+from tabular_mlops.deployment.artifact import load_bundle
+from tabular_mlops.monitoring.check import check_batch
+from tabular_mlops.monitoring.reference import read_reference, scored
+from tabular_mlops.monitoring.shift import shifted_batch
+from tests.dvc_repo import dvc, ran_stages, update_params
+from tests.test_plots_offline import network_resources, parse_html, render_in_chromium
+
+pytestmark = pytest.mark.slow
+
+
+def test_the_pipeline_monitors_its_own_test_split_by_default(small_repo: Path) -> None:
+    # params.yaml's monitor.current is the scored test split until batch scoring is wired: the
+    # 600-row sample's test split has 120 rows, fewer than monitor.min_rows (300).
+    report = json.loads((small_repo / "metrics/monitor.json").read_text())
+    assert report["status"] == "not enough data" and report["rows"] == 120
+    profile = json.loads((small_repo / "models/reference/profile.json").read_text())
+    assert profile["rows"] == {"training": 480, "training_split": 480, "test": 120}
+    assert profile["calibration"]["ece"] >= 0 and set(profile["performance"]) == {"realised", "estimated"}
+
+
+def test_dvc_repro_monitor_flags_the_shifted_batch_and_the_gate_fails_after_writing(small_repo_copy: Path, tmp_path: Path) -> None:
+    repo = small_repo_copy
+    bundle = load_bundle(repo / "models/bundle")
+    test = pd.read_parquet(repo / "data/prepared/test.parquet")
+    batch = scored(bundle, shifted_batch(pd.concat([test] * 4, ignore_index=True), seed=0), "Status")
+    (repo / "data/scored").mkdir(parents=True)
+    batch.to_csv(repo / "data/scored/batch.csv", index=False)
+
+    def configure(params: dict) -> None:
+        params["monitor"].update(current="data/scored/batch.csv", fail_on_dataset_drift=True)
+
+    update_params(repo, configure)
+    result = dvc(repo, "repro", "monitor")
+    # the stage exits 2 (an expected failure, one line); dvc then fails the run
+    assert result.returncode != 0 and "python -m stages.monitor, exited with 2" in result.output, result.output
+    assert ran_stages(result.output) == {"monitor"}
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error: data/scored/batch.csv: dataset drift: ")]
+    assert len(errors) == 1 and "Traceback" not in result.output, result.output
+    report = json.loads((repo / "metrics/monitor.json").read_text())  # written before the stage failed
+    assert report["status"] == "ok" and report["rows"] == 480 and report["dataset_drift"] is True
+    assert {"Job", "Income", "probability"} <= set(report["drifted"])
+    assert report["performance"]["realised"]["roc_auc"] > 0.5 and report["performance"]["labelled_rows"] == 480
+    assert "DATASET DRIFT" in (repo / "metrics/monitor.md").read_text()
+
+    page = repo / "metrics/monitor.html"
+    assert network_resources(parse_html(page.read_text())) == []
+    dom = parse_html(render_in_chromium(page, tmp_path / "monitor.png", tmp_path / "profile", len(report["drifted"])))
+    plots = [element for element in dom.walk() if element.tag == "svg" and element.has_class("drift-plot")]
+    assert [plot.attrs["data-column"] for plot in plots] == report["drifted"]
+    assert all(sum(child.tag == "rect" for child in plot.children) >= 4 for plot in plots)
+
+
+# --- full size: the committed data and model (conftest's reproduced_repo, FULL_SIZE_TESTS) ---
+
+def test_resamples_of_the_test_split_raise_at_most_two_false_alarms_in_twenty(reproduced_repo: Path) -> None:
+    reference = read_reference(reproduced_repo / "models/reference")
+    alarms = [check_batch(reference.test.sample(n=500, replace=True, random_state=seed), reference, MonitorParams())
+              for seed in range(20)]
+    assert sum(report["dataset_drift"] for report in alarms) <= 2
+    assert sum(bool(report["performance"]["flagged_metrics"]) for report in alarms) <= 2
+
+
+def test_the_shifted_batch_drifts_and_its_estimated_drop_is_flagged_like_the_realised_one(reproduced_repo: Path) -> None:
+    reference = read_reference(reproduced_repo / "models/reference")
+    bundle = load_bundle(reproduced_repo / "models/bundle", reproduced_repo / "dvc.lock")
+    test = pd.read_parquet(reproduced_repo / "data/prepared/test.parquet")
+    report = check_batch(scored(bundle, shifted_batch(test, seed=0), "Status"), reference, MonitorParams())
+    assert report["dataset_drift"] is True and {"Job", "Age", "Income", "probability"} <= set(report["drifted"])
+    performance = report["performance"]
+    assert performance["flagged_metrics"] == ["roc_auc"]
+    # The labels came along with the rows: the drop is real, and the estimate is near it.
+    realised_drop = performance["reference_realised"]["roc_auc"] - performance["realised"]["roc_auc"]
+    assert realised_drop > 0.03 and performance["estimated"]["roc_auc"] == pytest.approx(performance["realised"]["roc_auc"], abs=0.05)
