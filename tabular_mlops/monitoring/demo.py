@@ -1,0 +1,72 @@
+"""`tabular-mlops demo-drift`: see the monitor fire, through the running service.
+
+Two batches are made from the test split: the split itself (nothing changed) and the shifted
+batch of `shift.shifted_batch` (young part-time workers, incomes down a third). Each is scored
+by the service at `url` (POST /predict/batch, exactly as a client would), and the answers, in
+the scored-table format with the true labels beside them, go through the monitor against
+models/reference. A report per batch is written under `out`.
+"""
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pandas as pd
+
+from tabular_mlops.config.params import Params
+from tabular_mlops.data.tables import read_table
+from tabular_mlops.errors import StageError
+from tabular_mlops.files import write_json, write_text
+from tabular_mlops.monitoring.check import check_batch
+from tabular_mlops.monitoring.reference import UNSEEN, read_reference
+from tabular_mlops.monitoring.report import headline, html, markdown
+from tabular_mlops.monitoring.shift import shifted_batch
+
+TEST_SPLIT = "data/prepared/test.parquet"
+REFERENCE = "models/reference"
+
+
+def run_demo(params: Params, url: str, out: str | Path, seed: int, api_key: str | None = None) -> list[str]:
+    """Score both batches through the service, monitor them, write the reports; one line per batch."""
+    reference = read_reference(REFERENCE)
+    test = read_table(TEST_SPLIT)
+    lines = []
+    for name, batch in (("unshifted", test), ("shifted", shifted_batch(test, seed))):
+        inputs = batch[list(reference.profile["columns"])]
+        answers = score_through_service(url, inputs, api_key)
+        scored = pd.concat([inputs, _answers_table(answers)], axis=1).assign(**{params.data.target: batch[params.data.target].to_numpy()})
+        report = check_batch(scored, reference, params.monitor, f"the {name} batch")
+        folder = Path(out) / name
+        write_json(folder / "monitor.json", report)
+        write_text(folder / "monitor.md", markdown(report))
+        write_text(folder / "monitor.html", html(report, reference.training, scored, reference.profile["columns"]))
+        lines.append(f"{name}: {headline(report)} (report: {folder / 'monitor.html'})")
+    return lines
+
+
+def score_through_service(url: str, inputs: pd.DataFrame, api_key: str | None = None) -> list[dict]:
+    """POST the rows as JSON records to {url}/predict/batch; the service's answers, in order."""
+    # Whole numbers as JSON integers: the contract's integer columns are held as float64.
+    records = json.loads(inputs.astype(object).where(inputs.notna(), None).to_json(orient="records", double_precision=15))
+    records = [{key: int(value) if isinstance(value, float) and value.is_integer() else value for key, value in record.items()}
+               for record in records]
+    request = urllib.request.Request(f"{url.rstrip('/')}/predict/batch", data=json.dumps(records).encode(), method="POST",
+                                     headers={"Content-Type": "application/json", **({"X-API-Key": api_key} if api_key else {})})
+    try:
+        with urllib.request.urlopen(request, timeout=120) as response:
+            return json.loads(response.read())["predictions"]
+    except urllib.error.HTTPError as error:
+        raise StageError(f"{url}/predict/batch answered {error.code}: {error.read().decode(errors='replace')[:300]}") from None
+    except urllib.error.URLError as error:
+        raise StageError(f"{url}: no scoring service answers there ({error.reason}); start one with `tabular-mlops serve`") from None
+
+
+def _answers_table(answers: list[dict]) -> pd.DataFrame:
+    """The service's answers as the scored table's prediction columns."""
+    table = pd.DataFrame(answers)
+    if "probabilities" in table:
+        table = table.join(pd.DataFrame(list(table.pop("probabilities"))).add_prefix("probability:"))
+    table[UNSEEN] = [";".join(columns) for columns in table.pop("unseen_categories")]
+    return table.drop(columns=["prediction_id", "model_version"])
