@@ -133,6 +133,14 @@ class ReviewParams(Section):
     tolerance: float = Field(ge=0)  # `tabular-mlops review`: how much worse a gated metric may get
 
 
+class ServeParams(Section):
+    """`tabular-mlops serve`: where predictions are logged and how large a request may be."""
+
+    log: str  # SQLite file (WAL mode) of predictions and feedback
+    max_body_bytes: int = Field(ge=1)
+    max_rows: int = Field(ge=1)  # rows per /predict/batch request
+
+
 class Params(Section):
     seed: int = Field(ge=0)
     data: DataParams
@@ -143,6 +151,7 @@ class Params(Section):
     evaluate: EvaluateParams
     gates: dict[Task, list[Gate]]  # one list per task, so switching data.task needs no edit here
     review: ReviewParams
+    serve: ServeParams
 
     @property
     def task_gates(self) -> list[Gate]:
