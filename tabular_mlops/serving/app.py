@@ -64,7 +64,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="tabular-mlops scoring service", version=manifest["model_sha256"][:12], lifespan=lifespan)
     app.add_middleware(Gatekeeper, metrics=metrics, max_body_bytes=settings.max_body_bytes)
     _error_handlers(app)
-    record_schema = parser.model.model_json_schema()
+    record_schema = parser.json_schema
     single = {"requestBody": {"required": True, "content": {"application/json": {"schema": record_schema}}}}
     batch = {"requestBody": {"required": True, "content": {
         "application/json": {"schema": {"type": "array", "items": record_schema, "maxItems": settings.max_rows}},
@@ -80,8 +80,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         frame = parser.frame(records)
         predicted = bundle.predict(frame)
         unseen = bundle.unseen_categories(frame)
-        ids = [uuid.uuid4().hex for _ in records]
-        outputs = [dict(row, unseen_categories=flags) for row, flags in zip(predicted.to_dict("records"), unseen)]
+        ids = _new_ids(len(records))
+        columns = {name: predicted[name].tolist() for name in predicted.columns}
+        outputs = [dict(zip(columns, values), unseen_categories=flags) for *values, flags in zip(*columns.values(), unseen)]
         log.log(bundle.version, ids, records, outputs)  # committed before anyone sees the answer
         answers = [_answer(problem, bundle.version, prediction_id, output) for prediction_id, output in zip(ids, outputs)]
         for answer in answers:
@@ -90,15 +91,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.post("/predict", openapi_extra=single, summary="Score one record")
     async def predict(request: Request):
+        ready()  # 503 before a 422: the client should retry elsewhere, not fix its request
         records = parser.one(await request.body())
-        return (await run_in_threadpool(score, records))[0]
+        return JSONResponse((await run_in_threadpool(score, records))[0])  # no jsonable_encoder pass: plain types already
 
     @app.post("/predict/batch", openapi_extra=batch, summary="Score a JSON list of records or a CSV table")
     async def predict_batch(request: Request):
+        ready()
         body = await request.body()
         is_csv = request.headers.get("content-type", "").split(";")[0].strip().lower() == "text/csv"
         records = parser.batch_csv(body, settings.max_rows) if is_csv else parser.batch_json(body, settings.max_rows)
-        return {"predictions": await run_in_threadpool(score, records) if records else []}
+        return JSONResponse({"predictions": await run_in_threadpool(score, records) if records else []})
 
     @app.post("/feedback", summary="Record the observed outcome of a prediction", openapi_extra={"requestBody": {
         "required": True, "content": {"application/json": {"schema": _FEEDBACK_SCHEMA}}}})
@@ -142,6 +145,12 @@ def _open(settings: Settings, state: dict) -> None:
         logger.exception("the model bundle could not be loaded; /ready stays 503")
         raise
     state.update(log=log, bundle=bundle)
+
+
+def _new_ids(count: int) -> list[str]:
+    """uuid4 hex ids from one read of the system's random source (one read per id is slower)."""
+    random = os.urandom(16 * count)
+    return [uuid.UUID(bytes=random[16 * i:16 * i + 16], version=4).hex for i in range(count)]
 
 
 class _NotReady(Exception):

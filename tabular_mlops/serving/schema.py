@@ -1,20 +1,22 @@
 """The request schema, built from the bundle's data contract, and the frame the model scores.
 
-One pydantic model per bundle: a field per input column, typed and bounded as the contract
-says, no other fields. Errors are reported by field and rule only: pydantic's own error
+One record type per bundle: a field per input column, typed and bounded as the contract
+says, no other fields. It is a TypedDict rather than a BaseModel: pydantic validates a
+1,000-row batch straight from the JSON bytes into dicts, several times faster than building
+and dumping model instances. Errors are reported by field and rule only: pydantic's own error
 objects carry the rejected `input`, which must never be echoed (it may be personal data).
 """
 from __future__ import annotations
 
 import csv
 import io
-import json
 from datetime import datetime
-from typing import Any, Literal, Optional
+from typing import Annotated, Any, Literal, Optional
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, create_model
+from pydantic import ConfigDict, Field, TypeAdapter, ValidationError
+from typing_extensions import NotRequired, Required, TypedDict  # pydantic needs this TypedDict before Python 3.12
 
 from tabular_mlops.data.contract import ColumnContract, Contract
 
@@ -33,44 +35,46 @@ class TooManyRows(Exception):
     pass
 
 
-def record_model(contract: Contract, input_columns: list[str]) -> type[BaseModel]:
-    """The pydantic model of one input record; nullable columns may be left out (missing)."""
-    fields = {name: _field(contract.columns[name]) for name in input_columns}
-    config = ConfigDict(extra="forbid", title="Record")
-    return create_model("Record", __config__=config, **fields)
+MAX_ERRORS = 50  # reported per request: a 10,000-row batch of wrong rows needs no 10,000-item answer
 
 
-def _field(spec: ColumnContract) -> tuple[Any, Any]:
+def record_type(contract: Contract, input_columns: list[str]) -> type:
+    """The type of one input record; nullable columns may be null or left out (missing)."""
+    record = TypedDict("Record", {name: _field(contract.columns[name]) for name in input_columns})  # type: ignore[misc]
+    record.__pydantic_config__ = ConfigDict(extra="forbid")  # type: ignore[attr-defined]
+    return record
+
+
+def _field(spec: ColumnContract) -> Any:
     if spec.type == "category":
         annotation: Any = Literal[tuple(spec.categories or ())]
+    elif spec.type == "float":
+        annotation = Annotated[float, Field(ge=spec.min, le=spec.max, allow_inf_nan=False)]
+    elif spec.type == "integer":
+        annotation = Annotated[int, Field(ge=spec.min, le=spec.max)]
     else:
         annotation = PYTHON_TYPES[spec.type]
-    bounds = {} if spec.type in ("category", "datetime") else {"ge": spec.min, "le": spec.max}
-    if spec.type == "float":
-        bounds["allow_inf_nan"] = False
-    if spec.nullable:
-        return Optional[annotation], Field(default=None, **bounds)
-    return annotation, Field(..., **bounds)
+    return NotRequired[Optional[annotation]] if spec.nullable else Required[annotation]
 
 
 class Parser:
     """Request bodies -> validated records (dicts in input-column order)."""
 
     def __init__(self, contract: Contract, input_columns: list[str]) -> None:
-        self.model = record_model(contract, input_columns)
+        record = record_type(contract, input_columns)
         self.input_columns = input_columns
         self.types = {name: contract.columns[name].type for name in input_columns}
-        self._batch = TypeAdapter(list[self.model])
+        self._one, self._batch = TypeAdapter(record), TypeAdapter(list[record])
+        self.json_schema = self._one.json_schema()
 
     def one(self, body: bytes) -> list[dict]:
-        data = _json(body)
-        return [self._records([data], batch=False)[0]]
+        return [self._validate(self._one.validate_json, body, batch=False)]
 
     def batch_json(self, body: bytes, max_rows: int) -> list[dict]:
-        data = _json(body)
-        if isinstance(data, list) and len(data) > max_rows:
-            raise TooManyRows(len(data))
-        return self._records(data, batch=True)
+        records = self._validate(self._batch.validate_json, body, batch=True)
+        if len(records) > max_rows:
+            raise TooManyRows(len(records))
+        return records
 
     def batch_csv(self, body: bytes, max_rows: int) -> list[dict]:
         try:
@@ -87,21 +91,21 @@ class Parser:
                   for number, row in enumerate(rows) if "\0extra" in row]
         if errors:
             raise RequestError(errors)
-        return self._records(rows, batch=True)
+        return self._validate(self._batch.validate_python, rows, batch=True)
 
-    def _records(self, data: Any, batch: bool) -> list[dict]:
+    @staticmethod
+    def _validate(validate, data: Any, batch: bool) -> Any:
         try:
-            if batch:
-                return [record.model_dump() for record in self._batch.validate_python(data)]
-            return [self.model.model_validate(data[0]).model_dump()]
+            return validate(data)
         except ValidationError as error:
-            raise RequestError([_describe(item, batch) for item in error.errors(include_input=False, include_url=False)]) from None
+            items = error.errors(include_input=False, include_url=False)[:MAX_ERRORS]
+            raise RequestError([_describe(item, batch) for item in items]) from None
 
     def frame(self, records: list[dict]) -> pd.DataFrame:
         """The contract's dtypes: numbers float64, categories object (missing: NaN), datetimes UTC."""
         columns = {}
         for name in self.input_columns:
-            values = [record[name] for record in records]
+            values = [record.get(name) for record in records]
             kind = self.types[name]
             if kind == "category":
                 columns[name] = pd.Series([np.nan if value is None else value for value in values], dtype="object")
@@ -112,19 +116,12 @@ class Parser:
         return pd.DataFrame(columns)
 
 
-def _json(body: bytes) -> Any:
-    try:
-        return json.loads(body)
-    except (ValueError, RecursionError):  # ValueError covers bad UTF-8 too
-        raise RequestError([{"field": None, "rule": "the body must be valid JSON"}]) from None
-
-
 RULES = {
     "missing": "is required",
     "extra_forbidden": "is not an input column of the model's contract",
     "int_parsing": "must be an integer", "int_type": "must be an integer", "int_from_float": "must be a whole number",
     "float_parsing": "must be a number", "float_type": "must be a number", "finite_number": "must be a finite number",
-    "model_type": "must be a JSON object (one record)", "model_attributes_type": "must be a JSON object (one record)",
+    "dict_type": "must be a JSON object (one record)",
     "list_type": "must be a JSON list of records",
     "literal_error": "must be one of the contract's categories",
 }
@@ -135,7 +132,7 @@ def _describe(error: dict, batch: bool) -> dict:
     described: dict[str, Any] = {}
     if batch:
         described["row"] = location.pop(0) if location and isinstance(location[0], int) else None
-    described["field"] = str(location[0]) if location else None
+    described["field"] = str(location[0])[:100] if location else None
     described["rule"] = _rule(error)
     return described
 
@@ -147,6 +144,8 @@ def _rule(error: dict) -> str:
         return f"must be {sign} {context.get('ge', context.get('le'))}"
     if kind == "literal_error":
         return f"must be one of {context.get('expected', '')}"
+    if kind.startswith("json") or kind == "recursion_loop":
+        return "the body must be valid JSON"
     if kind.startswith("datetime") or kind.startswith("date_"):
         return "must be an ISO 8601 date or date-time"
     # pydantic's messages name the rule, not the input; the known ones get our words.
