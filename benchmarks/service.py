@@ -11,6 +11,7 @@ Goals (the issue): /predict p50 within 5 ms of the floor; batch at least half th
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import sys
@@ -85,11 +86,12 @@ def main() -> None:
             floor_one = in_process(bundle, frame.head(1), 200)
             single = {concurrency: over_http(running.url, records, arguments.requests, concurrency) for concurrency in (1, 16)}
             floor_batch = in_process(bundle, frame, 10)
-            batch_times = []
+            batch_times, body = [], json.dumps(records).encode()  # encoded once: the client's cost is not the service's
             with httpx.Client(timeout=60) as client:
-                for _ in range(10):
+                for _ in range(11):
                     started = time.perf_counter()
-                    client.post(f"{running.url}/predict/batch", json=records).raise_for_status()
+                    client.post(f"{running.url}/predict/batch", content=body,
+                                headers={"Content-Type": "application/json"}).raise_for_status()
                     batch_times.append(time.perf_counter() - started)
         finally:
             running.stop()
@@ -101,7 +103,7 @@ def main() -> None:
     print(f"{'/predict p99 ms, concurrency 1':<38}{milliseconds(percentile(single[1], 0.99)):>10}{milliseconds(percentile(floor_one, 0.99)):>12}")
     print(f"{'/predict p50 ms, concurrency 16':<38}{milliseconds(statistics.median(single[16])):>10}{'':>12}")
     print(f"{'/predict p99 ms, concurrency 16':<38}{milliseconds(percentile(single[16], 0.99)):>10}{'':>12}")
-    served, floor = 1000 / statistics.median(batch_times), 1000 / statistics.median(floor_batch)
+    served, floor = 1000 / statistics.median(batch_times[1:]), 1000 / statistics.median(floor_batch)
     print(f"{'/predict/batch rows/s, 1000 rows':<38}{served:>10.0f}{floor:>12.0f}")
     print(f"goals: p50 within 5 ms of the floor: {statistics.median(single[1]) - statistics.median(floor_one) <= 0.005}; "
           f"batch >= half the in-process rows/s: {served >= floor / 2}")
