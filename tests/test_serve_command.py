@@ -67,3 +67,17 @@ def test_feedback_outcome_must_be_a_class_or_a_number(problem: str, outcome: obj
         with pytest.raises(RequestError) as refused:
             _feedback(body, contract, problem)
         assert refused.value.errors[0]["field"] == "outcome" and str(outcome) not in refused.value.errors[0]["rule"]
+
+
+def test_a_busy_port_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+    import socket
+
+    shutil.copy(ROOT / "params.yaml", tmp_path / "params.yaml")
+    monkeypatch.chdir(tmp_path)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["serve", "--model", "nowhere", "--port", str(port)]) == 2
+    error = capsys.readouterr().err
+    assert error == f"error: --host 127.0.0.1 --port {port}: cannot listen there (Address already in use); pick another --port\n"

@@ -239,6 +239,28 @@ def test_ready_is_503_until_the_bundle_is_loaded(small_repo: Path, tmp_path: Pat
         assert started.get("/ready").status_code == 200
 
 
+def test_an_unexpected_error_is_a_generic_500(small_repo: Path, tmp_path: Path, test_rows: pd.DataFrame,
+                                              monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    from fastapi.testclient import TestClient
+
+    from tabular_mlops.deployment.artifact import Bundle
+    from tabular_mlops.serving.app import Settings, create_app
+
+    def broken(self, frame):
+        raise RuntimeError(f"{SECRET_TEXT} in /srv/private/path.py")
+
+    monkeypatch.setattr(Bundle, "predict", broken)
+    settings = Settings(model=str(small_repo / "models/bundle"), lock=None, log=str(tmp_path / "log.sqlite"),
+                        max_body_bytes=MAX_BODY, max_rows=MAX_ROWS)
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        while client.get("/ready").status_code != 200:
+            time.sleep(0.05)
+        response = client.post("/predict", json=record(test_rows))
+    assert response.status_code == 500
+    assert response.json() == {"detail": "internal error; the server log has the details"}
+    assert SECRET_TEXT in caplog.text  # logged server-side, with its traceback
+
+
 def test_concurrent_requests_are_all_logged_once_and_sigterm_loses_no_answered_request(
         small_repo: Path, tmp_path: Path, test_rows: pd.DataFrame) -> None:
     # One worker: two start in ~20 s on the shared 2-core machine; several connections writing

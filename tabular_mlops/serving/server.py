@@ -35,6 +35,7 @@ def run(arguments: argparse.Namespace) -> int:
     if arguments.workers < 1:
         raise StageError(f"--workers must be at least 1; got {arguments.workers}")
     serve = serve_params()
+    _refuse_busy_port(arguments.host, arguments.port)
     lock = default_lock(arguments.model, arguments.lock)
     bundle = load_bundle(arguments.model, lock)
     for warning in bundle.warnings:
@@ -63,6 +64,18 @@ def serve_params():
     if Path(PARAMS_FILE).exists():
         return load_params().serve
     return ServeParams(log="logs/predictions.sqlite", max_body_bytes=1_000_000, max_rows=10_000)
+
+
+def _refuse_busy_port(host: str, port: int) -> None:
+    """uvicorn would log a traceback-free error but exit 1 after loading everything: check first."""
+    import socket
+
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does: TIME_WAIT is no conflict
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            raise StageError(f"--host {host} --port {port}: cannot listen there ({error.strerror}); pick another --port") from None
 
 
 def default_lock(model: str, lock: str | None) -> str | None:
