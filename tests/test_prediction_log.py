@@ -64,9 +64,9 @@ def test_read_scored_is_the_scored_table_with_outcomes_in_a_time_window(tmp_path
 def test_prediction_ids_are_uuid4_hex() -> None:
     import uuid
 
-    from tabular_mlops.serving.app import _new_ids
+    from tabular_mlops.serving.outputs import new_ids
 
-    ids = _new_ids(500)
+    ids = new_ids(500)
     parsed = [uuid.UUID(text) for text in ids]
     assert all(value.version == 4 and value.variant == uuid.RFC_4122 and value.hex == text for value, text in zip(parsed, ids))
     assert len(set(ids)) == 500

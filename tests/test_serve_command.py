@@ -54,7 +54,7 @@ def test_feedback_outcome_must_be_a_class_or_a_number(problem: str, outcome: obj
     import json
 
     from tabular_mlops.data.contract import Contract
-    from tabular_mlops.serving.app import _feedback
+    from tabular_mlops.serving.outputs import feedback_outcome
     from tabular_mlops.serving.schema import RequestError
 
     target = {"type": "float", "nullable": False} if problem == "regression" else \
@@ -62,10 +62,10 @@ def test_feedback_outcome_must_be_a_class_or_a_number(problem: str, outcome: obj
     contract = Contract.model_validate({"target": "y", "columns": {"y": target}})
     body = json.dumps({"prediction_id": "p1", "outcome": outcome}).encode()
     if accepted:
-        assert _feedback(body, contract, problem) == ("p1", float(outcome) if problem == "regression" else outcome)
+        assert feedback_outcome(body, contract, problem) == ("p1", float(outcome) if problem == "regression" else outcome)
     else:
         with pytest.raises(RequestError) as refused:
-            _feedback(body, contract, problem)
+            feedback_outcome(body, contract, problem)
         assert refused.value.errors[0]["field"] == "outcome" and str(outcome) not in refused.value.errors[0]["rule"]
 
 

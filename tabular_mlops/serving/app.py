@@ -14,7 +14,6 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.concurrency import run_in_threadpool
@@ -23,6 +22,7 @@ from starlette.responses import JSONResponse, Response
 from tabular_mlops.data.contract import Contract
 from tabular_mlops.deployment.artifact import Bundle, load_bundle
 from tabular_mlops.deployment.bundle import MANIFEST_FILE
+from tabular_mlops.serving.outputs import FEEDBACK_SCHEMA, answer, feedback_outcome, headline_score, new_ids
 from tabular_mlops.serving.prediction_log import PredictionLog
 from tabular_mlops.serving.schema import Parser, RequestError, TooManyRows
 from tabular_mlops.serving.telemetry import Gatekeeper, Metrics
@@ -80,13 +80,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         frame = parser.frame(records)
         predicted = bundle.predict(frame)
         unseen = bundle.unseen_categories(frame)
-        ids = _new_ids(len(records))
+        ids = new_ids(len(records))
         columns = {name: predicted[name].tolist() for name in predicted.columns}
         outputs = [dict(zip(columns, values), unseen_categories=flags) for *values, flags in zip(*columns.values(), unseen)]
         log.log(bundle.version, ids, records, outputs)  # committed before anyone sees the answer
-        answers = [_answer(problem, bundle.version, prediction_id, output) for prediction_id, output in zip(ids, outputs)]
-        for answer in answers:
-            metrics.scores.observe(_headline_score(problem, answer))
+        answers = [answer(problem, bundle.version, prediction_id, output) for prediction_id, output in zip(ids, outputs)]
+        for given in answers:
+            metrics.scores.observe(headline_score(problem, given))
         return answers
 
     @app.post("/predict", openapi_extra=single, summary="Score one record")
@@ -104,10 +104,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return JSONResponse({"predictions": await run_in_threadpool(score, records) if records else []})
 
     @app.post("/feedback", summary="Record the observed outcome of a prediction", openapi_extra={"requestBody": {
-        "required": True, "content": {"application/json": {"schema": _FEEDBACK_SCHEMA}}}})
+        "required": True, "content": {"application/json": {"schema": FEEDBACK_SCHEMA}}}})
     async def feedback(request: Request):
         bundle, log = ready()
-        prediction_id, outcome = _feedback(await request.body(), contract, problem)
+        prediction_id, outcome = feedback_outcome(await request.body(), contract, problem)
         if await run_in_threadpool(log.model_of, prediction_id) is None:
             return JSONResponse({"detail": "no prediction with this prediction_id in the log"}, status_code=404)
         await run_in_threadpool(log.feedback, prediction_id, outcome)
@@ -147,67 +147,8 @@ def _open(settings: Settings, state: dict) -> None:
     state.update(log=log, bundle=bundle)
 
 
-def _new_ids(count: int) -> list[str]:
-    """uuid4 hex ids, as uuid.uuid4().hex gives them, from one read of the system's random source
-    (a read and a UUID object per id cost 5 ms per 1,000 rows)."""
-    octets = np.frombuffer(os.urandom(16 * count), dtype=np.uint8).reshape(count, 16).copy()
-    octets[:, 6] = octets[:, 6] & 0x0F | 0x40  # version 4
-    octets[:, 8] = octets[:, 8] & 0x3F | 0x80  # RFC 4122 variant
-    text = octets.tobytes().hex()
-    return [text[32 * i:32 * i + 32] for i in range(count)]
-
-
 class _NotReady(Exception):
     pass
-
-
-_FEEDBACK_SCHEMA = {"type": "object", "additionalProperties": False, "required": ["prediction_id", "outcome"],
-                    "properties": {"prediction_id": {"type": "string"}, "outcome": {"type": ["string", "number"]}}}
-
-
-def _feedback(body: bytes, contract: Contract, problem: str) -> tuple[str, object]:
-    try:
-        data = json.loads(body)
-    except (ValueError, RecursionError):
-        raise RequestError([{"field": None, "rule": "the body must be valid JSON"}]) from None
-    if not isinstance(data, dict):
-        raise RequestError([{"field": None, "rule": "must be a JSON object with prediction_id and outcome"}])
-    errors = [{"field": name, "rule": "is required"} for name in ("prediction_id", "outcome") if name not in data]
-    errors += [{"field": str(name)[:100], "rule": "is not a field of feedback"} for name in data if name not in ("prediction_id", "outcome")]
-    if errors:
-        raise RequestError(errors)
-    prediction_id, outcome = data["prediction_id"], data["outcome"]
-    if not isinstance(prediction_id, str):
-        raise RequestError([{"field": "prediction_id", "rule": "must be a string"}])
-    if problem == "regression":
-        if isinstance(outcome, bool) or not isinstance(outcome, (int, float)) or outcome != outcome or abs(outcome) == float("inf"):
-            raise RequestError([{"field": "outcome", "rule": "must be a finite number (the target is numeric)"}])
-        return prediction_id, float(outcome)
-    classes = contract.columns[contract.target].categories or []
-    if not isinstance(outcome, str) or outcome not in classes:
-        raise RequestError([{"field": "outcome", "rule": f"must be a class of {contract.target}: {', '.join(classes)}"}])
-    return prediction_id, outcome
-
-
-def _answer(problem: str, version: str, prediction_id: str, output: dict) -> dict:
-    answer = {"prediction_id": prediction_id, "model_version": version}
-    if problem == "classification":
-        answer.update(probability=output["probability"], decision=output["decision"])
-    elif problem == "multiclass":
-        answer["probabilities"] = {key.split(":", 1)[1]: value for key, value in output.items() if key.startswith("probability:")}
-        answer["decision"] = output["decision"]
-    else:
-        answer["prediction"] = output["prediction"]
-    answer["unseen_categories"] = output["unseen_categories"]
-    return answer
-
-
-def _headline_score(problem: str, answer: dict) -> float:
-    if problem == "classification":
-        return answer["probability"]
-    if problem == "multiclass":
-        return max(answer["probabilities"].values())
-    return answer["prediction"]
 
 
 def _error_handlers(app: FastAPI) -> None:
