@@ -3,6 +3,7 @@
     tabular-mlops contract [--force]      draft data/contract.yaml from the table in params.yaml
     tabular-mlops sweep -S KEY=V1,V2 ...  queue and run a grid of DVC experiments, rank them
     tabular-mlops review --base REV       compare the pipeline's results with a git revision
+    tabular-mlops serve [--model DIR]     serve a model bundle over HTTP (FastAPI, uvicorn)
 
 Each subcommand has --help. Expected failures print one `error:` line and exit 2.
 """
@@ -34,10 +35,17 @@ def _review(arguments: argparse.Namespace) -> int:
     return review.run(arguments)
 
 
+def _serve(arguments: argparse.Namespace) -> int:
+    from tabular_mlops.serving import server
+
+    return server.run(arguments)
+
+
 def parser() -> argparse.ArgumentParser:
     # Subcommand modules are imported when they run, so `--help` and `contract` stay quick.
     from tabular_mlops.experiments.sweep import add_arguments as sweep_arguments
     from tabular_mlops.reporting.review import add_arguments as review_arguments
+    from tabular_mlops.serving.server import add_arguments as serve_arguments
 
     root = argparse.ArgumentParser(prog="tabular-mlops", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -53,6 +61,10 @@ def parser() -> argparse.ArgumentParser:
                                  description=_doc("tabular_mlops.reporting.review"), formatter_class=argparse.RawDescriptionHelpFormatter)
     review_arguments(review)
     review.set_defaults(run=_review)
+    serve = commands.add_parser("serve", help="serve a model bundle over HTTP", description=_doc("tabular_mlops.serving.server"),
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    serve_arguments(serve)
+    serve.set_defaults(run=_serve)
     return root
 
 

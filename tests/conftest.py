@@ -59,7 +59,7 @@ FULL_SIZE_TESTS = {
 }
 # Modules whose module-scoped repository must be built once: all their tests on one worker.
 ONE_WORKER_MODULES = {"tests/test_families.py", "tests/test_review.py",
-                      "tests/test_multiclass.py", "tests/test_task_switch.py"}
+                      "tests/test_multiclass.py", "tests/test_task_switch.py", "tests/test_service.py"}
 
 
 def work_unit(nodeid: str) -> str:

@@ -165,6 +165,14 @@ class MonitorParams(Section):
     fail_on_estimated_drop: bool = False  # true: ... on an estimated drop beyond max_estimated_drop
 
 
+class ServeParams(Section):
+    """`tabular-mlops serve`: where predictions are logged and how large a request may be."""
+
+    log: str  # SQLite file (WAL mode) of predictions and feedback
+    max_body_bytes: int = Field(ge=1)
+    max_rows: int = Field(ge=1)  # rows per /predict/batch request
+
+
 class Params(Section):
     seed: int = Field(ge=0)
     data: DataParams
@@ -176,6 +184,7 @@ class Params(Section):
     gates: dict[Task, list[Gate]]  # one list per task, so switching data.task needs no edit here
     review: ReviewParams
     monitor: MonitorParams = Field(default_factory=MonitorParams)
+    serve: ServeParams
 
     @property
     def task_gates(self) -> list[Gate]:

@@ -1,0 +1,1 @@
+"""The scoring service: `tabular-mlops serve`, its request schema and its prediction log."""

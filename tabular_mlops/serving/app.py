@@ -1,0 +1,177 @@
+"""The scoring service: a FastAPI app built from one verified model bundle.
+
+`create_app` is the factory uvicorn calls in each worker. The request schema comes from the
+bundle's manifest (JSON, read at once); the model itself is unpickled, after `load_bundle`'s
+checks, in a start-up task, and `/ready` answers 503 until it is done.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import JSONResponse, Response
+
+from tabular_mlops.data.contract import Contract
+from tabular_mlops.deployment.artifact import Bundle, load_bundle
+from tabular_mlops.deployment.bundle import MANIFEST_FILE
+from tabular_mlops.serving.outputs import FEEDBACK_SCHEMA, answer, feedback_outcome, headline_score, new_ids
+from tabular_mlops.serving.prediction_log import PredictionLog
+from tabular_mlops.serving.schema import Parser, RequestError, TooManyRows
+from tabular_mlops.serving.telemetry import Gatekeeper, Metrics
+
+SETTINGS_VARIABLE = "TABULAR_MLOPS_SERVE_SETTINGS"  # how `serve` hands its settings to each worker
+logger = logging.getLogger("tabular_mlops.serving")
+
+
+@dataclass(frozen=True)
+class Settings:
+    model: str
+    lock: str | None
+    log: str
+    max_body_bytes: int
+    max_rows: int
+
+    def to_environment(self) -> None:
+        os.environ[SETTINGS_VARIABLE] = json.dumps(self.__dict__)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings(**json.loads(os.environ[SETTINGS_VARIABLE]))
+    manifest = json.loads((Path(settings.model) / MANIFEST_FILE).read_text(encoding="utf-8"))
+    contract = Contract.model_validate(manifest["contract"])
+    metadata = manifest["model"]
+    problem = "multiclass" if metadata.get("classes") else metadata["task"]
+    parser = Parser(contract, list(metadata["input_columns"]))
+    metrics = Metrics(problem)
+    state: dict = {}
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        loading = asyncio.create_task(asyncio.to_thread(_open, settings, state))
+        yield
+        await asyncio.gather(loading, return_exceptions=True)
+        if "log" in state:
+            state["log"].close()  # after uvicorn finished the requests in flight
+
+    app = FastAPI(title="tabular-mlops scoring service", version=manifest["model_sha256"][:12], lifespan=lifespan)
+    app.add_middleware(Gatekeeper, metrics=metrics, max_body_bytes=settings.max_body_bytes)
+    _error_handlers(app)
+    record_schema = parser.json_schema
+    single = {"requestBody": {"required": True, "content": {"application/json": {"schema": record_schema}}}}
+    batch = {"requestBody": {"required": True, "content": {
+        "application/json": {"schema": {"type": "array", "items": record_schema, "maxItems": settings.max_rows}},
+        "text/csv": {"schema": {"type": "string"}}}}}
+
+    def ready() -> tuple[Bundle, PredictionLog]:
+        if "bundle" not in state:
+            raise _NotReady()
+        return state["bundle"], state["log"]
+
+    def score(records: list[dict]) -> list[dict]:
+        bundle, log = ready()
+        frame = parser.frame(records)
+        predicted = bundle.predict(frame)
+        unseen = bundle.unseen_categories(frame)
+        ids = new_ids(len(records))
+        columns = {name: predicted[name].tolist() for name in predicted.columns}
+        outputs = [dict(zip(columns, values), unseen_categories=flags) for *values, flags in zip(*columns.values(), unseen)]
+        log.log(bundle.version, ids, records, outputs)  # committed before anyone sees the answer
+        answers = [answer(problem, bundle.version, prediction_id, output) for prediction_id, output in zip(ids, outputs)]
+        for given in answers:
+            metrics.scores.observe(headline_score(problem, given))
+        return answers
+
+    @app.post("/predict", openapi_extra=single, summary="Score one record")
+    async def predict(request: Request):
+        ready()  # 503 before a 422: the client should retry elsewhere, not fix its request
+        records = parser.one(await request.body())
+        return JSONResponse((await run_in_threadpool(score, records))[0])  # no jsonable_encoder pass: plain types already
+
+    @app.post("/predict/batch", openapi_extra=batch, summary="Score a JSON list of records or a CSV table")
+    async def predict_batch(request: Request):
+        ready()
+        body = await request.body()
+        is_csv = request.headers.get("content-type", "").split(";")[0].strip().lower() == "text/csv"
+        records = parser.batch_csv(body, settings.max_rows) if is_csv else parser.batch_json(body, settings.max_rows)
+        return JSONResponse({"predictions": await run_in_threadpool(score, records) if records else []})
+
+    @app.post("/feedback", summary="Record the observed outcome of a prediction", openapi_extra={"requestBody": {
+        "required": True, "content": {"application/json": {"schema": FEEDBACK_SCHEMA}}}})
+    async def feedback(request: Request):
+        bundle, log = ready()
+        prediction_id, outcome = feedback_outcome(await request.body(), contract, problem)
+        if await run_in_threadpool(log.model_of, prediction_id) is None:
+            return JSONResponse({"detail": "no prediction with this prediction_id in the log"}, status_code=404)
+        await run_in_threadpool(log.feedback, prediction_id, outcome)
+        return {"prediction_id": prediction_id, "outcome": outcome}
+
+    @app.get("/health", summary="Alive")
+    async def health():
+        return {"status": "alive"}
+
+    @app.get("/ready", summary="The model is loaded and verified")
+    async def is_ready():
+        ready()
+        return {"status": "ready", "model_version": state["bundle"].version}
+
+    @app.get("/version", summary="Which model answers, trained on what, and how it tested")
+    async def model_version():
+        return {"model_sha256": manifest["model_sha256"], "model_version": manifest["model_sha256"][:12],
+                "training_data_sha256": metadata.get("training_data_sha256"), "problem": problem,
+                "target": metadata["target"], "threshold": manifest.get("threshold"),
+                "metrics": manifest["metrics"]["test"], "params": metadata.get("params", {})}
+
+    @app.get("/metrics", summary="Prometheus metrics")
+    async def prometheus():
+        return Response(metrics.exposition(), media_type="text/plain; version=0.0.4; charset=utf-8")
+
+    return app
+
+
+def _open(settings: Settings, state: dict) -> None:
+    try:
+        bundle = load_bundle(settings.model, settings.lock)
+        log = PredictionLog(settings.log)
+        log.register_model(bundle.version, bundle.manifest["model"]["target"], bundle.manifest["contract"])
+    except Exception:
+        logger.exception("the model bundle could not be loaded; /ready stays 503")
+        raise
+    state.update(log=log, bundle=bundle)
+
+
+class _NotReady(Exception):
+    pass
+
+
+def _error_handlers(app: FastAPI) -> None:
+    async def invalid(request: Request, error: RequestError) -> JSONResponse:
+        return JSONResponse({"errors": error.errors}, status_code=422)
+
+    async def fastapi_invalid(request: Request, error: RequestValidationError) -> JSONResponse:
+        # FastAPI's default body echoes each error's `input`: name the place and the rule only.
+        errors = [{"field": ".".join(map(str, item["loc"][1:])) or None, "rule": item["msg"]} for item in error.errors()]
+        return JSONResponse({"errors": errors}, status_code=422)
+
+    async def too_many(request: Request, error: TooManyRows) -> JSONResponse:
+        return JSONResponse({"detail": "the batch has more rows than serve.max_rows allows"}, status_code=413)
+
+    async def not_ready(request: Request, error: _NotReady) -> JSONResponse:
+        return JSONResponse({"detail": "the model is not loaded yet"}, status_code=503)
+
+    async def unexpected(request: Request, error: Exception) -> JSONResponse:
+        logger.error("unexpected error on %s", request.url.path, exc_info=error)
+        return JSONResponse({"detail": "internal error; the server log has the details"}, status_code=500)
+
+    app.add_exception_handler(RequestError, invalid)
+    app.add_exception_handler(RequestValidationError, fastapi_invalid)
+    app.add_exception_handler(TooManyRows, too_many)
+    app.add_exception_handler(_NotReady, not_ready)
+    app.add_exception_handler(Exception, unexpected)

@@ -1,0 +1,72 @@
+"""The prediction log on its own: several connections writing at once, and the scored-table window."""
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pandas as pd
+
+from tabular_mlops.serving.prediction_log import PredictionLog, read_scored
+
+CONTRACT = {"target": "Status", "columns": {
+    "Status": {"type": "category", "nullable": True, "categories": ["bad", "good"]},
+    "Income": {"type": "integer", "nullable": True, "min": 0.0},
+    "Home": {"type": "category", "nullable": True, "categories": ["owner", "rent"]},
+    "Opened": {"type": "datetime", "nullable": True}}}
+
+
+def test_connections_writing_at_once_lose_nothing(tmp_path: Path) -> None:
+    """What several uvicorn workers do: each its own connection, WAL and busy_timeout serialise the commits."""
+    path = tmp_path / "log.sqlite"
+    PredictionLog(path).register_model("v1", "Status", CONTRACT)
+
+    def write(worker: int) -> None:
+        log = PredictionLog(path)  # its own connection, as in its own process
+        for request in range(25):
+            ids = [f"{worker}-{request}-{row}" for row in range(4)]
+            log.log("v1", ids, [{"Income": 1.0}] * 4, [{"probability": 0.5, "decision": "bad", "unseen_categories": []}] * 4)
+        log.close()
+
+    workers = [threading.Thread(target=write, args=(number,)) for number in range(4)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    table = read_scored(path)
+    assert len(table) == 4 * 25 * 4 and table["prediction_id"].is_unique
+
+
+def test_read_scored_is_the_scored_table_with_outcomes_in_a_time_window(tmp_path: Path) -> None:
+    path = tmp_path / "log.sqlite"
+    log = PredictionLog(path)
+    log.register_model("v1", "Status", CONTRACT)
+    records = [{"Income": 100, "Home": "rent", "Opened": "2024-01-31T00:00:00+00:00"}, {"Income": None, "Home": None, "Opened": None}]
+    outputs = [{"probability": 0.9, "decision": "bad", "unseen_categories": ["Home", "Job"]},
+               {"probability": 0.1, "decision": "good", "unseen_categories": []}]
+    log.log("v1", ["a", "b"], records, outputs)
+    middle = pd.Timestamp.now(tz="UTC")
+    log.log("v1", ["c"], records[:1], outputs[:1])
+    log.feedback("a", "good")
+    log.feedback("a", "bad")  # a later outcome replaces the earlier one
+    table = read_scored(path, until=middle)
+    assert list(table.columns) == ["Income", "Home", "Opened", "probability", "decision", "unseen_categories",
+                                   "Status", "prediction_id", "time"]
+    assert list(table["prediction_id"]) == ["a", "b"]
+    assert table["Income"].dtype == "float64" and pd.isna(table.loc[1, "Income"]) and pd.isna(table.loc[1, "Home"])
+    assert table.loc[0, "Opened"] == pd.Timestamp("2024-01-31", tz="UTC")
+    assert list(table["unseen_categories"]) == ["Home;Job", ""]
+    assert table.loc[0, "Status"] == "bad" and pd.isna(table.loc[1, "Status"])
+    assert list(read_scored(path, since=middle)["prediction_id"]) == ["c"]
+    assert read_scored(path, since=middle.tz_convert(None)).equals(read_scored(path, since=middle))  # naive means UTC
+    assert read_scored(path, model_version="v2").empty
+
+
+def test_prediction_ids_are_uuid4_hex() -> None:
+    import uuid
+
+    from tabular_mlops.serving.outputs import new_ids
+
+    ids = new_ids(500)
+    parsed = [uuid.UUID(text) for text in ids]
+    assert all(value.version == 4 and value.variant == uuid.RFC_4122 and value.hex == text for value, text in zip(parsed, ids))
+    assert len(set(ids)) == 500
