@@ -4,6 +4,7 @@
     tabular-mlops sweep -S KEY=V1,V2 ...  queue and run a grid of DVC experiments, rank them
     tabular-mlops review --base REV       compare the pipeline's results with a git revision
     tabular-mlops serve [--model DIR]     serve a model bundle over HTTP (FastAPI, uvicorn)
+    tabular-mlops demo-drift [--url URL]  score a shifted and an unshifted batch through the service, monitor both
 
 Each subcommand has --help. Expected failures print one `error:` line and exit 2.
 """
@@ -41,6 +42,19 @@ def _serve(arguments: argparse.Namespace) -> int:
     return server.run(arguments)
 
 
+def _demo_drift(arguments: argparse.Namespace) -> int:
+    import os
+
+    from tabular_mlops.config.params import load_params
+    from tabular_mlops.monitoring.demo import run_demo
+
+    params = load_params()
+    seed = params.seed if arguments.seed is None else arguments.seed
+    for line in run_demo(params, arguments.url, arguments.out, seed, os.environ.get("TABULAR_MLOPS_API_KEY")):
+        print(line)
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     # Subcommand modules are imported when they run, so `--help` and `contract` stay quick.
     from tabular_mlops.experiments.sweep import add_arguments as sweep_arguments
@@ -65,6 +79,14 @@ def parser() -> argparse.ArgumentParser:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     serve_arguments(serve)
     serve.set_defaults(run=_serve)
+    demo = commands.add_parser("demo-drift", help="see the monitor flag drift on batches scored by the running service",
+                               description="Score the test split and a shifted batch made from it (young part-time workers, incomes"
+                                           " down a third) through the service at --url, then run the monitor on both answers"
+                                           " against models/reference; a report per batch is written under --out.")
+    demo.add_argument("--url", default="http://127.0.0.1:8000", help="the running `tabular-mlops serve` (default: %(default)s)")
+    demo.add_argument("--out", default="monitoring-demo", help="folder for the two reports (default: %(default)s)")
+    demo.add_argument("--seed", type=int, default=None, help="the shifted batch's resampling seed (default: params.yaml seed)")
+    demo.set_defaults(run=_demo_drift)
     return root
 
 

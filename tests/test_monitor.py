@@ -4,6 +4,9 @@ alarms on resamples of the test split, drift and an estimated drop on the shifte
 from __future__ import annotations
 
 import json
+import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -14,7 +17,8 @@ from tabular_mlops.deployment.artifact import load_bundle
 from tabular_mlops.monitoring.check import check_batch
 from tabular_mlops.monitoring.reference import read_reference, scored
 from tabular_mlops.monitoring.shift import shifted_batch
-from tests.dvc_repo import dvc, ran_stages, update_params
+from tests.dvc_repo import dvc, environment, ran_stages, update_params
+from tests.service import start, working_folder
 from tests.test_plots_offline import network_resources, parse_html, render_in_chromium
 
 pytestmark = pytest.mark.slow
@@ -83,3 +87,22 @@ def test_the_shifted_batch_drifts_and_its_estimated_drop_is_flagged_like_the_rea
     # The labels came along with the rows: the drop is real, and the estimate is near it.
     realised_drop = performance["reference_realised"]["roc_auc"] - performance["realised"]["roc_auc"]
     assert realised_drop > 0.03 and performance["estimated"]["roc_auc"] == pytest.approx(performance["realised"]["roc_auc"], abs=0.05)
+
+
+def test_demo_drift_scores_both_batches_through_the_service_and_only_the_shifted_one_fires(reproduced_repo: Path, tmp_path: Path) -> None:
+    service = start(reproduced_repo / "models/bundle", working_folder(tmp_path / "server", reproduced_repo / "params.yaml"))
+    try:
+        demo = subprocess.run([sys.executable, "-m", "tabular_mlops", "demo-drift", "--url", service.url, "--out", str(tmp_path / "demo")],
+                              cwd=reproduced_repo, env=environment(), capture_output=True, text=True, timeout=300)
+    finally:
+        assert service.stop() == 0
+    assert demo.returncode == 0, demo.stdout + demo.stderr
+    unshifted, shifted = demo.stdout.splitlines()
+    assert unshifted.startswith("unshifted: no dataset drift") and "ESTIMATED DROP" not in unshifted
+    assert shifted.startswith("shifted: DATASET DRIFT") and "ESTIMATED DROP beyond monitor.max_estimated_drop: roc_auc" in shifted
+    # The test split scored by the service gives the very report the pipeline's monitor wrote from
+    # the in-process scores: the service's probabilities are the model's, to the last bit.
+    through_service = json.loads((tmp_path / "demo/unshifted/monitor.json").read_text())
+    assert through_service == json.loads((reproduced_repo / "metrics/monitor.json").read_text())
+    with sqlite3.connect(service.log) as log:
+        assert log.execute("select count(*) from predictions").fetchone()[0] == 2 * through_service["rows"]
