@@ -14,6 +14,8 @@ import httpx
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
+# uvicorn finishes the requests in flight on SIGTERM, then re-raises the signal: -15 is a clean stop.
+STOPPED = (0, -15)
 
 
 def free_port() -> int:

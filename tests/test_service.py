@@ -23,8 +23,6 @@ from tests import service as svc
 MAX_ROWS, MAX_BODY = 50, 30_000
 SECRET_NUMBER, SECRET_TEXT = 987654321, "zzz-secret"
 pytestmark = pytest.mark.slow
-# uvicorn finishes the requests in flight on SIGTERM, then re-raises the signal: -15 is a clean stop.
-STOPPED = (0, -15)
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +45,7 @@ def service(small_repo: Path, tmp_path_factory: pytest.TempPathFactory):
                                 max_rows=MAX_ROWS, max_body_bytes=MAX_BODY)
     running = svc.start(small_repo / "models/bundle", folder)
     yield running
-    assert running.stop() in STOPPED, running.errors
+    assert running.stop() in svc.STOPPED, running.errors
     assert "Traceback" not in running.errors
 
 
@@ -208,7 +206,7 @@ def test_a_key_guards_every_endpoint_but_health_and_an_unseen_category_is_scored
         assert answer.json()["unseen_categories"] == ["Home"] and 0 <= answer.json()["probability"] <= 1
         assert "warning: scikit-learn 0.24.2 trained the model but" in running.errors
     finally:
-        assert running.stop() in STOPPED
+        assert running.stop() in svc.STOPPED
 
 
 def test_a_tampered_bundle_is_refused_at_start_up_with_one_line(bundle_copy: Path, small_repo: Path, tmp_path: Path) -> None:
@@ -300,7 +298,7 @@ def test_concurrent_requests_are_all_logged_once_and_sigterm_loses_no_answered_r
             for _ in range(16):
                 pool.submit(load, client)
             time.sleep(1.0)
-            assert running.stop() in STOPPED
+            assert running.stop() in svc.STOPPED
             stop.set()
     finally:
         running.process.kill()
