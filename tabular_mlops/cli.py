@@ -3,6 +3,7 @@
     tabular-mlops contract [--force]      draft data/contract.yaml from the table in params.yaml
     tabular-mlops sweep -S KEY=V1,V2 ...  queue and run a grid of DVC experiments, rank them
     tabular-mlops review --base REV       compare the pipeline's results with a git revision
+    tabular-mlops score INPUT OUTPUT      score a CSV or Parquet file with the model bundle, in chunks
 
 Each subcommand has --help. Expected failures print one `error:` line and exit 2.
 """
@@ -34,9 +35,16 @@ def _review(arguments: argparse.Namespace) -> int:
     return review.run(arguments)
 
 
+def _score(arguments: argparse.Namespace) -> int:
+    from tabular_mlops.deployment import score_command
+
+    return score_command.run(arguments)
+
+
 def parser() -> argparse.ArgumentParser:
     # Subcommand modules are imported when they run, so `--help` and `contract` stay quick.
     from tabular_mlops.experiments.sweep import add_arguments as sweep_arguments
+    from tabular_mlops.deployment.score_command import add_arguments as score_arguments
     from tabular_mlops.reporting.review import add_arguments as review_arguments
 
     root = argparse.ArgumentParser(prog="tabular-mlops", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -53,6 +61,10 @@ def parser() -> argparse.ArgumentParser:
                                  description=_doc("tabular_mlops.reporting.review"), formatter_class=argparse.RawDescriptionHelpFormatter)
     review_arguments(review)
     review.set_defaults(run=_review)
+    score = commands.add_parser("score", help="score a CSV or Parquet file with the model bundle; bad rows go to a rejects file",
+                                description=_doc("tabular_mlops.deployment.score_command"), formatter_class=argparse.RawDescriptionHelpFormatter)
+    score_arguments(score)
+    score.set_defaults(run=_score)
     return root
 
 

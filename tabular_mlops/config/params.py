@@ -133,6 +133,25 @@ class ReviewParams(Section):
     tolerance: float = Field(ge=0)  # `tabular-mlops review`: how much worse a gated metric may get
 
 
+class ScoreParams(Section):
+    """The score stage: batch scoring of a table with the bundle (as `tabular-mlops score` does)."""
+
+    input: str
+    output: str
+    rejects: str
+    chunk_rows: int = Field(ge=1)
+
+    @model_validator(mode="after")
+    def _file_types(self) -> "ScoreParams":
+        for key, path, allowed in (("input", self.input, (".csv", ".parquet")), ("output", self.output, (".csv", ".parquet")),
+                                   ("rejects", self.rejects, (".csv",))):
+            if Path(path).suffix not in allowed:
+                raise ValueError(f"score.{key} must end in {' or '.join(allowed)}; got '{path}'")
+        if len({self.input, self.output, self.rejects}) < 3:
+            raise ValueError("score.input, score.output and score.rejects must be three different files")
+        return self
+
+
 class Params(Section):
     seed: int = Field(ge=0)
     data: DataParams
@@ -143,6 +162,7 @@ class Params(Section):
     evaluate: EvaluateParams
     gates: dict[Task, list[Gate]]  # one list per task, so switching data.task needs no edit here
     review: ReviewParams
+    score: ScoreParams
 
     @property
     def task_gates(self) -> list[Gate]:
