@@ -72,3 +72,12 @@ def test_a_chunk_whose_nullable_column_is_all_empty_passes() -> None:
     # validate refuses a column with no value at all; a chunk of a scoring file may have one.
     frame = table({"x": np.nan, "c": None})
     assert check_rows(frame, CONTRACT, list(frame.columns))[1].empty
+
+
+def test_a_number_read_as_text_is_the_label_validate_would_have_made_of_it() -> None:
+    # validate reads a whole CSV: a 0/1 column is numeric there, and 1.0 becomes the label '1'.
+    contract = Contract(target="y", columns={"y": ColumnContract(type="category", nullable=True, categories=["0", "1"])})
+    frame = pd.DataFrame({"y": pd.Series(["1.0", "01", "0", "2", "yes"], dtype="str")})
+    checked, violations = check_rows(frame, contract, ["y"])
+    assert checked["y"].tolist()[:3] == ["1", "1", "0"]
+    assert violations["position"].tolist() == [3, 4]

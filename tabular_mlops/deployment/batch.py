@@ -21,7 +21,6 @@ from pathlib import Path
 
 import pandas as pd
 
-from tabular_mlops.data.contract import as_labels
 from tabular_mlops.data.rows import check_rows
 from tabular_mlops.data.tables import SUFFIXES
 from tabular_mlops.deployment.artifact import Bundle
@@ -63,13 +62,13 @@ def score_file(bundle: Bundle, source: str | Path, output: str | Path, rejects: 
     source, output, rejects = Path(source), Path(output), Path(rejects)
     _check_paths(source, output, rejects)
     header, total = read_header(source)
-    checked, passed = _plan(bundle, header, source)
+    checked = _plan(bundle, header, source)
     counts = ScoreCounts()
     with ExitStack() as stack:
         scored_writer = stack.enter_context(ChunkWriter(stack.enter_context(atomic_path(output)), output.suffix == ".parquet"))
         rejects_writer = stack.enter_context(ChunkWriter(stack.enter_context(atomic_path(rejects)), parquet=False))
         bar = stack.enter_context(tqdm(total=total, unit="rows", unit_scale=True, disable=not progress, file=sys.stderr))
-        for chunk in read_chunks(source, header, passed, chunk_rows):
+        for chunk in read_chunks(source, header, chunk_rows):
             scored, rejected, violations = score_chunk(bundle, chunk, checked, first_row=counts.read)
             scored_writer.write(scored)
             rejects_writer.write(rejected)
@@ -91,9 +90,8 @@ def score_chunk(bundle: Bundle, chunk: pd.DataFrame, checked: list[str], first_r
     bad = chunk.index.isin(reasons.index)
     good = chunk[~bad].assign(**{name: coerced.loc[~bad, name] for name in checked})
     scored = pd.concat([good, _predictions(bundle, good)], axis=1)
-    rejected = chunk[bad].map(_as_written) if bad.any() else chunk[bad]
     rejected = pd.concat([pd.DataFrame({"row": reasons.index + first_row, "column": reasons["column"], "rule": reasons["rule"]},
-                                       index=reasons.index), rejected.astype("object")], axis=1)
+                                       index=reasons.index), chunk[bad]], axis=1)
     return scored.reset_index(drop=True), rejected.reset_index(drop=True), violations
 
 
@@ -114,12 +112,6 @@ def _predictions(bundle: Bundle, rows: pd.DataFrame) -> pd.DataFrame:
     return predicted
 
 
-def _as_written(value: object) -> object:
-    """A rejected value as the file gave it: pandas reads a whole-number column with a gap as
-    floats (60.0), which depends on the chunk; written as 60 whatever the chunk."""
-    return as_labels(pd.Series([value]))[0] if isinstance(value, float) else value
-
-
 def _check_paths(source: Path, output: Path, rejects: Path) -> None:
     for path, role in ((source, "input"), (output, "output")):
         if path.suffix not in SUFFIXES:
@@ -134,9 +126,9 @@ def _check_paths(source: Path, output: Path, rejects: Path) -> None:
         raise StageError(f"{source}, {output}, {rejects}: the input, the output and the rejects must be three different files")
 
 
-def _plan(bundle: Bundle, header: list[str], source: Path) -> tuple[list[str], list[str]]:
-    """The columns checked against the contract (the model's inputs and the target) and the
-    ones passed through as given (the columns data.drop_columns left out of the model)."""
+def _plan(bundle: Bundle, header: list[str], source: Path) -> list[str]:
+    """The columns checked against the contract: the model's inputs and the target. The others
+    the contract knows (data.drop_columns, left out of the model) pass through as given."""
     contract = bundle.contract
     missing = [name for name in bundle.input_columns if name not in header]
     if missing:
@@ -146,5 +138,4 @@ def _plan(bundle: Bundle, header: list[str], source: Path) -> tuple[list[str], l
     if unknown:
         raise StageError(f"{source}: column{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))} "
                          "not in the model's data contract; remove them from the table")
-    checked = [name for name in header if name in bundle.input_columns or name == contract.target]
-    return checked, [name for name in header if name not in checked]
+    return [name for name in header if name in bundle.input_columns or name == contract.target]

@@ -29,12 +29,15 @@ def read_header(source: Path) -> tuple[list[str], int | None]:
     return names, parquet.metadata.num_rows
 
 
-def read_chunks(source: Path, header: list[str], passed: list[str], chunk_rows: int) -> Iterator[pd.DataFrame]:
-    """The file a chunk at a time; at least one (maybe empty) chunk, so the output gets its columns."""
+def read_chunks(source: Path, header: list[str], chunk_rows: int) -> Iterator[pd.DataFrame]:
+    """The file a chunk at a time; at least one (maybe empty) chunk, so the output gets its columns.
+
+    A CSV is read as text: pandas would guess each chunk's types apart (a column with a gap is
+    read as 60.0 in one chunk, 60 in the next), and a rejected row is written back as given.
+    """
     empty = True
     if source.suffix == ".csv":
-        # The columns only passed through stay text, exactly as given.
-        batches = pd.read_csv(source, chunksize=chunk_rows, dtype={name: "str" for name in passed})
+        batches = pd.read_csv(source, chunksize=chunk_rows, dtype="str")
     else:
         batches = (batch.to_pandas() for batch in _parquet(source).iter_batches(batch_size=chunk_rows))
     try:
