@@ -57,8 +57,12 @@ def _labels(values: pd.Series, categories: list[str]) -> pd.Series:
     labels = as_labels(values)
     if pd.api.types.is_numeric_dtype(values):
         return labels
-    canonical = as_labels(pd.to_numeric(values, errors="coerce").astype("float64"))
-    return labels.where(labels.isin(categories) | ~canonical.isin(categories), canonical)
+    other = labels.notna() & ~labels.isin(categories)
+    if not other.any():  # the usual case, and the quick one
+        return labels
+    canonical = as_labels(pd.to_numeric(labels[other], errors="coerce").astype("float64"))
+    canonical = canonical[canonical.isin(categories)]
+    return labels.where(~labels.index.isin(canonical.index), canonical.reindex(labels.index))
 
 
 def _failures(cases: pd.DataFrame, not_numbers: dict[str, set]) -> list[pd.DataFrame]:
