@@ -4,6 +4,7 @@
     tabular-mlops sweep -S KEY=V1,V2 ...  queue and run a grid of DVC experiments, rank them
     tabular-mlops review --base REV       compare the pipeline's results with a git revision
     tabular-mlops serve [--model DIR]     serve a model bundle over HTTP (FastAPI, uvicorn)
+    tabular-mlops score INPUT OUTPUT      score a CSV or Parquet file with the model bundle, in chunks
     tabular-mlops demo-drift [--url URL]  score a shifted and an unshifted batch through the service, monitor both
 
 Each subcommand has --help. Expected failures print one `error:` line and exit 2.
@@ -42,6 +43,12 @@ def _serve(arguments: argparse.Namespace) -> int:
     return server.run(arguments)
 
 
+def _score(arguments: argparse.Namespace) -> int:
+    from tabular_mlops.deployment import score_command
+
+    return score_command.run(arguments)
+
+
 def _demo_drift(arguments: argparse.Namespace) -> int:
     import os
 
@@ -58,6 +65,7 @@ def _demo_drift(arguments: argparse.Namespace) -> int:
 def parser() -> argparse.ArgumentParser:
     # Subcommand modules are imported when they run, so `--help` and `contract` stay quick.
     from tabular_mlops.experiments.sweep import add_arguments as sweep_arguments
+    from tabular_mlops.deployment.score_command import add_arguments as score_arguments
     from tabular_mlops.reporting.review import add_arguments as review_arguments
     from tabular_mlops.serving.server import add_arguments as serve_arguments
 
@@ -79,6 +87,10 @@ def parser() -> argparse.ArgumentParser:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     serve_arguments(serve)
     serve.set_defaults(run=_serve)
+    score = commands.add_parser("score", help="score a CSV or Parquet file with the model bundle; bad rows go to a rejects file",
+                                description=_doc("tabular_mlops.deployment.score_command"), formatter_class=argparse.RawDescriptionHelpFormatter)
+    score_arguments(score)
+    score.set_defaults(run=_score)
     demo = commands.add_parser("demo-drift", help="see the monitor flag drift on batches scored by the running service",
                                description="Score the test split and a shifted batch made from it (young part-time workers, incomes"
                                            " down a third) through the service at --url, then run the monitor on both answers"

@@ -173,6 +173,25 @@ class ServeParams(Section):
     max_rows: int = Field(ge=1)  # rows per /predict/batch request
 
 
+class ScoreParams(Section):
+    """The score stage: batch scoring of a table with the bundle (as `tabular-mlops score` does)."""
+
+    input: str
+    output: str
+    rejects: str
+    chunk_rows: int = Field(ge=1)
+
+    @model_validator(mode="after")
+    def _file_types(self) -> "ScoreParams":
+        for key, path, allowed in (("input", self.input, (".csv", ".parquet")), ("output", self.output, (".csv", ".parquet")),
+                                   ("rejects", self.rejects, (".csv",))):
+            if Path(path).suffix not in allowed:
+                raise ValueError(f"score.{key} must end in {' or '.join(allowed)}; got '{path}'")
+        if len({self.input, self.output, self.rejects}) < 3:
+            raise ValueError("score.input, score.output and score.rejects must be three different files")
+        return self
+
+
 class Params(Section):
     seed: int = Field(ge=0)
     data: DataParams
@@ -185,6 +204,7 @@ class Params(Section):
     review: ReviewParams
     monitor: MonitorParams = Field(default_factory=MonitorParams)
     serve: ServeParams
+    score: ScoreParams
 
     @property
     def task_gates(self) -> list[Gate]:

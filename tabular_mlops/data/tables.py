@@ -30,19 +30,19 @@ def read_table(path: str | Path) -> pd.DataFrame:
 
 def _read_csv(path: Path) -> pd.DataFrame:
     try:
-        _check_csv_shape(path)
+        check_csv_shape(path)
         return pd.read_csv(path)
     except (pd.errors.ParserError, UnicodeDecodeError, csv.Error) as error:
         raise StageError(f"{path}: not a readable UTF-8 CSV ({' '.join(str(error).split())})") from None
 
 
-def _check_csv_shape(path: Path) -> None:
+def check_csv_shape(path: Path) -> None:
     """Refuse what pandas would quietly repair: a repeated header name (renamed 'Income.1')
     and a short row (padded with missing values)."""
     with open(path, newline="", encoding="utf-8") as stream:
         rows = csv.reader(stream)
         header = next(rows, [])
-        _refuse_duplicate_columns(path, header)
+        refuse_duplicate_columns(path, header)
         for row in rows:
             if row and len(row) != len(header):
                 raise StageError(
@@ -55,11 +55,11 @@ def _read_parquet(path: Path) -> pd.DataFrame:
         table = pd.read_parquet(path)
     except Exception as error:  # pyarrow raises several unrelated types for a corrupt file
         raise StageError(f"{path}: not a readable Parquet file ({' '.join(str(error).split())})") from None
-    _refuse_duplicate_columns(path, list(table.columns))
+    refuse_duplicate_columns(path, list(table.columns))
     return table
 
 
-def _refuse_duplicate_columns(path: Path, header: list) -> None:
+def refuse_duplicate_columns(path: Path, header: list) -> None:
     repeated = [name for name, count in Counter(header).items() if count > 1]
     if repeated:
         raise StageError(f"{path}: column names must be unique, but {', '.join(map(repr, repeated))} appear more than once")

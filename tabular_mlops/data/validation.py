@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
@@ -15,6 +16,8 @@ from tabular_mlops.errors import StageError
 from tabular_mlops.data.dates import parse_datetimes
 
 EXAMPLES_SHOWN = 3
+NOT_NUMERIC = "must be numeric"
+NOT_EMPTY = "must not be empty"
 DATETIME_RULE = "must be an ISO 8601 date or timestamp (e.g. 2024-01-31 or 2024-01-31T14:05:00)"
 
 
@@ -53,25 +56,32 @@ def check_segment_column(column: str | None, data: DataParams, contract: Contrac
 
 def pandera_schema(contract: Contract) -> pa.DataFrameSchema:
     """The contract as a pandera schema; each check's error text is the rule users read."""
-    columns = {name: _pandera_column(spec, name == contract.target) for name, spec in contract.columns.items()}
+    columns = {name: pandera_column(spec, name == contract.target) for name, spec in contract.columns.items()}
     return pa.DataFrameSchema(columns, strict=True, name="contract")
 
 
-def _pandera_column(spec: ColumnContract, is_target: bool) -> pa.Column:
-    checks = [pa.Check(lambda s: bool(s.notna().any()), ignore_na=False, error="must hold at least one value, but every row is empty")]
+def pandera_column(spec: ColumnContract, is_target: bool, whole_table: bool = True) -> pa.Column:
+    """One column's rules. whole_table=False leaves out the rules about the column as a whole
+    (some value, two classes), so every failure names a row: batch scoring checks a chunk at a time."""
+    checks = []
+    if whole_table:
+        checks.append(pa.Check(lambda s: bool(s.notna().any()), ignore_na=False, error="must hold at least one value, but every row is empty"))
     if spec.type == "category":
         checks.append(pa.Check.isin(spec.categories or [], error=f"must be one of {spec.categories}"))
     if spec.type == "integer":
-        checks.append(pa.Check(lambda s: s % 1 == 0, error="must hold whole numbers"))
+        checks.append(pa.Check(lambda s: (s % 1 == 0) | np.isinf(s), error="must hold whole numbers"))
     if spec.type == "datetime":
         checks.append(pa.Check(lambda s: parse_datetimes(s).notna(), error=DATETIME_RULE))
         # Checked as text, then parsed by validate_table: pandera's own coercion would accept 01/02/2024.
         return pa.Column(None, checks, nullable=spec.nullable)
+    if spec.type in ("integer", "float"):
+        # pandas reads "inf" as a number, which scikit-learn's imputers refuse.
+        checks.append(pa.Check(lambda s: np.isfinite(s), error="must be a finite number"))
     if spec.min is not None:
         checks.append(pa.Check.ge(spec.min, error=f"must be >= {spec.min:g}"))
     if spec.max is not None:
         checks.append(pa.Check.le(spec.max, error=f"must be <= {spec.max:g}"))
-    if is_target and spec.type == "category":
+    if whole_table and is_target and spec.type == "category":
         checks.append(pa.Check(lambda s: s.dropna().nunique() >= 2, error="must hold at least two classes"))
     # Integers are held as float64 so that a missing value stays NaN, as scikit-learn expects.
     dtype = "str" if spec.type == "category" else "float64"
@@ -100,7 +110,7 @@ def describe_violation(failures: pd.DataFrame, column_order: list[str], source: 
         message = f"column '{first['failure_case']}' is not in the contract; add it to the contract or remove it from the table"
     else:
         same = failures[(failures["column"] == first["column"]) & (failures["check"] == first["check"])]
-        message = f"column '{first['column']}' {_rule(first['check'])}{_examples(same, source)}"
+        message = f"column '{first['column']}' {rule_text(first['check'])}{_examples(same, source)}"
     others = sorted({str(name) for name in failures["column"].dropna()} - {str(first["column"])})
     more = f" (other columns with violations: {', '.join(others)})" if others else ""
     return f"{source}: {message}{more}"
@@ -110,11 +120,11 @@ def _rank(name: object, column_order: list[str]) -> int:
     return column_order.index(name) if name in column_order else -1
 
 
-def _rule(check: str) -> str:
+def rule_text(check: str) -> str:
     if check.startswith("coerce_dtype") or check.startswith("dtype("):
-        return "must be numeric" if "float" in check else f"has the wrong type ({check})"
+        return NOT_NUMERIC if "float" in check else f"has the wrong type ({check})"
     if check == "not_nullable":
-        return "must not be empty"
+        return NOT_EMPTY
     return check
 
 

@@ -1,0 +1,27 @@
+"""Score: the params-named table through the bundle, in chunks; bad rows to the rejects file, counts to metrics."""
+from __future__ import annotations
+
+import sys
+
+from tabular_mlops.config.params import load_params
+from tabular_mlops.deployment.artifact import load_bundle
+from tabular_mlops.deployment.batch import score_file
+from tabular_mlops.errors import run_stage
+from tabular_mlops.files import write_json
+
+BUNDLE = "models/bundle"
+METRICS = "metrics/score.json"
+
+
+def main() -> None:
+    params = load_params().score
+    bundle = load_bundle(BUNDLE)
+    for warning in bundle.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    counts = score_file(bundle, params.input, params.output, params.rejects, params.chunk_rows)
+    write_json(METRICS, counts.metrics())
+    print(counts.line())
+
+
+if __name__ == "__main__":
+    run_stage(main)

@@ -1,0 +1,141 @@
+"""Batch scoring: a CSV or Parquet file of any size, a chunk at a time, into the scored-table format.
+
+Each chunk is checked against the bundle's data contract row by row (the rules of `validate`).
+A row that breaks a rule goes to the rejects file (CSV: `row`, the 0-based data row of INPUT;
+`column` and `rule`, every broken rule joined by "; "; then the row as read); the other rows are
+scored and written to OUTPUT (CSV or Parquet by suffix): the input columns, then `probability`
+and `decision` (binary), `probability:<class>` and `decision` (multiclass) or `prediction`
+(regression), then `unseen_categories`. A missing input column, or a column the contract does
+not know, stops the run before any scoring; the target column, when present, is checked and
+passed through. Both files are written beside their destination and renamed into place at the
+end, so a failure leaves no half output. Memory grows with the chunk, not with the file.
+The command is `tabular-mlops score` (score_command.py), the DVC stage `score`.
+"""
+from __future__ import annotations
+
+import sys
+from collections import Counter
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from tabular_mlops.data.rows import check_rows
+from tabular_mlops.data.tables import SUFFIXES
+from tabular_mlops.deployment.artifact import Bundle
+from tabular_mlops.deployment.chunks import ChunkWriter, read_chunks, read_header
+from tabular_mlops.errors import StageError
+from tabular_mlops.files import atomic_path
+
+UNSEEN = "unseen_categories"
+REJECT_COLUMNS = ["row", "column", "rule"]
+JOIN = "; "
+
+
+@dataclass
+class ScoreCounts:
+    read: int = 0
+    scored: int = 0
+    rejected: int = 0
+    by_rule: Counter = field(default_factory=Counter)  # (column, rule) -> rejected rows that break it
+
+    def line(self) -> str:
+        return f"scored {self.scored} rows, rejected {self.rejected} rows (of {self.read} read)"
+
+    @property
+    def reject_rate(self) -> float:
+        return self.rejected / self.read if self.read else 0.0
+
+    def metrics(self) -> dict:
+        by_column: dict[str, dict[str, int]] = {}
+        for (column, rule), count in sorted(self.by_rule.items()):
+            by_column.setdefault(column, {})[rule] = count
+        return {"rows_read": self.read, "rows_scored": self.scored, "rows_rejected": self.rejected, "rejected_by_rule": by_column}
+
+
+def score_file(bundle: Bundle, source: str | Path, output: str | Path, rejects: str | Path,
+               chunk_rows: int = 50_000, progress: bool = False) -> ScoreCounts:
+    """Score `source` into `output`, rejected rows into `rejects`; return the counts."""
+    from tqdm import tqdm
+
+    source, output, rejects = Path(source), Path(output), Path(rejects)
+    _check_paths(source, output, rejects)
+    header, total = read_header(source)
+    checked = _plan(bundle, header, source)
+    counts = ScoreCounts()
+    with ExitStack() as stack:
+        scored_writer = stack.enter_context(ChunkWriter(stack.enter_context(atomic_path(output)), output.suffix == ".parquet"))
+        rejects_writer = stack.enter_context(ChunkWriter(stack.enter_context(atomic_path(rejects)), parquet=False))
+        bar = stack.enter_context(tqdm(total=total, unit="rows", unit_scale=True, disable=not progress, file=sys.stderr))
+        for chunk in read_chunks(source, header, chunk_rows):
+            scored, rejected, violations = score_chunk(bundle, chunk, checked, first_row=counts.read)
+            scored_writer.write(scored)
+            rejects_writer.write(rejected)
+            counts.read += len(chunk)
+            counts.scored += len(scored)
+            counts.rejected += len(rejected)
+            counts.by_rule.update(zip(violations["column"], violations["rule"]))
+            bar.update(len(chunk))
+    return counts
+
+
+def score_chunk(bundle: Bundle, chunk: pd.DataFrame, checked: list[str], first_row: int) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The scored rows (scored-table format), the rejected ones (with `row`, `column`, `rule`)
+    and the violations (position, column, rule) of one chunk whose first row is data row
+    `first_row` of the file. `checked`: the columns held to the contract."""
+    chunk = chunk.reset_index(drop=True)
+    coerced, violations = check_rows(chunk, bundle.contract, checked)
+    reasons = violations.groupby("position", sort=True).agg({"column": JOIN.join, "rule": JOIN.join})
+    bad = chunk.index.isin(reasons.index)
+    good = chunk[~bad].assign(**{name: coerced.loc[~bad, name] for name in checked})
+    scored = pd.concat([good, _predictions(bundle, good)], axis=1)
+    rejected = pd.concat([pd.DataFrame({"row": reasons.index + first_row, "column": reasons["column"], "rule": reasons["rule"]},
+                                       index=reasons.index), chunk[bad]], axis=1)
+    return scored.reset_index(drop=True), rejected.reset_index(drop=True), violations
+
+
+def _predictions(bundle: Bundle, rows: pd.DataFrame) -> pd.DataFrame:
+    if len(rows):
+        predicted = bundle.predict(rows)
+        unseen = [";".join(columns) for columns in bundle.unseen_categories(rows)]
+        predicted = predicted.assign(**{UNSEEN: pd.Series(unseen, index=rows.index, dtype="str")})
+    else:  # scikit-learn refuses zero rows; the columns are still written (a CSV header, a Parquet schema)
+        names = {"regression": ["prediction"], "classification": ["probability"],
+                 "multiclass": [f"probability:{label}" for label in bundle.manifest["model"].get("classes") or []]}[bundle.problem]
+        predicted = pd.DataFrame({name: pd.Series(dtype="float64") for name in names}, index=rows.index)
+        if bundle.problem != "regression":
+            predicted["decision"] = pd.Series(dtype="str")
+        predicted[UNSEEN] = pd.Series(dtype="str")
+    if "decision" in predicted:
+        predicted["decision"] = predicted["decision"].astype("str")  # one Parquet type whatever the chunk
+    return predicted
+
+
+def _check_paths(source: Path, output: Path, rejects: Path) -> None:
+    for path, role in ((source, "input"), (output, "output")):
+        if path.suffix not in SUFFIXES:
+            raise StageError(f"{path}: unsupported {role} file type '{path.suffix}'; expected one of {', '.join(SUFFIXES)}")
+    if rejects.suffix != ".csv":
+        raise StageError(f"{rejects}: the rejects file must be a .csv; got '{rejects.suffix}'")
+    if not source.is_file():
+        raise StageError(f"{source}: file not found")
+    if source.stat().st_size == 0:
+        raise StageError(f"{source}: file is empty; expected a header row and data rows")
+    if len({source.resolve(), output.resolve(), rejects.resolve()}) < 3:
+        raise StageError(f"{source}, {output}, {rejects}: the input, the output and the rejects must be three different files")
+
+
+def _plan(bundle: Bundle, header: list[str], source: Path) -> list[str]:
+    """The columns checked against the contract: the model's inputs and the target. The others
+    the contract knows (data.drop_columns, left out of the model) pass through as given."""
+    contract = bundle.contract
+    missing = [name for name in bundle.input_columns if name not in header]
+    if missing:
+        raise StageError(f"{source}: column{'s' if len(missing) > 1 else ''} {', '.join(map(repr, missing))} "
+                         f"missing; the model needs {', '.join(bundle.input_columns)}")
+    unknown = [name for name in header if name not in contract.columns]
+    if unknown:
+        raise StageError(f"{source}: column{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))} "
+                         "not in the model's data contract; remove them from the table")
+    return [name for name in header if name in bundle.input_columns or name == contract.target]

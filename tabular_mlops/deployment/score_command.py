@@ -1,0 +1,70 @@
+"""`tabular-mlops score`: a CSV or Parquet file of any size, a chunk at a time, into the scored-table format.
+
+    tabular-mlops score INPUT OUTPUT [--model models/bundle] [--rejects PATH] [--chunk-rows 50000]
+
+Each chunk is checked against the bundle's data contract row by row (the rules of `validate`).
+A row that breaks a rule goes to the rejects file (CSV: `row`, the 0-based data row of INPUT;
+`column` and `rule`, every broken rule joined by "; "; then the row as read); the other rows are
+scored and written to OUTPUT (CSV or Parquet by suffix): the input columns, then `probability`
+and `decision` (binary), `probability:<class>` and `decision` (multiclass) or `prediction`
+(regression), then `unseen_categories`. A missing input column, or a column the contract does
+not know, stops the run before any scoring; the target column, when present, is checked and
+passed through. Both files are written beside their destination and renamed into place at the
+end, so a failure leaves no half output. Memory grows with the chunk, not with the file.
+Exits 0 with rejects (they are counted), 2 when more than --max-reject-rate of the rows were
+rejected (after writing everything) or on an error.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from tabular_mlops.errors import StageError
+
+# Kept apart from batch.py, which imports pandas and scikit-learn: `tabular-mlops --help` stays quick.
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("input", metavar="INPUT", help="the rows to score: a .csv or .parquet file")
+    parser.add_argument("output", metavar="OUTPUT", help="where the scored rows go: .csv or .parquet")
+    parser.add_argument("--model", default="models/bundle", help="the model bundle folder (default: models/bundle)")
+    parser.add_argument("--rejects", help="where the rejected rows go, with their reasons (default: OUTPUT with the suffix .rejects.csv)")
+    parser.add_argument("--chunk-rows", type=_positive, default=50_000, help="rows read, checked and scored at a time (default: 50000)")
+    parser.add_argument("--max-reject-rate", type=_rate, default=1.0,
+                        help="exit 2, after writing everything, when more than this share of the rows is rejected (default: 1.0)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar (there is none when stderr is not a terminal)")
+
+
+def run(arguments: argparse.Namespace) -> int:
+    from tabular_mlops.deployment.artifact import load_bundle
+    from tabular_mlops.deployment.batch import score_file
+
+    output = Path(arguments.output)
+    rejects = Path(arguments.rejects) if arguments.rejects else output.with_suffix(".rejects.csv")
+    bundle = load_bundle(arguments.model)
+    for warning in bundle.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    counts = score_file(bundle, arguments.input, output, rejects, arguments.chunk_rows,
+                        progress=not arguments.quiet and sys.stderr.isatty())
+    print(counts.line())
+    if counts.reject_rate > arguments.max_reject_rate:
+        raise StageError(f"{arguments.input}: {counts.rejected} of {counts.read} rows rejected ({counts.reject_rate:.1%}), "
+                         f"more than --max-reject-rate {arguments.max_reject_rate:g}; their reasons are in {rejects}")
+    return 0
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 1; got {text!r}")
+    return int(text)
+
+
+def _rate(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"must be a number from 0 to 1; got {text!r}")
+    return value
