@@ -68,7 +68,9 @@ def test_sweep_of_classification_families_fails_naming_the_dummy_and_ranks_the_r
 
 
 def test_random_search_through_dvc_exp_run_writes_the_search_table(classification_repo: Path) -> None:
-    result = dvc(classification_repo, "exp", "run", "-S", "train.model=logistic_regression", "-S", "train.search.method=random", "-S", "train.search.n_iter=3")
+    # Up to train, which writes the search table and the model's metadata.
+    result = dvc(classification_repo, "exp", "run", "-S", "train.model=logistic_regression", "-S", "train.search.method=random",
+                 "-S", "train.search.n_iter=3", "train")
     assert result.returncode == 0, result.output
     table = json.loads((classification_repo / "metrics/search.json").read_text())
     assert table["method"] == "random" and len(table["candidates"]) == 3

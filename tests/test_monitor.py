@@ -39,18 +39,18 @@ def test_dvc_repro_monitor_flags_the_shifted_batch_and_the_gate_fails_after_writ
     bundle = load_bundle(repo / "models/bundle")
     test = pd.read_parquet(repo / "data/prepared/test.parquet")
     batch = scored(bundle, shifted_batch(pd.concat([test] * 4, ignore_index=True), seed=0), "Status")
-    (repo / "data/scored").mkdir(parents=True)
-    batch.to_csv(repo / "data/scored/batch.csv", index=False)
+    (repo / "data/batches").mkdir()
+    batch.to_csv(repo / "data/batches/shifted.csv", index=False)
 
     def configure(params: dict) -> None:
-        params["monitor"].update(current="data/scored/batch.csv", fail_on_dataset_drift=True)
+        params["monitor"].update(current="data/batches/shifted.csv", fail_on_dataset_drift=True)
 
     update_params(repo, configure)
     result = dvc(repo, "repro", "monitor")
     # the stage exits 2 (an expected failure, one line); dvc then fails the run
     assert result.returncode != 0 and "python -m stages.monitor, exited with 2" in result.output, result.output
     assert ran_stages(result.output) == {"monitor"}
-    errors = [line for line in result.stderr.splitlines() if line.startswith("error: data/scored/batch.csv: dataset drift: ")]
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error: data/batches/shifted.csv: dataset drift: ")]
     assert len(errors) == 1 and "Traceback" not in result.output, result.output
     report = json.loads((repo / "metrics/monitor.json").read_text())  # written before the stage failed
     assert report["status"] == "ok" and report["rows"] == 480 and report["dataset_drift"] is True

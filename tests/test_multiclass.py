@@ -107,3 +107,14 @@ def test_leaderboard_ranks_by_one_vs_rest_roc_auc_with_the_prior_dummy_at_one_ha
     ranking = read(wine_repo, "metrics/leaderboard.json")["ranking"]
     assert [row["family"] for row in ranking] == ["logistic_regression", "dummy"]
     assert ranking[1]["cv_mean"] == 0.5 and ranking[0]["cv_mean"] > 0.9
+
+
+def test_the_score_stage_writes_each_class_probability_and_the_most_probable_class(wine_repo: Path) -> None:
+    scored = pd.read_parquet(wine_repo / "data/scored/batch.parquet")
+    model = joblib.load(wine_repo / "models/model.joblib")
+    test = pd.read_parquet(wine_repo / "data/prepared/test.parquet")
+    probabilities = model.predict_proba(test.drop(columns="cultivar"))
+    columns = [f"probability:{label}" for label in CLASSES]
+    assert scored[columns].to_numpy() == pytest.approx(probabilities, abs=1e-12)
+    assert list(scored["decision"]) == [CLASSES[index] for index in probabilities.argmax(axis=1)]
+    assert list(scored["cultivar"].astype(str)) == list(test["cultivar"].astype(str))  # the labels pass through

@@ -66,7 +66,7 @@ def test_a_datetime_column_becomes_calendar_parts_and_a_5000_value_identifier_a_
     assert contract["columns"]["opened"] == {"type": "datetime", "nullable": False}
     assert contract["columns"]["customer"]["type"] == "category" and len(contract["columns"]["customer"]["categories"]) == 5000
 
-    result = succeeded(dvc(repo, "repro"))
+    result = succeeded(dvc(repo, "repro", "train"))  # up to the model's metadata: what the columns became
     # prepare keeps 4000 of the 5000 rows for training (test_size 0.2); the bound of 20 includes the infrequent column.
     warnings = [line for line in result.output.splitlines() if line.startswith("warning:")]
     assert len(warnings) == 1, warnings  # the identifier only: the date's parts are not constant
@@ -86,7 +86,7 @@ def test_a_datetime_column_becomes_calendar_parts_and_a_5000_value_identifier_a_
     table = pd.read_csv(repo / TABLE)
     table.loc[6, "opened"] = "31/01/2024"  # line 8 of the file
     table.to_csv(repo / TABLE, index=False)
-    refused = dvc(repo, "repro")
+    refused = dvc(repo, "repro", "train")
     assert refused.returncode != 0
     assert (f"error: {TABLE}: column 'opened' must be an ISO 8601 date or timestamp (e.g. 2024-01-31 or 2024-01-31T14:05:00),"
             " but line 8 holds '31/01/2024'") in refused.output

@@ -10,6 +10,8 @@ naming it and quoting its error, because `dvc exp run --run-all` and `dvc queue`
 The default `--metric` is the task's primary cross-validated metric (cv.roc_auc_mean,
 cv.rmse_mean). `--apply-best` refuses a metric measured on the test split (test.*,
 over_baseline.*, baseline.*): choosing on the test split makes its score optimistic.
+Each experiment runs up to `--target` (default: the gate); `dvc repro` after `--apply-best`
+bundles, scores and monitors the winner.
 """
 from __future__ import annotations
 
@@ -140,6 +142,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="rank by this metric (default: the task's cross-validated primary metric, cv.roc_auc_mean or cv.rmse_mean)")
     parser.add_argument("--apply-best", action="store_true", help="`dvc exp apply` the best experiment")
     parser.add_argument("--prefix", default=datetime.now(timezone.utc).strftime("sweep-%Y%m%d-%H%M%S"), help="experiment name prefix")
+    parser.add_argument("--target", default="gate",
+                        help="reproduce each experiment up to this stage (default: gate, where the metrics and gates are;"
+                             " bundling, scoring and monitoring every candidate would be wasted); `all`: every stage")
 
 
 def run(arguments: argparse.Namespace) -> int:
@@ -148,7 +153,8 @@ def run(arguments: argparse.Namespace) -> int:
     combinations = grid(arguments.set_param)
     names = [f"{arguments.prefix}-{number}" for number in range(1, len(combinations) + 1)]
     for name, combination in zip(names, combinations):
-        dvc("exp", "run", "--queue", "--name", name, *itertools.chain.from_iterable(("-S", item) for item in combination))
+        targets = [] if arguments.target == "all" else [arguments.target]
+        dvc("exp", "run", "--queue", "--name", name, *itertools.chain.from_iterable(("-S", item) for item in combination), *targets)
         print(f"queued {name}: {' '.join(combination)}", flush=True)
     started = time.monotonic()
     starter = start_workers(arguments.jobs)
@@ -170,7 +176,7 @@ def run(arguments: argparse.Namespace) -> int:
         print(f"{place:>3}. {name}  {metric}={value:g}  {' '.join(settings[name])}")
     if arguments.apply_best and ranked:
         dvc("exp", "apply", ranked[0][0])
-        print(f"applied {ranked[0][0]} to the workspace")
+        print(f"applied {ranked[0][0]} to the workspace" + ("; `dvc repro` bundles, scores and monitors it" if arguments.target != "all" else ""))
     failed = [name for name in names if states[name] == "Failed"]
     for name in failed:
         print(f"error: experiment {name} ({' '.join(settings[name])}) failed: {error_lines(name)}", file=sys.stderr)

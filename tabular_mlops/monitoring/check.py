@@ -28,7 +28,9 @@ def check_batch(current: pd.DataFrame, reference: Reference, spec: MonitorParams
         raise StageError(f"{path}: a scored table needs the columns {', '.join(missing)}; it has {', '.join(map(str, current.columns))}")
     for name in (name for name, kind in columns.items() if kind == NUMERIC):
         _refuse_text(current[name], name, path)
-    report = {"rows": len(current), "min_rows": spec.min_rows, "model_version": profile["model_version"], "problem": profile["problem"]}
+    # Not the model's version (its sha256): the model's bytes may differ between CPUs, and
+    # metrics/ may not (README, "Same numbers on every machine").
+    report = {"rows": len(current), "min_rows": spec.min_rows, "problem": profile["problem"]}
     if len(current) < spec.min_rows:
         return {**report, "status": "not enough data"}
     drift = {name: column_drift(reference.training[name], current[name], kind, spec.drift) for name, kind in columns.items()}

@@ -55,7 +55,7 @@ def performance_rows(performance: dict) -> list[list[str]]:
 
 
 def markdown(report: dict) -> str:
-    lines = [f"# Monitoring report (model {report['model_version']})", "", headline(report), ""]
+    lines = [f"# Monitoring report ({report['problem']})", "", headline(report), ""]
     if report["status"] != "ok":
         return "\n".join(lines)
     lines += ["## Drift per column", "", "Tests (ks, z, chi_square): drift when the p-value is below the threshold. "
@@ -77,7 +77,7 @@ def markdown(report: dict) -> str:
 
 def html(report: dict, reference: pd.DataFrame, current: pd.DataFrame, kinds: dict[str, str]) -> str:
     """The report page; one <svg class="drift-plot"> per drifted column."""
-    parts = [f"<h1>Monitoring report (model {escape(report['model_version'])})</h1>", f"<p class=\"headline\">{escape(headline(report))}</p>"]
+    parts = [f"<h1>Monitoring report ({escape(report['problem'])})</h1>", f"<p class=\"headline\">{escape(headline(report))}</p>"]
     if report["status"] == "ok":
         parts += ["<h2>Drift per column</h2>", _html_table(COLUMN_HEADER, column_rows(report))]
         rows = performance_rows(report["performance"])
