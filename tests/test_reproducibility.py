@@ -33,6 +33,7 @@ def sample_repo(repo: Path) -> Path:
         small_and_fast(params, ["logistic_regression", "dummy"], gates=[])
         params["leaderboard"]["cv_folds"] = params["evaluate"]["cv_folds"] = 3
         params["featurize"]["numeric"]["outliers"]["method"] = "none"  # or the fences clip those values
+        params["monitor"]["min_rows"] = 50  # the 100-row test split gets a real drift and performance report
 
     update_params(repo, configure)
     init_git_repo(repo)
