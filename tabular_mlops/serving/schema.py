@@ -112,7 +112,7 @@ class Parser:
             elif kind == "datetime":
                 columns[name] = pd.to_datetime(pd.Series(values, dtype="object"), utc=True)
             else:
-                columns[name] = pd.Series([np.nan if value is None else value for value in values], dtype="float64")
+                columns[name] = np.array(values, dtype="float64")  # None becomes NaN
         return pd.DataFrame(columns)
 
 
