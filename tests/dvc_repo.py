@@ -168,21 +168,28 @@ def locked_outputs(repo: Path) -> dict[str, str]:
 
 # The README's promise: on another x86-64 CPU only the bytes of the trained model may differ
 # (OpenBLAS and numpy pick their kernels by CPU). Its size may not, nor any other dvc.lock entry.
-# Also what holds the model (the bundle) or its unrounded probabilities (the scored tables).
+# Also what holds the model (the bundle) or its unrounded probabilities (the scored tables,
+# whose Parquet size depends on how well the last bits compress: their size may differ too).
 MAY_DIFFER_ACROSS_CPUS = ("models/model.joblib", "models/bundle", "models/reference", "data/scored/batch.parquet")
+SIZE_MAY_DIFFER = ("models/reference", "data/scored/batch.parquet")
 
 
 def lock_without_model_bytes(lock: dict) -> dict:
-    """dvc.lock with the md5 of MAY_DIFFER_ACROSS_CPUS blanked wherever they appear (outs, and
-    the deps of the stages that read them); sizes and everything else kept."""
+    """dvc.lock with the md5 of MAY_DIFFER_ACROSS_CPUS (and the size of SIZE_MAY_DIFFER) blanked
+    wherever they appear (outs, and the deps of the stages that read them); the rest kept."""
     stages = {}
     for name, stage in lock["stages"].items():
         stages[name] = dict(stage)
         for key in ("deps", "outs"):
             if key in stage:
-                stages[name][key] = [dict(entry, md5="(may differ)") if entry["path"] in MAY_DIFFER_ACROSS_CPUS else entry
-                                     for entry in stage[key]]
+                stages[name][key] = [_blanked(entry) for entry in stage[key]]
     return {**lock, "stages": stages}
+
+
+def _blanked(entry: dict) -> dict:
+    if entry["path"] not in MAY_DIFFER_ACROSS_CPUS:
+        return entry
+    return dict(entry, md5="(may differ)", **({"size": "(may differ)"} if entry["path"] in SIZE_MAY_DIFFER else {}))
 
 
 def files_under(folder: Path) -> dict[str, bytes]:
