@@ -2,15 +2,9 @@
 
     tabular-mlops score INPUT OUTPUT [--model models/bundle] [--rejects PATH] [--chunk-rows 50000]
 
-Each chunk is checked against the bundle's data contract row by row (the rules of `validate`).
-A row that breaks a rule goes to the rejects file (CSV: `row`, the 0-based data row of INPUT;
-`column` and `rule`, every broken rule joined by "; "; then the row as read); the other rows are
-scored and written to OUTPUT (CSV or Parquet by suffix): the input columns, then `probability`
-and `decision` (binary), `probability:<class>` and `decision` (multiclass) or `prediction`
-(regression), then `unseen_categories`. A missing input column, or a column the contract does
-not know, stops the run before any scoring; the target column, when present, is checked and
-passed through. Both files are written beside their destination and renamed into place at the
-end, so a failure leaves no half output. Memory grows with the chunk, not with the file.
+Every row is checked against the bundle's data contract with validate's rules: rows that break
+one go to the rejects file with the rules they break, the others are scored into OUTPUT (what
+each file holds: tabular_mlops/deployment/batch.py, and the README's "Batch scoring").
 Exits 0 with rejects (they are counted), 2 when more than --max-reject-rate of the rows were
 rejected (after writing everything) or on an error.
 """
