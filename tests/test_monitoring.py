@@ -303,6 +303,10 @@ class _ThreeClassBundle:
         frame = pd.DataFrame(probabilities, columns=[f"probability:{c}" for c in "abc"], index=inputs.index)
         return frame.assign(decision=np.array(list("abc"))[probabilities.argmax(axis=1)])
 
+    from tabular_mlops.deployment.artifact import Bundle
+
+    scored = Bundle.scored  # the real one, on this scorer's predict and unseen_categories
+
 
 def test_a_multiclass_reference_keeps_a_seeded_sample_and_the_test_splits_realised_metrics() -> None:
     from sklearn.metrics import accuracy_score, log_loss

@@ -18,14 +18,19 @@ def read_table(path: str | Path) -> pd.DataFrame:
     path = Path(path)
     if path.suffix not in SUFFIXES:
         raise StageError(f"{path}: unsupported file type '{path.suffix}'; expected one of {', '.join(SUFFIXES)}")
-    if not path.is_file():
-        raise StageError(f"{path}: file not found")
-    if path.stat().st_size == 0:
-        raise StageError(f"{path}: file is empty; expected a header row and data rows")
+    require_file(path)
     table = _read_csv(path) if path.suffix == ".csv" else _read_parquet(path)
     if table.empty:
         raise StageError(f"{path}: the table has no data rows (columns: {', '.join(map(str, table.columns))})")
     return table
+
+
+def require_file(path: Path) -> None:
+    """Refuse a missing or empty file, naming it."""
+    if not path.is_file():
+        raise StageError(f"{path}: file not found")
+    if path.stat().st_size == 0:
+        raise StageError(f"{path}: file is empty; expected a header row and data rows")
 
 
 def _read_csv(path: Path) -> pd.DataFrame:

@@ -23,6 +23,12 @@ from tabular_mlops.errors import StageError
 from tabular_mlops.files import sha256_of
 
 TRAINED_MODEL = "models/model.joblib"  # as dvc.lock's train stage names it
+UNSEEN = "unseen_categories"  # the scored table's column: per row, the columns with a category never seen
+
+
+def join_unseen(flags: list[list[str]]) -> list[str]:
+    """Per row, the unseen-category column names as the scored table writes them: joined by ';'."""
+    return [";".join(columns) for columns in flags]
 
 
 @dataclass(frozen=True)
@@ -74,6 +80,20 @@ class Bundle:
                 if value not in seen and not _missing(value) and str(value) not in seen:
                     flags[position].append(column)
         return flags
+
+    @property
+    def prediction_columns(self) -> list[str]:
+        """The columns `predict` returns, in order."""
+        if self.problem == "regression":
+            return ["prediction"]
+        if self.problem == "multiclass":
+            return [f"probability:{label}" for label in self.manifest["model"]["classes"]] + ["decision"]
+        return ["probability", "decision"]
+
+    def scored(self, inputs: pd.DataFrame) -> pd.DataFrame:
+        """The scored table's output columns for `inputs`: `predict`'s, then `unseen_categories`."""
+        unseen = pd.Series(join_unseen(self.unseen_categories(inputs)), index=inputs.index, dtype="str")
+        return self.predict(inputs).assign(**{UNSEEN: unseen})
 
     def predict(self, inputs: pd.DataFrame) -> pd.DataFrame:
         """Per row: `probability` and `decision` (binary: the positive class when the probability

@@ -22,13 +22,12 @@ from pathlib import Path
 import pandas as pd
 
 from tabular_mlops.data.rows import check_rows
-from tabular_mlops.data.tables import SUFFIXES
-from tabular_mlops.deployment.artifact import Bundle
+from tabular_mlops.data.tables import SUFFIXES, require_file
+from tabular_mlops.deployment.artifact import UNSEEN, Bundle
 from tabular_mlops.deployment.chunks import ChunkWriter, read_chunks, read_header
 from tabular_mlops.errors import StageError
 from tabular_mlops.files import atomic_path
 
-UNSEEN = "unseen_categories"
 REJECT_COLUMNS = ["row", "column", "rule"]
 JOIN = "; "
 
@@ -97,15 +96,10 @@ def score_chunk(bundle: Bundle, chunk: pd.DataFrame, checked: list[str], first_r
 
 def _predictions(bundle: Bundle, rows: pd.DataFrame) -> pd.DataFrame:
     if len(rows):
-        predicted = bundle.predict(rows)
-        unseen = [";".join(columns) for columns in bundle.unseen_categories(rows)]
-        predicted = predicted.assign(**{UNSEEN: pd.Series(unseen, index=rows.index, dtype="str")})
+        predicted = bundle.scored(rows)
     else:  # scikit-learn refuses zero rows; the columns are still written (a CSV header, a Parquet schema)
-        names = {"regression": ["prediction"], "classification": ["probability"],
-                 "multiclass": [f"probability:{label}" for label in bundle.manifest["model"].get("classes") or []]}[bundle.problem]
-        predicted = pd.DataFrame({name: pd.Series(dtype="float64") for name in names}, index=rows.index)
-        if bundle.problem != "regression":
-            predicted["decision"] = pd.Series(dtype="str")
+        predicted = pd.DataFrame({name: pd.Series(dtype="str" if name == "decision" else "float64")
+                                  for name in bundle.prediction_columns}, index=rows.index)
         predicted[UNSEEN] = pd.Series(dtype="str")
     if "decision" in predicted:
         predicted["decision"] = predicted["decision"].astype("str")  # one Parquet type whatever the chunk
@@ -118,10 +112,7 @@ def _check_paths(source: Path, output: Path, rejects: Path) -> None:
             raise StageError(f"{path}: unsupported {role} file type '{path.suffix}'; expected one of {', '.join(SUFFIXES)}")
     if rejects.suffix != ".csv":
         raise StageError(f"{rejects}: the rejects file must be a .csv; got '{rejects.suffix}'")
-    if not source.is_file():
-        raise StageError(f"{source}: file not found")
-    if source.stat().st_size == 0:
-        raise StageError(f"{source}: file is empty; expected a header row and data rows")
+    require_file(source)
     if len({source.resolve(), output.resolve(), rejects.resolve()}) < 3:
         raise StageError(f"{source}, {output}, {rejects}: the input, the output and the rejects must be three different files")
 

@@ -20,7 +20,8 @@ from tabular_mlops.data.tables import read_table
 from tabular_mlops.errors import StageError
 from tabular_mlops.files import write_json, write_text
 from tabular_mlops.monitoring.check import check_batch
-from tabular_mlops.monitoring.reference import UNSEEN, read_reference
+from tabular_mlops.deployment.artifact import UNSEEN, join_unseen
+from tabular_mlops.monitoring.reference import read_reference
 from tabular_mlops.monitoring.report import headline, html, markdown
 from tabular_mlops.monitoring.shift import shifted_batch
 
@@ -68,5 +69,5 @@ def _answers_table(answers: list[dict]) -> pd.DataFrame:
     table = pd.DataFrame(answers)
     if "probabilities" in table:
         table = table.join(pd.DataFrame(list(table.pop("probabilities"))).add_prefix("probability:"))
-    table[UNSEEN] = [";".join(columns) for columns in table.pop("unseen_categories")]
+    table[UNSEEN] = join_unseen(table.pop(UNSEEN))
     return table.drop(columns=["prediction_id", "model_version"])

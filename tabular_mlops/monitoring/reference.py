@@ -28,7 +28,6 @@ from tabular_mlops.monitoring.estimation import estimate, realised
 
 TRAINING, TEST, PROFILE = "training.parquet", "test.parquet", "profile.json"
 KINDS = {"integer": NUMERIC, "float": NUMERIC, "category": CATEGORICAL, "datetime": "datetime"}
-UNSEEN = "unseen_categories"
 
 
 @dataclass(frozen=True)
@@ -51,8 +50,7 @@ def scored(bundle, table: pd.DataFrame, target: str) -> pd.DataFrame:
     """`table` in the scored-table format: its inputs as given, the bundle's prediction columns,
     `unseen_categories` (column names joined by ';') and the target when present."""
     inputs = table[bundle.input_columns]
-    unseen = [";".join(columns) for columns in bundle.unseen_categories(inputs)]
-    output = pd.concat([inputs, bundle.predict(inputs)], axis=1).assign(**{UNSEEN: unseen})
+    output = pd.concat([inputs, bundle.scored(inputs)], axis=1)
     return output.assign(**{target: table[target]}) if target in table.columns else output
 
 

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from tabular_mlops.data.contract import Contract
+from tabular_mlops.deployment.artifact import UNSEEN, join_unseen
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS models (
@@ -133,10 +134,10 @@ def read_scored(path: str | Path, since: str | datetime | None = None, until: st
 
 def _scored_table(rows: list[tuple]) -> pd.DataFrame:
     if not rows:
-        return pd.DataFrame(columns=["unseen_categories", "prediction_id", "time"])
+        return pd.DataFrame(columns=[UNSEEN, "prediction_id", "time"])
     inputs = pd.DataFrame([json.loads(row[3]) for row in rows])
     outputs = pd.DataFrame([json.loads(row[4]) for row in rows])
-    outputs["unseen_categories"] = outputs["unseen_categories"].map(";".join)
+    outputs[UNSEEN] = join_unseen(outputs[UNSEEN])
     contracts = {row[7] for row in rows}
     for contract_json in contracts:  # one per model version; their columns are typed alike
         contract = Contract.model_validate_json(contract_json)
