@@ -6,6 +6,7 @@
     tabular-mlops serve [--model DIR]     serve a model bundle over HTTP (FastAPI, uvicorn)
     tabular-mlops score INPUT OUTPUT      score a CSV or Parquet file with the model bundle, in chunks
     tabular-mlops demo-drift [--url URL]  score a shifted and an unshifted batch through the service, monitor both
+    tabular-mlops stage-server status|stop  the warm interpreters that `dvc repro` runs stages in
 
 Each subcommand has --help. Expected failures print one `error:` line and exit 2.
 """
@@ -62,12 +63,19 @@ def _demo_drift(arguments: argparse.Namespace) -> int:
     return 0
 
 
+def _stage_server(arguments: argparse.Namespace) -> int:
+    from tabular_mlops.stage_server import control
+
+    return control.run(arguments)
+
+
 def parser() -> argparse.ArgumentParser:
     # Subcommand modules are imported when they run, so `--help` and `contract` stay quick.
     from tabular_mlops.experiments.sweep import add_arguments as sweep_arguments
     from tabular_mlops.deployment.score_command import add_arguments as score_arguments
     from tabular_mlops.reporting.review import add_arguments as review_arguments
     from tabular_mlops.serving.server import add_arguments as serve_arguments
+    import tabular_mlops.stage_server.server  # noqa: F401 - its docstring is the --help text
 
     root = argparse.ArgumentParser(prog="tabular-mlops", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -99,6 +107,11 @@ def parser() -> argparse.ArgumentParser:
     demo.add_argument("--out", default="monitoring-demo", help="folder for the two reports (default: %(default)s)")
     demo.add_argument("--seed", type=int, default=None, help="the shifted batch's resampling seed (default: params.yaml seed)")
     demo.set_defaults(run=_demo_drift)
+    stage_server = commands.add_parser("stage-server", help="list or stop the warm interpreters that run the pipeline's stages",
+                                       description=_doc("tabular_mlops.stage_server.server"),
+                                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    stage_server.add_argument("action", choices=("status", "stop"))
+    stage_server.set_defaults(run=_stage_server)
     return root
 
 

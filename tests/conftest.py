@@ -22,6 +22,7 @@ SINGLE_THREAD = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_T
 os.environ.update(SINGLE_THREAD)
 
 import shutil  # noqa: E402
+import tempfile  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
@@ -93,6 +94,24 @@ def unit_seconds(item: pytest.Item) -> float:
     unit = work_unit(item.nodeid)
     listed = [seconds for key, seconds in UNIT_SECONDS.items() if unit.startswith(key)]
     return max(listed) if listed else 10.0 if item.get_closest_marker("slow") else 0.0
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The run's stages share one stage server, private to the run and stopped at its end
+    (the workers inherit the variable: xdist starts them after this hook)."""
+    if not hasattr(config, "workerinput"):
+        config.stage_server_folder = Path(tempfile.mkdtemp(prefix="tabular-mlops-tests-"))
+        os.environ["XDG_RUNTIME_DIR"] = str(config.stage_server_folder)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    folder = getattr(config, "stage_server_folder", None)
+    if folder is not None:
+        from tabular_mlops.stage_server.control import stop_servers
+        from tabular_mlops.stage_server.protocol import private_folder
+
+        stop_servers(private_folder())
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def pytest_xdist_make_scheduler(config: pytest.Config, log):

@@ -48,7 +48,7 @@ def test_dvc_repro_monitor_flags_the_shifted_batch_and_the_gate_fails_after_writ
     update_params(repo, configure)
     result = dvc(repo, "repro", "monitor")
     # the stage exits 2 (an expected failure, one line); dvc then fails the run
-    assert result.returncode != 0 and "python -m stages.monitor, exited with 2" in result.output, result.output
+    assert result.returncode != 0 and "python -m stages monitor, exited with 2" in result.output, result.output
     assert ran_stages(result.output) == {"monitor"}
     errors = [line for line in result.stderr.splitlines() if line.startswith("error: data/batches/shifted.csv: dataset drift: ")]
     assert len(errors) == 1 and "Traceback" not in result.output, result.output

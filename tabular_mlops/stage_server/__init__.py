@@ -1,0 +1,1 @@
+"""Run DVC stages in processes forked from a warm interpreter instead of a cold one."""
