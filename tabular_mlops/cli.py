@@ -6,6 +6,7 @@
     tabular-mlops serve [--model DIR]     serve a model bundle over HTTP (FastAPI, uvicorn)
     tabular-mlops score INPUT OUTPUT      score a CSV or Parquet file with the model bundle, in chunks
     tabular-mlops demo-drift [--url URL]  score a shifted and an unshifted batch through the service, monitor both
+    tabular-mlops synth --rows N --out PATH  write a credit-like table of N rows drawn from the bundled one
 
 Each subcommand has --help. Expected failures print one `error:` line and exit 2.
 """
@@ -62,6 +63,31 @@ def _demo_drift(arguments: argparse.Namespace) -> int:
     return 0
 
 
+def _synth(arguments: argparse.Namespace) -> int:
+    from tabular_mlops.config.params import load_params
+    from tabular_mlops.data.synth import check_output, write_synth
+
+    check_output(arguments.out)
+    rows = _whole_number(arguments.rows, "--rows", 1)
+    seed = None if arguments.seed is None else _whole_number(arguments.seed, "--seed", 0)
+    chunk_rows = {} if arguments.chunk_rows is None else {"chunk_rows": _whole_number(arguments.chunk_rows, "--chunk-rows", 1)}
+    params = load_params()
+    source = arguments.source or params.data.path
+    print(write_synth(source, params.data.contract, arguments.out, rows, params.seed if seed is None else seed, **chunk_rows))
+    return 0
+
+
+def _whole_number(text: str, flag: str, minimum: int) -> int:
+    """Checked here rather than by argparse, so a bad value is one `error:` line like every other."""
+    try:
+        value = int(text)  # also 10_000_000
+    except ValueError:
+        value = None
+    if value is None or value < minimum:
+        raise StageError(f"{flag} must be a whole number >= {minimum}; got {text!r}")
+    return value
+
+
 def parser() -> argparse.ArgumentParser:
     # Subcommand modules are imported when they run, so `--help` and `contract` stay quick.
     from tabular_mlops.experiments.sweep import add_arguments as sweep_arguments
@@ -99,6 +125,18 @@ def parser() -> argparse.ArgumentParser:
     demo.add_argument("--out", default="monitoring-demo", help="folder for the two reports (default: %(default)s)")
     demo.add_argument("--seed", type=int, default=None, help="the shifted batch's resampling seed (default: params.yaml seed)")
     demo.set_defaults(run=_demo_drift)
+    synth = commands.add_parser("synth", help="write a credit-like table of any size, drawn from the bundled one",
+                                description="Resample the source's rows with replacement and jitter its numbers (integers stay"
+                                            " integers, values stay in data.contract's ranges): the same missing rates, category"
+                                            " shares and class balance, the same rows for the same seed, written a chunk at a time"
+                                            " (how: tabular_mlops/data/synth.py).")
+    synth.add_argument("--rows", required=True, help="how many rows, e.g. 10_000_000")
+    synth.add_argument("--out", required=True, help="the table to write: .csv or .parquet")
+    synth.add_argument("--seed", help="the same seed gives the same rows (default: params.yaml seed)")
+    synth.add_argument("--source", help="the table to draw from; it must pass data.contract (default: data.path)")
+    synth.add_argument("--chunk-rows", help="rows generated and written at a time, rounded up to a multiple of 50,000: memory"
+                                            " grows with this; the rows do not change with it (default: 250,000)")
+    synth.set_defaults(run=_synth)
     return root
 
 
