@@ -7,6 +7,7 @@
     tabular-mlops score INPUT OUTPUT      score a CSV or Parquet file with the model bundle, in chunks
     tabular-mlops demo-drift [--url URL]  score a shifted and an unshifted batch through the service, monitor both
     tabular-mlops stage-server status|stop  the warm interpreters that `dvc repro` runs stages in
+    tabular-mlops synth --rows N --out PATH  write a credit-like table of N rows drawn from the bundled one
 
 Each subcommand has --help. Expected failures print one `error:` line and exit 2.
 """
@@ -69,6 +70,31 @@ def _stage_server(arguments: argparse.Namespace) -> int:
     return control.run(arguments)
 
 
+def _synth(arguments: argparse.Namespace) -> int:
+    from tabular_mlops.config.params import load_params
+    from tabular_mlops.data.synth import check_output, write_synth
+
+    check_output(arguments.out)
+    rows = _whole_number(arguments.rows, "--rows", 1)
+    seed = None if arguments.seed is None else _whole_number(arguments.seed, "--seed", 0)
+    chunk_rows = {} if arguments.chunk_rows is None else {"chunk_rows": _whole_number(arguments.chunk_rows, "--chunk-rows", 1)}
+    params = load_params()
+    source = arguments.source or params.data.path
+    print(write_synth(source, params.data.contract, arguments.out, rows, params.seed if seed is None else seed, **chunk_rows))
+    return 0
+
+
+def _whole_number(text: str, flag: str, minimum: int) -> int:
+    """Checked here rather than by argparse, so a bad value is one `error:` line like every other."""
+    try:
+        value = int(text)  # also 10_000_000
+    except ValueError:
+        value = None
+    if value is None or value < minimum:
+        raise StageError(f"{flag} must be a whole number >= {minimum}; got {text!r}")
+    return value
+
+
 def parser() -> argparse.ArgumentParser:
     # Subcommand modules are imported when they run, so `--help` and `contract` stay quick.
     from tabular_mlops.experiments.sweep import add_arguments as sweep_arguments
@@ -112,6 +138,18 @@ def parser() -> argparse.ArgumentParser:
                                        formatter_class=argparse.RawDescriptionHelpFormatter)
     stage_server.add_argument("action", choices=("status", "stop"))
     stage_server.set_defaults(run=_stage_server)
+    synth = commands.add_parser("synth", help="write a credit-like table of any size, drawn from the bundled one",
+                                description="Resample the source's rows with replacement and jitter its numbers (integers stay"
+                                            " integers, values stay in data.contract's ranges): the same missing rates, category"
+                                            " shares and class balance, the same rows for the same seed, written a chunk at a time"
+                                            " (how: tabular_mlops/data/synth.py).")
+    synth.add_argument("--rows", required=True, help="how many rows, e.g. 10_000_000")
+    synth.add_argument("--out", required=True, help="the table to write: .csv or .parquet")
+    synth.add_argument("--seed", help="the same seed gives the same rows (default: params.yaml seed)")
+    synth.add_argument("--source", help="the table to draw from; it must pass data.contract (default: data.path)")
+    synth.add_argument("--chunk-rows", help="rows generated and written at a time, rounded up to a multiple of 50,000: memory"
+                                            " grows with this; the rows do not change with it (default: 250,000)")
+    synth.set_defaults(run=_synth)
     return root
 
 

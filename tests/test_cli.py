@@ -13,7 +13,7 @@ from tabular_mlops.cli import main
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.mark.parametrize("command", ["contract", "sweep", "review", "serve"])
+@pytest.mark.parametrize("command", ["contract", "sweep", "review", "serve", "synth"])
 def test_every_subcommand_has_help(command: str, capsys: pytest.CaptureFixture) -> None:
     with pytest.raises(SystemExit) as exit_info:
         main([command, "--help"])
