@@ -75,18 +75,18 @@ def work_unit(nodeid: str) -> str:
 # unit or the start of one). Units start longest first, so that at the end both workers run
 # short tests instead of one waiting for the other's last long one. Others: slow 10 s, else 0.
 UNIT_SECONDS = {
-    "tests/test_task_switch.py": 250,
-    "full-size reproduced repository": 150,
-    "tests/test_families.py": 130,
-    "tests/test_reproducibility.py": 100,
-    "tests/test_lock_merge.py": 90,
-    "tests/test_review.py": 75,
-    "tests/test_pipeline.py::test_two_runs_from_scratch": 60,
-    "tests/test_multiclass.py": 55,
-    "tests/test_unusual_columns.py": 50,
-    "tests/test_service.py": 45,
-    "tests/test_pipeline.py::test_experiment_sweep": 30,
-    "tests/test_pipeline.py::test_changing_the_model": 30,
+    "tests/test_task_switch.py": 100,
+    "full-size reproduced repository": 70,
+    "tests/test_families.py": 60,
+    "tests/test_review.py": 35,
+    "tests/test_reproducibility.py": 25,
+    "tests/test_lock_merge.py": 20,
+    "tests/test_multiclass.py": 18,
+    "tests/test_pipeline.py::test_two_runs_from_scratch": 15,
+    "tests/test_service.py": 15,
+    "tests/test_pipeline.py::test_experiment_sweep": 12,
+    "tests/test_unusual_columns.py": 12,
+    "tests/test_pipeline.py::test_changing_the_model": 8,
 }
 
 
