@@ -27,11 +27,12 @@ def main() -> None:
     params = load_params()
     contract = read_contract(params.data.contract)
     inputs, target = split_inputs_target(read_table(TRAIN), params.data)
-    preprocessor = preprocessor_for(contract, params.data.drop_columns, params.featurize).fit(inputs)
-    features = preprocessor.transform(inputs).assign(**{target.name: target.to_numpy()})
+    preprocessor = preprocessor_for(contract, params.data.drop_columns, params.featurize)
+    features = preprocessor.fit_transform(inputs)  # one pass and one copy of the features: memory on millions of rows
     report = featurize_report(preprocessor, inputs)
-    for warning in featurize_warnings(preprocessor, inputs, report, params.featurize.categorical.max_categories, REPORT):
+    for warning in featurize_warnings(preprocessor, inputs, features, report, params.featurize.categorical.max_categories, REPORT):
         print(f"warning: featurize: {warning}", file=sys.stderr)
+    features[target.name] = target.to_numpy()
     dump_joblib(PREPROCESSOR, preprocessor)
     write_parquet(FEATURES, features)
     write_json(REPORT, report)

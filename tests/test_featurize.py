@@ -62,20 +62,23 @@ def test_max_categories_that_cut_a_column_down_give_one_warning_naming_it(train)
 
 
 def test_no_constant_feature_from_a_column_that_varies(train):
-    assert constant_features(fit(train), train) == []
+    preprocessor = fit(train)
+    assert constant_features(preprocessor, train, preprocessor.transform(train)) == []
 
 
 def test_a_feature_made_constant_by_preprocessing_is_named_with_its_raw_column(train):
     # Every category rarer than 100 rows: the one-hot block is one always-1 infrequent column.
     preprocessor = fit(train, categorical={"min_frequency": 100})
-    assert constant_features(preprocessor, train) == [("Home", "categorical__Home_infrequent_sklearn")]
-    warnings = featurize_warnings(preprocessor, train, featurize_report(preprocessor, train), None, "metrics/featurize.json")
+    assert constant_features(preprocessor, train, preprocessor.transform(train)) == [("Home", "categorical__Home_infrequent_sklearn")]
+    warnings = featurize_warnings(preprocessor, train, preprocessor.transform(train), featurize_report(preprocessor, train), None, "metrics/featurize.json")
     assert warnings == ["feature 'categorical__Home_infrequent_sklearn' is constant on the training split but its column 'Home'"
                         " is not: preprocessing removed what the column says (see metrics/featurize.json)"]
 
 
 def test_a_column_constant_in_the_raw_data_is_not_reported(train):
-    assert constant_features(fit(train.assign(Income=5.0)), train.assign(Income=5.0)) == []
+    flat = train.assign(Income=5.0)
+    preprocessor = fit(flat)
+    assert constant_features(preprocessor, flat, preprocessor.transform(flat)) == []
 
 
 def test_report_lists_the_calendar_parts_of_a_datetime_column(train):
@@ -85,7 +88,7 @@ def test_report_lists_the_calendar_parts_of_a_datetime_column(train):
     opened = featurize_report(preprocessor, dated)["datetime"]["Opened"]
     assert opened["rows_imputed"] == 4  # missing or unparseable
     assert list(opened["parts"]) == ["year", "month", "day_of_week", "day_of_year"]
-    assert constant_features(preprocessor, dated) == []
+    assert constant_features(preprocessor, dated, preprocessor.transform(dated)) == []
 
 
 def test_credit_debt_keeps_its_information_with_the_repo_params():
@@ -105,5 +108,17 @@ def test_credit_debt_keeps_its_information_with_the_repo_params():
     present = inputs["Debt"].notna()
     ranked = pd.DataFrame({"raw": inputs.loc[present, "Debt"], "feature": features.loc[present, "numeric__Debt"]}).sort_values("raw")
     assert ranked["feature"].is_monotonic_increasing
-    assert featurize_warnings(preprocessor, inputs, featurize_report(preprocessor, inputs), 20, "metrics/featurize.json") == []
+    assert featurize_warnings(preprocessor, inputs, preprocessor.transform(inputs), featurize_report(preprocessor, inputs), 20, "metrics/featurize.json") == []
     assert featurize_report(preprocessor, inputs)["numeric"]["Debt"]["unclipped"]
+
+
+def test_category_counts_after_imputation_equal_those_of_the_imputed_column():
+    from sklearn.impute import SimpleImputer
+
+    from tabular_mlops.features.report import _imputed_counts
+
+    column = pd.Series(pd.Categorical(["a", "b", None, "b", None, "c"], categories=["a", "b", "c", "unused"]), name="Home")
+    for strategy, fill in (("most_frequent", None), ("constant", "missing")):
+        imputer = SimpleImputer(strategy=strategy, fill_value=fill).fit(column.to_frame())
+        expected = pd.Series(imputer.transform(column.to_frame())[:, 0]).value_counts()
+        assert _imputed_counts(column, imputer.statistics_[0]).sort_index().to_dict() == expected.sort_index().to_dict()

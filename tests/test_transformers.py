@@ -211,3 +211,11 @@ def test_signed_log_gives_the_same_bytes_on_a_simulated_cpu_without_avx2_and_fma
     if numpy_here == numpy_there:
         pytest.skip("np.log1p gives the same bytes on the simulated CPU here: the simulation shows nothing")
     assert ours_here == ours_there
+
+
+def test_signed_log_block_by_block_gives_the_bytes_of_one_pass_over_the_whole_array():
+    from tabular_mlops.features.transformers import LOG_BLOCK_ROWS, _log1p
+
+    values = np.random.default_rng(0).standard_normal((2 * LOG_BLOCK_ROWS + 7, 3)) * 1e5
+    values[::97, 1] = np.nan
+    assert signed_log(values).tobytes() == (np.sign(values) * _log1p(np.abs(values))).tobytes()

@@ -70,10 +70,27 @@ def refuse_duplicate_columns(path: Path, header: list) -> None:
         raise StageError(f"{path}: column names must be unique, but {', '.join(map(repr, repeated))} appear more than once")
 
 
+ROW_GROUP_ROWS = 1_000_000
+
+
 def write_parquet(path: str | Path, table: pd.DataFrame) -> None:
-    """Write without the index, atomically; pinned pyarrow gives the same bytes for the same frame."""
+    """Write without the index, atomically; pinned pyarrow gives the same bytes for the same frame.
+
+    Beyond a million rows, a million at a time: converting the whole frame to Arrow at once would
+    hold a second copy of it (gigabytes on ten million rows). Up to a million, `to_parquet` as ever."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     with atomic_path(path) as temporary:
-        table.to_parquet(temporary, index=False)
+        if len(table) <= ROW_GROUP_ROWS:
+            table.to_parquet(temporary, index=False)
+            return
+        first = pa.Table.from_pandas(table.iloc[:ROW_GROUP_ROWS], preserve_index=False)
+        with pq.ParquetWriter(temporary, first.schema) as writer:
+            writer.write_table(first)
+            del first
+            for start in range(ROW_GROUP_ROWS, len(table), ROW_GROUP_ROWS):
+                writer.write_table(pa.Table.from_pandas(table.iloc[start:start + ROW_GROUP_ROWS], preserve_index=False))
 
 
 def require_columns(path: str | Path, table: pd.DataFrame, columns: list[str], key: str) -> None:

@@ -42,26 +42,35 @@ def _clipping(clip, index: int) -> dict:
 
 
 def _categorical(pipeline, raw: pd.DataFrame) -> dict:
-    encoder = pipeline.named_steps["one_hot"]
-    imputed = pd.DataFrame(pipeline.named_steps["impute"].transform(raw), columns=raw.columns)
+    encoder, fills = pipeline.named_steps["one_hot"], pipeline.named_steps["impute"].statistics_
     try:
         infrequent = encoder.infrequent_categories_
     except AttributeError:  # neither min_frequency nor max_categories: no grouping at all
         infrequent = [None] * len(raw.columns)
     report = {}
-    for name, categories, rare in zip(raw.columns, encoder.categories_, infrequent):
-        counts = imputed[name].value_counts()
+    for name, categories, rare, fill in zip(raw.columns, encoder.categories_, infrequent, fills):
+        counts = _imputed_counts(raw[name], fill)
         frequent = int((counts >= encoder.min_frequency).sum()) if encoder.min_frequency else len(counts)
         report[name] = {
             "rows_imputed": int(raw[name].isna().sum()),
             "categories": len(categories),
             "categories_kept": len(categories) - (0 if rare is None else len(rare)),
             "infrequent_grouped": rare is not None,
-            "rows_infrequent": int(imputed[name].isin(rare).sum()) if rare is not None else 0,
+            "rows_infrequent": int(counts[counts.index.isin(rare)].sum()) if rare is not None else 0,
             # As scikit-learn decides it: the bound counts the infrequent bucket as one column.
             "max_categories_applied": encoder.max_categories is not None and encoder.max_categories < frequent + 1,
         }
     return report
+
+
+def _imputed_counts(column: pd.Series, fill) -> pd.Series:
+    """Rows per category after imputation, counted on the column itself: imputing a copy of the
+    table would hold gigabytes of Python strings on ten million rows."""
+    counts = column.value_counts()
+    counts = counts[counts > 0]  # a categorical column lists its unused categories too
+    counts.index = counts.index.astype(object)
+    missing = int(column.isna().sum())
+    return counts.add(pd.Series({fill: missing}), fill_value=0).astype("int64") if missing else counts
 
 
 def bounded_categoricals(report: dict, max_categories: int | None) -> list[str]:
@@ -74,18 +83,18 @@ def bounded_categoricals(report: dict, max_categories: int | None) -> list[str]:
     ]
 
 
-def featurize_warnings(preprocessor: ColumnTransformer, inputs: pd.DataFrame, report: dict,
+def featurize_warnings(preprocessor: ColumnTransformer, inputs: pd.DataFrame, features: pd.DataFrame, report: dict,
                        max_categories: int | None, report_path: str) -> list[str]:
-    """Everything the featurize stage warns about, one line each."""
+    """Everything the featurize stage warns about, one line each; `features`: the preprocessor's output on `inputs`."""
     return bounded_categoricals(report, max_categories) + [
         f"feature '{feature}' is constant on the training split but its column '{raw}' is not: preprocessing"
-        f" removed what the column says (see {report_path})" for raw, feature in constant_features(preprocessor, inputs)]
+        f" removed what the column says (see {report_path})" for raw, feature in constant_features(preprocessor, inputs, features)]
 
 
-def constant_features(preprocessor: ColumnTransformer, inputs: pd.DataFrame) -> list[tuple[str, str]]:
+def constant_features(preprocessor: ColumnTransformer, inputs: pd.DataFrame, features: pd.DataFrame) -> list[tuple[str, str]]:
     """(raw column, feature) for each feature that is constant on the training rows although its
-    raw column is not: preprocessing destroyed what the column said."""
-    features = preprocessor.transform(inputs)
+    raw column is not: preprocessing destroyed what the column said. `features`: the preprocessor's
+    output on `inputs` (passed in: on millions of rows a second copy would double the memory)."""
     found = []
     for branch, transformer, columns in _branches(preprocessor):
         names = transformer.get_feature_names_out(columns)
