@@ -78,6 +78,7 @@ UNIT_SECONDS = {
     "tests/test_task_switch.py": 100,
     "full-size reproduced repository": 70,
     "tests/test_families.py": 60,
+    "tests/test_benchmarks.py": 60,
     "tests/test_review.py": 35,
     "tests/test_reproducibility.py": 25,
     "tests/test_lock_merge.py": 20,

@@ -1,0 +1,29 @@
+"""The benchmark command runs end to end (at a tiny size: a check that it works, not a figure)."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.dvc_repo import environment
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.slow
+def test_the_benchmark_command_writes_every_section_of_the_table(tmp_path: Path) -> None:
+    out = tmp_path / "results.md"
+    result = subprocess.run([sys.executable, "benchmarks/run.py", "--small", "--sizes", "1500,2500", "--pipeline-rows", "1500",
+                             "--out", str(out)], cwd=ROOT, env=environment(), capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stdout + result.stderr
+    text = out.read_text()
+    for row in ("| (a) the same stages' main() in one process |", "| (b) no-op `dvc repro` |", "| (c) `dvc repro` after",
+                "| validate | ", "| cross_validate logistic_regression | ", "| a plain script:", "| `dvc repro` from scratch, default params |"):
+        assert row in text, row
+    validate = next(line for line in text.splitlines() if line.startswith("| validate |")).split("|")[2:4]
+    assert all(cell.strip().endswith(tuple("0123456789")) and " s / " in cell for cell in validate), validate
+    train = next(line for line in text.splitlines() if line.startswith("| train |")).split("|")[2:4]
+    assert train[0].strip() and not train[1].strip()  # 2,500 rows is above --pipeline-rows: early stages only
+    assert "## (f)" in text
