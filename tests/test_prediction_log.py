@@ -61,12 +61,20 @@ def test_read_scored_is_the_scored_table_with_outcomes_in_a_time_window(tmp_path
     assert read_scored(path, model_version="v2").empty
 
 
-def test_prediction_ids_are_uuid4_hex() -> None:
+def test_prediction_ids_are_uuid7_hex_in_time_order() -> None:
+    """Version 7 (RFC 9562): unique, and later ids sort after earlier ones, so the log's primary
+    key grows at its end instead of rewriting pages all over its B-tree."""
+    import time
     import uuid
 
     from tabular_mlops.serving.outputs import new_ids
 
+    before_ms = time.time_ns() // 1_000_000
     ids = new_ids(500)
+    time.sleep(0.002)
+    later = new_ids(500)
     parsed = [uuid.UUID(text) for text in ids]
-    assert all(value.version == 4 and value.variant == uuid.RFC_4122 and value.hex == text for value, text in zip(parsed, ids))
-    assert len(set(ids)) == 500
+    assert all(value.version == 7 and value.variant == uuid.RFC_4122 and value.hex == text for value, text in zip(parsed, ids))
+    assert len(set(ids + later)) == 1000
+    assert max(ids) < min(later)
+    assert before_ms <= int(ids[0][:12], 16) <= time.time_ns() // 1_000_000  # the first 48 bits: Unix milliseconds
