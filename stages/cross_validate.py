@@ -1,10 +1,13 @@
 """Cross-validate one model family for the leaderboard (DVC runs it once per family: `foreach`).
 
 The family's pipeline (unfitted preprocessing + estimator) is cross-validated on the training
-split and, for the leaderboard's test column, refitted on all of it and scored on the test split.
-A family whose CV fails is recorded as failed with the reason, not raised. A family that cannot
-do data.task (leaderboard.families lists both tasks' families) writes a result marked not
-applicable; the leaderboard skips both.
+split and, for the leaderboard's test column, refitted on it and scored on the test split.
+A training split of more than leaderboard.sample_rows rows is replaced by the same seeded sample
+for every family (tabular_mlops/models/budget.py), and a family over its
+leaderboard.max_rows_per_family limit is skipped with the reason. A family whose CV fails is
+recorded as failed with the reason, not raised. A family that cannot do data.task
+(leaderboard.families lists both tasks' families) writes a result marked not applicable; the
+leaderboard skips both. Progress (each fold, time elapsed and left) goes to stderr.
 
     python -m stages.cross_validate FAMILY
 """
@@ -41,13 +44,27 @@ def cross_validate(params: Params, family: str) -> None:
     from tabular_mlops.data.tables import read_table
     from tabular_mlops.evaluation.metrics import PRIMARY_METRIC
     from tabular_mlops.models.assessment import assess_family
+    from tabular_mlops.models.budget import over_limit, screening_sample
     from tabular_mlops.models.pipeline import family_pipeline
+    from tabular_mlops.progress import Progress
 
-    task = params.data.problem
+    task, spec = params.data.problem, params.leaderboard
+    inputs, target = split_inputs_target(read_table(TRAIN), params.data)
+    inputs, target, screened_on = screening_sample(inputs, target, params.data.task == "classification", spec.sample_rows,
+                                                   params.seed, min_class_rows=spec.cv_folds)
+    sampled = {} if screened_on is None else {"screened_on": screened_on}
+    if screened_on is not None:
+        print(f"{family}: screening on {screened_on['rows']:,} of {screened_on['of']:,} training rows (leaderboard.sample_rows; {screened_on['sample']})", file=sys.stderr)
+    reason = over_limit(family, len(target), spec.max_rows_per_family)
+    if reason is not None:
+        write_json(RESULT.format(family=family), {"family": family, "status": "skipped", "reason": reason, **sampled})
+        print(f"{family}: {reason}", file=sys.stderr)
+        return
     pipeline = family_pipeline(params, read_contract(params.data.contract), family)
-    train = split_inputs_target(read_table(TRAIN), params.data)
     test = split_inputs_target(read_table(TEST), params.data)
-    result, fit_seconds = assess_family(task, family, pipeline, train, test, params.leaderboard.cv_folds, params.seed)
+    progress = Progress(f"cross_validate {family}", spec.cv_folds + 1)
+    result, fit_seconds = assess_family(task, family, pipeline, (inputs, target), test, spec.cv_folds, params.seed, progress.step)
+    result.update(sampled)
     # A failed family is recorded, not raised: the leaderboard ranks the others and lists it apart.
     write_json(RESULT.format(family=family), result)
     if result["status"] != "ok":

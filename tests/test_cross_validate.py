@@ -149,3 +149,15 @@ def test_a_family_that_cannot_do_the_task_writes_a_not_applicable_result_without
     assert completed.stdout.splitlines() == ["ridge: not applicable to classification; the leaderboard skips it", "[]"]
     written = json.loads((tmp_path / "metrics/leaderboard/ridge.json").read_text())
     assert written == {"family": "ridge", "not_applicable_to": "classification"}
+
+
+def test_assess_family_reports_each_fold_and_the_refit(classification):
+    rng = np.random.default_rng(0)
+    inputs = pd.DataFrame({"Age": rng.integers(20, 60, 60), "Home": ["rent"] * 60, "Price": rng.normal(100, 10, 60)})
+    target = pd.Series(np.tile(["bad", "good", "good"], 20), name="Status")
+    told = []
+    pipeline = family_pipeline(classification, CONTRACT, "logistic_regression")
+    result, _ = assess_family("classification", "logistic_regression", pipeline, (inputs, (target == "bad").astype(int)),
+                              (inputs, (target == "bad").astype(int)), 3, 0, told.append)
+    assert result["status"] == "ok"
+    assert told == ["fold 1/3 done", "fold 2/3 done", "fold 3/3 done", "refit on 60 rows done"]

@@ -226,3 +226,11 @@ def test_linear_svm_is_called_calibrated_with_the_method_it_was_fitted_with(para
     first = section(card_for(params, metadata=metadata), "Limitations")[0]
     assert first.startswith("- Probabilities: the linear SVM's margins are calibrated by CalibratedClassifierCV (isotonic, on internal folds")
     assert "calibrated on the training population" not in card_for(params)  # the old, untrue blanket claim
+
+
+def test_a_leaderboard_screened_on_a_sample_says_so_above_its_table(params, card):
+    sampled = LEADERBOARD | {"screened_on": {"rows": 100_000, "of": 800_000, "sample": "stratified by Status, seed 42"}}
+    rows = section(model_card(params, METADATA, METRICS, GATES, SEGMENTS, IMPORTANCE, sampled), "Leaderboard")
+    assert rows[0] == ("Screened on 100,000 of the 800,000 training rows (leaderboard.sample_rows; stratified by Status, seed 42); "
+                       "the model was trained on all of them.")
+    assert rows[1:] == section(card, "Leaderboard")

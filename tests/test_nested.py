@@ -172,3 +172,26 @@ def test_a_search_is_redone_in_every_outer_fold_and_records_the_candidate_chosen
         assert record["selected"] in ({"C": 0.001}, {"C": 1.0})
         assert sorted(row["params"]["C"] for row in record["inner_cv"]) == [0.001, 1.0]
         assert record["selected"] == record["inner_cv"][0]["params"]  # best first
+
+
+def test_nested_leaderboard_choice_screens_on_the_budget_sample_and_skips_families_over_their_limit():
+    inputs, target = credit_like(n=160)
+    # outer training parts of 80 rows; the leaderboard screens on 40 of them; dummy is over its limit of 30
+    params = params_with(leaderboard={"sample_rows": 40, "max_rows_per_family": {"dummy": 30}})
+    summary, report = nested_cv_report(params, CONTRACT, inputs, target)
+    assert [set(record["inner_cv"]) for record in report["folds"]] == [{"logistic_regression"}] * 2
+    # the inner score is the plain CV on the sample that the cross_validate stage would draw from the outer part
+    from sklearn.model_selection import StratifiedKFold as Folds
+    from tabular_mlops.models.budget import screening_sample
+    outer_train = next(iter(Folds(2, shuffle=True, random_state=params.seed).split(inputs, target)))[0]
+    sampled_inputs, sampled_target, _ = screening_sample(inputs.iloc[outer_train], target.iloc[outer_train], True, 40, params.seed)
+    inner = cross_validation("classification", family_pipeline(params, CONTRACT, "logistic_regression"), sampled_inputs, sampled_target, 2, params.seed)
+    assert report["folds"][0]["inner_cv"]["logistic_regression"] == pytest.approx(inner["roc_auc_mean"], abs=1e-6)
+
+
+def test_the_repo_leaderboard_with_both_tasks_families_builds_only_the_tasks_own_for_nested_cv():
+    from tabular_mlops.evaluation.nested import selection_for
+    raw = yaml.safe_load(REPO_PARAMS.read_text(encoding="utf-8"))
+    raw["evaluate"]["nested_cv"] = True
+    procedure, _ = selection_for(Params.model_validate(raw), CONTRACT)  # listed regression families used to raise KeyError
+    assert procedure == "leaderboard"

@@ -436,3 +436,33 @@ def test_a_boolean_where_a_choice_is_expected_is_still_refused(tmp_path):
     with pytest.raises(StageError, match=r"key 'train\.model' must be 'auto', .*; got True"):
         load_params(path)
 
+
+
+# --- leaderboard budget ---
+
+@pytest.mark.parametrize(
+    "edit, expected",
+    [(lambda spec: spec.update(sample_rows=0), r"key 'leaderboard\.sample_rows' must be greater than or equal to 2; got 0"),
+     (lambda spec: spec.update(sample_rows="100k"), r"key 'leaderboard\.sample_rows' must be a valid integer.*; got '100k'"),
+     (lambda spec: spec.update(sample_rows=3), r"leaderboard\.sample_rows must be at least leaderboard\.cv_folds \(5\) or null; got 3"),
+     (lambda spec: spec.update(max_rows_per_family={"mlp": 0}), r"key 'leaderboard\.max_rows_per_family\.mlp' must be greater than or equal to 1; got 0"),
+     (lambda spec: spec.update(max_rows_per_family={"xgboost": 10}), r"leaderboard\.max_rows_per_family.*xgboost"),
+     (lambda spec: spec.update(max_rows_per_family=[10]), r"key 'leaderboard\.max_rows_per_family' must be a valid dictionary")],
+)
+def test_bad_leaderboard_budget_values_are_refused_naming_the_key(write_params, edit, expected):
+    path = write_params(lambda raw: edit(raw["leaderboard"]))
+    with pytest.raises(StageError, match=expected):
+        load_params(path)
+
+
+def test_sample_rows_null_means_every_row_and_missing_keys_mean_100000_and_no_limits(write_params):
+    assert load_params(write_params(lambda raw: raw["leaderboard"].update(sample_rows=None))).leaderboard.sample_rows is None
+    absent = load_params(write_params(lambda raw: [raw["leaderboard"].pop(key) for key in ("sample_rows", "max_rows_per_family")]))
+    assert absent.leaderboard.sample_rows == 100_000 and absent.leaderboard.max_rows_per_family == {}
+
+
+def test_halving_is_a_search_method_and_an_unknown_one_is_refused_listing_it(write_params):
+    halving = write_params(lambda raw: (raw["train"].update(model="mlp"), raw["train"]["search"].update(method="halving")))
+    assert load_params(halving).train.search.method == "halving"
+    with pytest.raises(StageError, match=r"key 'train\.search\.method' must be 'none', 'grid', 'random' or 'halving'; got 'halve'"):
+        load_params(write_params(lambda raw: raw["train"]["search"].update(method="halve")))

@@ -288,3 +288,15 @@ def test_multiclass_cross_validation_reports_all_five_scores_and_matches_sklearn
     from sklearn.model_selection import cross_val_score
     auc = cross_val_score(clone(model), inputs, target, cv=folds("multiclass", 3, 0), scoring="roc_auc_ovr")
     assert summary["roc_auc_mean"] == pytest.approx(auc.mean())
+
+
+@pytest.mark.parametrize("task", ["classification", "regression"])
+def test_folds_reported_one_at_a_time_give_exactly_the_results_of_one_call(task):
+    inputs, target = raw(3, n=90) if task == "classification" else raw_regression(3, n=60)
+    model = pipeline() if task == "classification" else pipeline(Ridge())
+    told = []
+    summary, out_of_fold = cross_validated_predictions(task, model, inputs, target, 4, seed=5)
+    reported, reported_out_of_fold = cross_validated_predictions(task, model, inputs, target, 4, seed=5, on_fold=told.append)
+    assert told == [1, 2, 3, 4]
+    assert reported == summary  # bit for bit: the same fits, only reported between folds
+    assert np.array_equal(reported_out_of_fold, out_of_fold)

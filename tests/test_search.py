@@ -113,3 +113,73 @@ def test_search_with_the_same_seed_gives_identical_results_with_n_jobs_1_and_2()
     one, two = run(1), run(2)
     assert one == two
     assert len(one[1]) == 3 and len({row["mean"] for row in one[1]}) > 1  # the candidates really differ
+
+
+# --- successive halving ---
+
+def halving_frame(n: int = 240, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    income = rng.normal(100, 30, n)
+    inputs = pd.DataFrame({"Income": income, "Age": rng.integers(20, 60, n).astype(float), "Home": rng.choice(["rent", "owner"], n)})
+    return inputs, pd.Series((income + rng.normal(0, 15, n) > 100).astype(int), name="Status")
+
+
+def run_halving(seed: int = 0):
+    inputs, label = halving_frame()
+    space = {"random_forest": {"min_samples_leaf": [1, 3, 10, 1000], "max_features": [0.3, 0.9]}}
+    return search("classification", search_params("halving", n_iter=6, space=space), FOREST, "random_forest",
+                  make_pipeline_for("classification", "random_forest", seed=seed), inputs, label, seed=seed)
+
+
+def test_halving_races_the_random_candidates_and_only_the_best_reach_every_row():
+    best, rows = run_halving()
+    drawn = candidates(search_params("halving", n_iter=6, space={"random_forest": {"min_samples_leaf": [1, 3, 10, 1000], "max_features": [0.3, 0.9]}}),
+                       "random_forest", seed=0)
+    assert sorted(row["candidate"] for row in rows) == list(range(6))
+    assert [row["params"] for row in sorted(rows, key=lambda row: row["candidate"])] == drawn
+    # 6 candidates, factor 3: two rounds, all six on 240 // 3 = 80 rows, the best two on all 240
+    assert sorted(row["rounds"] for row in rows) == [1, 1, 1, 1, 2, 2]
+    assert {row["rows"] for row in rows if row["rounds"] == 2} == {240} and {row["rows"] for row in rows if row["rounds"] == 1} == {80}
+    assert [row["rank"] for row in rows] == [1, 2, 3, 4, 5, 6]
+    assert rows[0]["rounds"] == rows[1]["rounds"] == 2 and rows[0]["mean"] >= rows[1]["mean"]
+    assert best == FOREST.model_copy(update=rows[0]["params"])
+    # a leaf of 1000 rows cannot split 240: it never goes on to the last round
+    assert all(row["rounds"] == 1 for row in rows if row["params"]["min_samples_leaf"] == 1000)
+
+
+def test_halving_best_and_its_score_are_those_of_scikit_learns_own_halving_search_run_directly():
+    from sklearn.experimental import enable_halving_search_cv  # noqa: F401
+    from sklearn.model_selection import HalvingRandomSearchCV, StratifiedKFold
+    from tabular_mlops.models.search import _CandidateClassifier
+
+    inputs, label = halving_frame()
+    best, rows = run_halving()
+    drawn = [row["params"] for row in sorted(rows, key=lambda row: row["candidate"])]
+    make = make_pipeline_for("classification", "random_forest", seed=0)
+    race = HalvingRandomSearchCV(_CandidateClassifier(make, FOREST, {}), {"params": drawn}, n_candidates=6, factor=3,
+                                 min_resources="exhaust", cv=StratifiedKFold(3, shuffle=True, random_state=0), scoring="roc_auc",
+                                 refit=False, random_state=0).fit(inputs, label)
+    assert race.best_params_["params"] == rows[0]["params"] and best == FOREST.model_copy(update=race.best_params_["params"])
+    assert rows[0]["mean"] == pytest.approx(race.best_score_, abs=1e-6)
+
+
+def test_halving_gives_the_same_table_for_the_same_seed_and_another_for_another_seed():
+    one = run_halving(seed=0)
+    assert one == run_halving(seed=0)
+    assert one[1] != run_halving(seed=1)[1]
+
+
+def test_progress_is_told_of_every_fold_of_every_candidate():
+    inputs, label, _ = frame()
+    told = []
+    search("classification", search_params("grid", space={"random_forest": {"min_samples_leaf": [1, 3]}}), FOREST, "random_forest",
+           make_pipeline_for("classification", "random_forest"), inputs, label, seed=0, progress=told.append)
+    assert told == [f"candidate {c}/2, fold {f}/3 done" for c in (1, 2) for f in (1, 2, 3)]
+
+
+def test_halving_for_regression_keeps_the_lower_rmse_and_reports_it_positive():
+    inputs, _, value = frame(n=90)
+    best, rows = search("regression", search_params("halving", space={"ridge": {"alpha": [1e6, 0.001]}}), RidgeParams(alpha=1.0), "ridge",
+                        make_pipeline_for("regression", "ridge"), inputs, value, seed=0)
+    assert best == RidgeParams(alpha=0.001)
+    assert rows[0]["params"] == {"alpha": 0.001} and 0 < rows[0]["mean"] < rows[1]["mean"]

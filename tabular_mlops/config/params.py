@@ -9,7 +9,7 @@ from __future__ import annotations
 import difflib
 from pathlib import Path
 from types import UnionType
-from typing import Any, Literal, Optional, Union, get_args, get_origin
+from typing import Annotated, Any, Literal, Optional, Union, get_args, get_origin
 
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
@@ -104,6 +104,17 @@ class LeaderboardParams(Section):
     # task); cross_validate marks the ones that cannot do data.task and the leaderboard skips them.
     families: list[FamilyName] = Field(min_length=1)
     cv_folds: int = Field(ge=2)
+    # A training split of more rows: every family is screened on the same seeded sample of this many
+    # (stratified by the target for classification); train still fits the winner on all rows. null: all rows.
+    sample_rows: Optional[int] = Field(default=100_000, ge=2)
+    # family -> the most rows it is screened on; beyond it the family is skipped, saying so in the leaderboard.
+    max_rows_per_family: dict[FamilyName, Annotated[int, Field(ge=1)]] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _sample_holds_the_folds(self) -> "LeaderboardParams":
+        if self.sample_rows is not None and self.sample_rows < self.cv_folds:
+            raise ValueError(f"leaderboard.sample_rows must be at least leaderboard.cv_folds ({self.cv_folds}) or null; got {self.sample_rows}")
+        return self
 
 
 class ThresholdParams(Section):

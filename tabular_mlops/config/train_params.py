@@ -85,8 +85,9 @@ FAMILY_PARAMS: dict[str, type[Section]] = {
 
 
 class SearchParams(Section):
-    method: Literal["none", "grid", "random"]
-    n_iter: int = Field(ge=1)  # candidates drawn by the random search
+    # halving: the random candidates race on a growing share of the rows (successive halving)
+    method: Literal["none", "grid", "random", "halving"]
+    n_iter: int = Field(ge=1)  # candidates drawn by the random and halving searches
     cv_folds: int = Field(ge=2)
     n_jobs: int = Field(ge=1)  # parallel fits; never changes a result
     # family -> hyperparameter -> candidate values

@@ -18,12 +18,13 @@ from sklearn.base import BaseEstimator, clone
 from sklearn.metrics import get_scorer
 from sklearn.pipeline import Pipeline
 
-from tabular_mlops.config.params import Params
+from tabular_mlops.config.params import LeaderboardParams, Params
 from tabular_mlops.data.contract import Contract
 from tabular_mlops.errors import StageError
 from tabular_mlops.evaluation.metrics import CV_METRICS_BY_TASK, LOWER_IS_BETTER, PRIMARY_METRIC
 from tabular_mlops.evaluation.scoring import DIGITS, cross_validation, folds, rounded, scorer
 from tabular_mlops.features.preprocessing import preprocessor_for
+from tabular_mlops.models.budget import over_limit, screening_sample
 from tabular_mlops.models.families import build_estimator
 from tabular_mlops.models.pipeline import family_pipeline
 from tabular_mlops.models.search import search
@@ -58,9 +59,19 @@ def _cv_mean(task: str, pipeline: BaseEstimator, inputs: pd.DataFrame, target: p
         return math.nan
 
 
-def leaderboard_selection(task: str, pipelines: dict[str, BaseEstimator], cv_folds: int, seed: int, n_jobs: int = 1) -> Selection:
+def leaderboard_selection(task: str, pipelines: dict[str, BaseEstimator], cv_folds: int, seed: int, n_jobs: int = 1,
+                          budget: LeaderboardParams | None = None) -> Selection:
+    """The leaderboard's choice; with `budget`, on its screening sample and without the families over their row limit."""
     def select(inputs: pd.DataFrame, target: pd.Series) -> tuple[BaseEstimator, dict]:
-        family, scores = best_family(task, pipelines, inputs, target, cv_folds, seed, n_jobs)
+        screened_inputs, screened_target = inputs, target
+        usable = pipelines
+        if budget is not None:
+            screened_inputs, screened_target, _ = screening_sample(inputs, target, task != "regression", budget.sample_rows, seed, cv_folds)
+            usable = {name: pipeline for name, pipeline in pipelines.items()
+                      if over_limit(name, len(screened_target), budget.max_rows_per_family) is None}
+            if not usable:
+                raise StageError(f"nested CV: every family ({', '.join(pipelines)}) is over its leaderboard.max_rows_per_family limit")
+        family, scores = best_family(task, usable, screened_inputs, screened_target, cv_folds, seed, n_jobs)
         # A failed family's NaN would make the JSON invalid: it is written as null.
         inner = {name: None if math.isnan(value) else value for name, value in scores.items()}
         return pipelines[family], {"selected": family, "inner_cv": {name: value if value is None else round(value, DIGITS) for name, value in inner.items()}}
@@ -108,8 +119,9 @@ def selection_for(params: Params, contract: Contract, n_jobs: int = 1) -> tuple[
     """The pipeline's own selection procedure: the leaderboard (auto), the search, or none."""
     task, seed = params.data.problem, params.seed  # the problem scores; data.task builds estimators
     if params.train.model == "auto":
-        pipelines = {family: family_pipeline(params, contract, family) for family in params.leaderboard.families}
-        return "leaderboard", leaderboard_selection(task, pipelines, params.leaderboard.cv_folds, seed, n_jobs)
+        # task_families: leaderboard.families lists both tasks' families; the others cannot be built
+        pipelines = {family: family_pipeline(params, contract, family) for family in params.task_families}
+        return "leaderboard", leaderboard_selection(task, pipelines, params.leaderboard.cv_folds, seed, n_jobs, params.leaderboard)
     family = params.train.model
     if params.train.search.method == "none":
         return "none", fixed_selection(family_pipeline(params, contract, family))

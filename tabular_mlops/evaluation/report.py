@@ -18,6 +18,7 @@ from tabular_mlops.data.contract import Contract
 from tabular_mlops.evaluation.diagnostics import choose_threshold, importance, log_plots, round_plot_files, segments
 from tabular_mlops.evaluation.nested import nested_cv_report
 from tabular_mlops.evaluation.scoring import baseline, cross_validated_predictions, improvement, predict, rounded, score
+from tabular_mlops.progress import Progress
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,9 @@ def evaluate_model(params: Params, contract: Contract, model: BaseEstimator,
     task, seed, spec = params.data.problem, params.seed, params.evaluate
     (train_inputs, train_target), (test_inputs, test_target) = train, test
     prediction = predict(task, model, test_inputs)
-    cv, out_of_fold = cross_validated_predictions(task, model, train_inputs, train_target, spec.cv_folds, seed, spec.n_jobs)
+    progress = Progress("evaluate: cross-validation", spec.cv_folds)
+    cv, out_of_fold = cross_validated_predictions(task, model, train_inputs, train_target, spec.cv_folds, seed, spec.n_jobs,
+                                                  on_fold=lambda number: progress.step(f"fold {number}/{spec.cv_folds} done"))
     threshold = choose_threshold(train_target, out_of_fold, spec.threshold) if task == "classification" else 0.5
     test_scores = score(task, test_target, prediction, threshold)
     reference = baseline(task, train_target, test_target, threshold)

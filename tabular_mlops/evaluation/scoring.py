@@ -8,6 +8,8 @@ its imputer, outlier fences, scaler and encoder on that fold's training part onl
 """
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, clone
@@ -100,17 +102,20 @@ def score(task: str, target: pd.Series, prediction: np.ndarray | pd.DataFrame, t
 
 
 def cross_validation(task: str, model: BaseEstimator, inputs: pd.DataFrame, target: pd.Series,
-                     count: int, seed: int, n_jobs: int = 1) -> dict[str, float]:
+                     count: int, seed: int, n_jobs: int = 1, on_fold: Callable[[int], None] | None = None) -> dict[str, float]:
     """Mean and standard deviation over the folds, for a fresh clone of the pipeline."""
-    return cross_validated_predictions(task, model, inputs, target, count, seed, n_jobs)[0]
+    return cross_validated_predictions(task, model, inputs, target, count, seed, n_jobs, on_fold)[0]
 
 
 def cross_validated_predictions(task: str, model: BaseEstimator, inputs: pd.DataFrame, target: pd.Series,
-                                count: int, seed: int, n_jobs: int = 1) -> tuple[dict[str, float], np.ndarray]:
+                                count: int, seed: int, n_jobs: int = 1,
+                                on_fold: Callable[[int], None] | None = None) -> tuple[dict[str, float], np.ndarray]:
     """The CV summary and every training row's out-of-fold prediction, from the same fits.
 
     A fit that raises is raised (scikit-learn's default error_score=nan would hide it in a NaN
     score), and a fold that scores NaN, or lacks a class, raises FoldFailed naming it.
+    `on_fold(number)` is called after each fold (1-based): as it ends when folds run one at a time
+    (n_jobs 1), for every fold after the last otherwise. It is for progress lines, never a result.
     """
     metrics = CV_METRICS_BY_TASK[task]
     scorers = {name: scorer(task, name) for name in metrics}
@@ -121,8 +126,19 @@ def cross_validated_predictions(task: str, model: BaseEstimator, inputs: pd.Data
         for number, (_, rows) in enumerate(splits, start=1):
             if len(np.unique(np.asarray(target)[rows])) < classes:
                 raise FoldFailed(f"fold {number} gave NaN {metrics[0]} ({count}-fold CV): its rows lack a class")
-    scores = cross_validate(clone(model), inputs, target, cv=splits, scoring=scorers,
-                            n_jobs=n_jobs, return_estimator=True, return_indices=True, error_score="raise")
+    if on_fold is None or n_jobs != 1:
+        scores = _cross_validate(model, inputs, target, splits, scorers, n_jobs)
+        for number in range(1, len(splits) + 1) if on_fold is not None else ():
+            on_fold(number)  # in parallel, every fold ends before any is reported
+    else:
+        # One fold per call: the same fits as one call (each fold fits its own clone), with a report between.
+        parts = []
+        for number, split in enumerate(splits, start=1):
+            parts.append(_cross_validate(model, inputs, target, [split], scorers, n_jobs))
+            on_fold(number)
+        scores = {f"test_{name}": np.concatenate([part[f"test_{name}"] for part in parts]) for name in metrics}
+        scores["estimator"] = [fitted for part in parts for fitted in part["estimator"]]
+        scores["indices"] = {"test": [rows for part in parts for rows in part["indices"]["test"]]}
     summary = {}
     for name in metrics:
         values = scores[f"test_{name}"]
@@ -139,6 +155,11 @@ def cross_validated_predictions(task: str, model: BaseEstimator, inputs: pd.Data
     for fitted, rows in zip(scores["estimator"], scores["indices"]["test"]):
         out_of_fold[rows] = predict(task, fitted, inputs.iloc[rows])
     return summary, out_of_fold
+
+
+def _cross_validate(model: BaseEstimator, inputs: pd.DataFrame, target: pd.Series, splits: list, scorers: dict, n_jobs: int) -> dict:
+    return cross_validate(clone(model), inputs, target, cv=splits, scoring=scorers,
+                          n_jobs=n_jobs, return_estimator=True, return_indices=True, error_score="raise")
 
 
 def baseline(task: str, train_target: pd.Series, test_target: pd.Series, threshold: float = 0.5) -> dict[str, float]:

@@ -7,6 +7,7 @@ reason instead of stopping the leaderboard, so the other families can still be r
 from __future__ import annotations
 
 import time
+from typing import Callable
 
 import pandas as pd
 from sklearn.base import BaseEstimator
@@ -16,18 +17,23 @@ from tabular_mlops.evaluation.scoring import cross_validation, predict, rounded,
 
 
 def assess_family(task: str, family: str, pipeline: BaseEstimator, train: tuple[pd.DataFrame, pd.Series],
-                  test: tuple[pd.DataFrame, pd.Series], folds: int, seed: int) -> tuple[dict, float]:
-    """The entry for metrics/leaderboard/<family>.json, and the seconds the refit on all training rows took.
+                  test: tuple[pd.DataFrame, pd.Series], folds: int, seed: int,
+                  progress: Callable[[str], object] | None = None) -> tuple[dict, float]:
+    """The entry for metrics/leaderboard/<family>.json, and the seconds the refit on the training rows took.
 
     status "ok": `cv` (mean and std per metric) and `test` (reference only); status "failed": `reason`.
+    `progress(what)` is told of each finished fold and of the refit (folds + 1 steps).
     """
     (train_inputs, train_target), (test_inputs, test_target) = train, test
+    on_fold = None if progress is None else (lambda number: progress(f"fold {number}/{folds} done"))
     started = time.perf_counter()
     try:
-        cv = cross_validation(task, pipeline, train_inputs, train_target, folds, seed)
+        cv = cross_validation(task, pipeline, train_inputs, train_target, folds, seed, on_fold=on_fold)
         started = time.perf_counter()
         pipeline.fit(train_inputs, train_target)
         fit_seconds = time.perf_counter() - started
+        if progress is not None:
+            progress(f"refit on {len(train_target):,} rows done")
         test_scores = score(task, test_target, predict(task, pipeline, test_inputs))
     # Whatever the family's own code raises is that family's failure, not the leaderboard's.
     except Exception as error:  # noqa: BLE001

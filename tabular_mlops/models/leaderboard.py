@@ -5,6 +5,7 @@ their reason. The test score is shown for reference only: choosing on it would m
 """
 from __future__ import annotations
 
+import json
 import math
 
 from tabular_mlops.errors import StageError
@@ -32,27 +33,55 @@ def rank(results: list[dict], metric: str) -> list[dict]:
 
 
 def failures(results: list[dict], metric: str) -> list[dict]:
-    """The families left out of the ranking, in the order of leaderboard.families, with why."""
+    """The families whose CV failed, in the order of leaderboard.families, with why."""
     return [
         {"family": result["family"], "reason": result.get("reason") or f"CV {metric} mean is not a number"}
-        for result in results if not succeeded(result, metric)
+        for result in results if not succeeded(result, metric) and result.get("status") != "skipped"
     ]
 
 
+def too_large(results: list[dict]) -> list[dict]:
+    """The families skipped for their leaderboard.max_rows_per_family limit, with the message."""
+    return [{"family": result["family"], "reason": result["reason"]} for result in results if result.get("status") == "skipped"]
+
+
+def screening(results: list[dict]) -> dict | None:
+    """How the training rows were sampled for screening (the same for every family), or None: all rows."""
+    samples = {json.dumps(result["screened_on"], sort_keys=True) for result in results if "screened_on" in result}
+    if len(samples) > 1:
+        raise StageError(f"metrics/leaderboard: the families were screened on different samples ({'; '.join(sorted(samples))}); "
+                         "run `dvc repro` so every family is cross-validated again")
+    return json.loads(samples.pop()) if samples else None
+
+
 def leaderboard(results: list[dict], metric: str, folds: int, skipped: list[str] = ()) -> dict:
-    """metrics/leaderboard.json; raises StageError naming every family when none succeeded."""
-    ranking, failed = rank(results, metric), failures(results, metric)
+    """metrics/leaderboard.json; raises StageError naming every family when none succeeded.
+
+    The keys `screened_on` and `skipped_for_size` appear only when a sample or a row limit was used.
+    """
+    ranking, failed, oversized = rank(results, metric), failures(results, metric), too_large(results)
     if not ranking:
-        reasons = "; ".join(f"{row['family']}: {row['reason']}" for row in failed)
-        raise StageError(f"metrics/leaderboard: every family failed cross-validation, so there is nothing to rank ({reasons})")
-    return {"metric": metric, "cv_folds": folds, "best": ranking[0]["family"], "ranking": ranking, "failed": failed,
-            "not_applicable": list(skipped), "note": TEST_NOTE}
+        reasons = "; ".join(f"{row['family']}: {row['reason']}" for row in failed + oversized)
+        what = "failed cross-validation or was skipped for size" if oversized else "failed cross-validation"
+        raise StageError(f"metrics/leaderboard: every family {what}, so there is nothing to rank ({reasons})")
+    table = {"metric": metric, "cv_folds": folds, "best": ranking[0]["family"], "ranking": ranking, "failed": failed,
+             "not_applicable": list(skipped), "note": TEST_NOTE}
+    sample = screening(results)
+    if sample is not None:
+        table["screened_on"] = sample
+    if oversized:
+        table["skipped_for_size"] = oversized
+    return table
 
 
-def markdown(ranking: list[dict], metric: str, folds: int, failed: list[dict] = (), skipped: list[str] = (), task: str = "") -> str:
-    lines = [
-        f"# Leaderboard: {folds}-fold CV {metric} on the training split",
-        "",
+def markdown(ranking: list[dict], metric: str, folds: int, failed: list[dict] = (), skipped: list[str] = (), task: str = "",
+             screened_on: dict | None = None, skipped_for_size: list[dict] = ()) -> str:
+    where = "the training split" if screened_on is None else f"a sample of {screened_on['rows']:,} of the {screened_on['of']:,} training rows"
+    lines = [f"# Leaderboard: {folds}-fold CV {metric} on {where}", ""]
+    if screened_on is not None:
+        lines += [f"Screened on a sample (leaderboard.sample_rows; {screened_on['sample']}), the same rows for every family; "
+                  f"train fits the chosen family on all {screened_on['of']:,} rows.", ""]
+    lines += [
         f"| rank | family | CV {metric} mean | CV {metric} std | test {metric} (reference only, not used to choose) |",
         "|---:|---|---:|---:|---:|",
     ]
@@ -60,6 +89,9 @@ def markdown(ranking: list[dict], metric: str, folds: int, failed: list[dict] = 
     if failed:
         lines += ["", "## Failed, not ranked", "", "| family | reason |", "|---|---|"]
         lines += [f"| {row['family']} | {row['reason'].replace('|', '&#124;')} |" for row in failed]
+    if skipped_for_size:
+        lines += ["", "## Skipped for size, not ranked", "", "| family | reason |", "|---|---|"]
+        lines += [f"| {row['family']} | {row['reason']} |" for row in skipped_for_size]
     if skipped:
         lines += ["", f"Not applicable to {task}, so not ranked: {', '.join(skipped)}."]
     return "\n".join(lines) + "\n"

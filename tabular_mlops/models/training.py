@@ -19,7 +19,8 @@ from tabular_mlops.models.families import build_estimator
 from tabular_mlops.config.params import Params
 from tabular_mlops.errors import StageError
 from tabular_mlops.evaluation.metrics import PRIMARY_METRIC
-from tabular_mlops.models.search import search
+from tabular_mlops.models.search import candidates, search
+from tabular_mlops.progress import Progress
 from tabular_mlops.config.section import Section
 
 LIBRARIES = ("scikit-learn", "pandas", "numpy", "scipy", "pyarrow", "joblib")
@@ -50,7 +51,10 @@ def tune(params: Params, family: str, preprocessor: ColumnTransformer, inputs: p
     def make_pipeline(candidate):
         return Pipeline([("preprocess", clone(preprocessor)), ("model", build_estimator(params.data.task, family, candidate, seed))])
 
-    best, rows = search(task, params.train.search, spec, family, make_pipeline, inputs, target, seed)
+    drawn = candidates(params.train.search, family, seed)
+    steps = 1 if params.train.search.method == "halving" else len(drawn) * params.train.search.cv_folds
+    progress = Progress(f"train: {params.train.search.method} search of {family}", steps)
+    best, rows = search(task, params.train.search, spec, family, make_pipeline, inputs, target, seed, progress.step)
     table = {"method": params.train.search.method, "family": family, "metric": PRIMARY_METRIC[task],
              "cv_folds": params.train.search.cv_folds, "best_params": rows[0]["params"], "candidates": rows}
     return best, table

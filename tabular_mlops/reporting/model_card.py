@@ -95,6 +95,10 @@ def model_card(params: Params, metadata: dict, metrics: dict, gates: list[dict],
     lines += _table(["metric", "test", *(title for section in sections for title in titles[section]), "baseline (dummy)"], rows)
     lines += ["", *figure_labels(params, family, metrics)]
     lines += ["", f"## Leaderboard ({leaderboard['cv_folds']}-fold CV {leaderboard['metric']})", ""]
+    if "screened_on" in leaderboard:  # leaderboard.sample_rows: the families were compared on a sample
+        sample = leaderboard["screened_on"]
+        lines += [f"Screened on {sample['rows']:,} of the {sample['of']:,} training rows (leaderboard.sample_rows; {sample['sample']}); "
+                  "the model was trained on all of them.", ""]
     used = " (used to choose)" if params.train.model == "auto" else ""
     lines += _table(["rank", "family", f"CV mean{used}", "CV std", "test (reference only)"],
                     [[r["rank"], r["family"], r["cv_mean"], r["cv_std"], r["test"]] for r in leaderboard["ranking"]])
