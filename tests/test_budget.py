@@ -162,3 +162,27 @@ def test_dvc_repro_screens_every_family_on_one_sample_skips_one_over_its_limit_a
     assert f"on a sample of 200 of the {train_rows:,} training rows" in text and "| dummy | skipped: 200 screening rows" in text
     assert "cross_validate logistic_regression: fold 1/5 done (1/6 steps)" in result.output
     assert "cross_validate logistic_regression: refit on 200 rows done (6/6 steps)" in result.output
+
+
+@pytest.mark.slow
+def test_evaluate_cross_validates_on_the_leaderboards_sample_and_the_model_card_says_so(small_repo_copy):
+    import joblib
+
+    from tabular_mlops.config.params import load_params
+    from tabular_mlops.data.dataset import split_inputs_target
+    from tabular_mlops.evaluation.scoring import cross_validated_predictions
+    from tests.dvc_repo import dvc, update_params
+
+    update_params(small_repo_copy, lambda params: params["leaderboard"].update(sample_rows=300))
+    result = dvc(small_repo_copy, "repro", "gate")
+    assert result.returncode == 0, result.output
+    params = load_params(small_repo_copy / "params.yaml")
+    inputs, target = split_inputs_target(pd.read_parquet(small_repo_copy / "data/prepared/train.parquet"), params.data)
+    model = joblib.load(small_repo_copy / "models/model.joblib")
+    folds, seed = params.evaluate.cv_folds, params.seed
+    sample_inputs, sample_target, _ = screening_sample(inputs, target, True, 300, seed, folds)
+    on_sample = cross_validated_predictions("classification", model, sample_inputs, sample_target, folds, seed)[0]
+    on_all = cross_validated_predictions("classification", model, inputs, target, folds, seed)[0]
+    reported = json.loads((small_repo_copy / "metrics/evaluate/metrics.json").read_text())["cv"]["roc_auc_mean"]
+    assert reported == round(on_sample["roc_auc_mean"], 6) != round(on_all["roc_auc_mean"], 6)
+    assert "evaluate's cross-validation and threshold used the same sample" in (small_repo_copy / "metrics/model_card.md").read_text()

@@ -18,6 +18,7 @@ from tabular_mlops.data.contract import Contract
 from tabular_mlops.evaluation.diagnostics import choose_threshold, importance, log_plots, round_plot_files, segments
 from tabular_mlops.evaluation.nested import nested_cv_report
 from tabular_mlops.evaluation.scoring import baseline, cross_validated_predictions, improvement, predict, rounded, score
+from tabular_mlops.models.budget import screening_sample
 from tabular_mlops.progress import Progress
 
 
@@ -37,9 +38,12 @@ def evaluate_model(params: Params, contract: Contract, model: BaseEstimator,
     (train_inputs, train_target), (test_inputs, test_target) = train, test
     prediction = predict(task, model, test_inputs)
     progress = Progress("evaluate: cross-validation", spec.cv_folds)
-    cv, out_of_fold = cross_validated_predictions(task, model, train_inputs, train_target, spec.cv_folds, seed, spec.n_jobs,
+    # Above leaderboard.sample_rows training rows, on the leaderboard's own sample (the model card says so).
+    cv_inputs, cv_target, _ = screening_sample(train_inputs, train_target, task != "regression", params.leaderboard.sample_rows,
+                                               seed, spec.cv_folds)
+    cv, out_of_fold = cross_validated_predictions(task, model, cv_inputs, cv_target, spec.cv_folds, seed, spec.n_jobs,
                                                   on_fold=lambda number: progress.step(f"fold {number}/{spec.cv_folds} done"))
-    threshold = choose_threshold(train_target, out_of_fold, spec.threshold) if task == "classification" else 0.5
+    threshold = choose_threshold(cv_target, out_of_fold, spec.threshold) if task == "classification" else 0.5
     test_scores = score(task, test_target, prediction, threshold)
     reference = baseline(task, train_target, test_target, threshold)
     nested, selections = nested_cv_report(params, contract, train_inputs, train_target) if spec.nested_cv else ({}, {"enabled": False})

@@ -98,7 +98,7 @@ def model_card(params: Params, metadata: dict, metrics: dict, gates: list[dict],
     if "screened_on" in leaderboard:  # leaderboard.sample_rows: the families were compared on a sample
         sample = leaderboard["screened_on"]
         lines += [f"Screened on {sample['rows']:,} of the {sample['of']:,} training rows (leaderboard.sample_rows; {sample['sample']}); "
-                  "the model was trained on all of them.", ""]
+                  "the model was trained on all of them, and evaluate's cross-validation and threshold used the same sample.", ""]
     used = " (used to choose)" if params.train.model == "auto" else ""
     lines += _table(["rank", "family", f"CV mean{used}", "CV std", "test (reference only)"],
                     [[r["rank"], r["family"], r["cv_mean"], r["cv_std"], r["test"]] for r in leaderboard["ranking"]])
