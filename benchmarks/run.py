@@ -212,7 +212,8 @@ def machine() -> list[str]:
     memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
     return ["# Benchmarks", "", f"Measured {datetime.date.today()} on {os.cpu_count()} cores ({cpu}), {memory:.0f} GiB, Python {platform.python_version()}; "
-            f"{versions}; commit {commit or 'unknown'}. Command: `python benchmarks/run.py {' '.join(sys.argv[1:])}`.", ""]
+            f"{versions}; commit {commit or 'unknown'}. Command: `python benchmarks/run.py {' '.join(sys.argv[1:])}`. "
+            f"Load average at the start: {os.getloadavg()[0]:.2f}.", ""]
 
 
 def main() -> None:
@@ -231,6 +232,8 @@ def main() -> None:
         lines = machine() + bundled_section(scratch)
         lines += stages_section(scratch, sizes, arguments.pipeline_rows)
         lines += pipeline_section(scratch, pipeline_size) + dask_section(scratch, pipeline_size)
+    lines += [f"Load average (1, 5, 15 min) at the end: {', '.join(f'{load:.2f}' for load in os.getloadavg())}: "
+              "other work on the machine slows every row alike only if it ran throughout.", ""]
     Path(arguments.out).write_text("\n".join(lines))
     print("\n".join(lines))
 
