@@ -232,5 +232,5 @@ def test_a_leaderboard_screened_on_a_sample_says_so_above_its_table(params, card
     sampled = LEADERBOARD | {"screened_on": {"rows": 100_000, "of": 800_000, "sample": "stratified by Status, seed 42"}}
     rows = section(model_card(params, METADATA, METRICS, GATES, SEGMENTS, IMPORTANCE, sampled), "Leaderboard")
     assert rows[0] == ("Screened on 100,000 of the 800,000 training rows (leaderboard.sample_rows; stratified by Status, seed 42); "
-                       "the model was trained on all of them.")
+                       "the model was trained on all of them, and evaluate's cross-validation and threshold used the same sample.")
     assert rows[1:] == section(card, "Leaderboard")
