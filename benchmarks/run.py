@@ -66,16 +66,11 @@ print(round(roc_auc_score(test_y, model.predict_proba(test_x)[:, 1]), 4))
 
 
 def stage_commands(repo: Path, names: tuple[str, ...] | None = None) -> list[list[str]]:
-    """Each stage's `python -m stages.NAME ARGS`, in dvc.yaml's order (cross_validate once per family)."""
-    stages = yaml.safe_load((repo / "dvc.yaml").read_text())["stages"]
-    families = yaml.safe_load((repo / "params.yaml").read_text())["leaderboard"]["families"]
-    commands = []
-    for name, definition in stages.items():
-        if names is not None and name not in names:
-            continue
-        for arguments in ([[family] for family in families] if "foreach" in definition else [[]]):
-            commands.append([sys.executable, "-m", f"stages.{name}", *arguments])
-    return commands
+    """Each stage's `python -m stages.NAME ARGS` in the order `dvc repro` runs them (every pipeline
+    file, cross_validate once per family), as `dvc repro --dry --force` lists their commands."""
+    listed = run_dvc(repo, "repro", "--dry", "--force")
+    commands = [line.removeprefix("> python -m stages ").split() for line in listed.splitlines() if line.startswith("> python -m stages ")]
+    return [[sys.executable, "-m", f"stages.{name}", *arguments] for name, *arguments in commands if names is None or name in names]
 
 
 def measure_stage(repo: Path, command: list[str]) -> tuple[float, float]:
@@ -222,16 +217,20 @@ def main() -> None:
     parser.add_argument("--pipeline-rows", type=int, default=1_000_000, help="the largest size that runs every stage, and (e)'s size")
     parser.add_argument("--small", action="store_true", help="every run on two light families (a check, not a figure)")
     parser.add_argument("--out", default=str(ROOT / "benchmarks/results.md"))
+    parser.add_argument("--sections", default="abc,d,e,f", help="which parts to measure: abc (the bundled data), d, e, f (default: all)")
     arguments = parser.parse_args()
+    sections = set(arguments.sections.split(","))
     sizes = sorted(int(size) for size in arguments.sizes.split(","))
     pipeline_size = max((size for size in sizes if size <= arguments.pipeline_rows), default=sizes[0])
     with tempfile.TemporaryDirectory() as scratch:
         scratch = Path(scratch)
         global SMALL
         SMALL = arguments.small
-        lines = machine() + bundled_section(scratch)
-        lines += stages_section(scratch, sizes, arguments.pipeline_rows)
-        lines += pipeline_section(scratch, pipeline_size) + dask_section(scratch, pipeline_size)
+        lines = machine()
+        lines += bundled_section(scratch) if "abc" in sections else []
+        lines += stages_section(scratch, sizes, arguments.pipeline_rows) if "d" in sections else []
+        lines += pipeline_section(scratch, pipeline_size) if "e" in sections else []
+        lines += dask_section(scratch, pipeline_size) if "f" in sections else []
     lines += [f"Load average (1, 5, 15 min) at the end: {', '.join(f'{load:.2f}' for load in os.getloadavg())}: "
               "other work on the machine slows every row alike only if it ran throughout.", ""]
     Path(arguments.out).write_text("\n".join(lines))

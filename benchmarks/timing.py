@@ -28,13 +28,14 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tabular_mlops.config.params import load_params  # noqa: E402
-from tests.dvc_repo import copy_project, dvc, environment, init_git_repo, small_credit_repo  # noqa: E402
+from tests.dvc_repo import LOCK_FILES, copy_project, dvc, environment, init_git_repo, small_credit_repo  # noqa: E402
 
 
 def fresh_copy(parent: Path, name: str) -> Path:
     repo = parent / name
     copy_project(ROOT, repo)
-    (repo / "dvc.lock").unlink()
+    for lock_file in LOCK_FILES:
+        (repo / lock_file).unlink()
     shutil.rmtree(repo / "metrics")
     init_git_repo(repo)
     return repo
@@ -46,10 +47,11 @@ def timed(action) -> float:
     return time.perf_counter() - start
 
 
-def run_dvc(repo: Path, *arguments: str) -> None:
+def run_dvc(repo: Path, *arguments: str) -> str:
     result = dvc(repo, *arguments)
     if result.returncode != 0:
         raise SystemExit(result.output)
+    return result.output
 
 
 def run_stage(name: str, *arguments: str) -> str:

@@ -108,7 +108,8 @@ def reproduce_small(repo: Path) -> None:
     gates, reproduced from nothing (no dvc.lock, no metrics, an empty cache), not committed."""
     small_credit_project(repo, gates=None, model="auto")
     # No run in the first commit: the committed full-size dvc.lock and metrics are not this run's.
-    (repo / "dvc.lock").unlink()
+    for lock_file in LOCK_FILES:
+        (repo / lock_file).unlink()
     shutil.rmtree(repo / "metrics")
     init_git_repo(repo)
     result = dvc(repo, "repro")
@@ -153,8 +154,30 @@ def dvc(repo: Path, *arguments: str, timeout: float = 1800, env: dict[str, str] 
     return DvcResult(completed.returncode, completed.stdout, completed.stderr)
 
 
+# The pipeline's files, as `dvc repro` runs them, and the dvc.lock DVC writes beside each.
+# leaderboard/dvc.yaml holds the per-family stages; DVC names them with the file as a prefix.
+PIPELINE_FILES = ("dvc.yaml", "leaderboard/dvc.yaml")
+LOCK_FILES = ("dvc.lock", "leaderboard/dvc.lock")
+
+
+def qualified(pipeline_file: str, stage: str) -> str:
+    """A stage's name as DVC prints it (`leaderboard/dvc.yaml:cross_validate@mlp`)."""
+    return stage if pipeline_file == "dvc.yaml" else f"{pipeline_file}:{stage}"
+
+
 def read_lock(repo: Path) -> dict:
-    return yaml.safe_load((repo / "dvc.lock").read_text())
+    """Every lock file's stages in one dict, keyed by their qualified names."""
+    stages = {}
+    for pipeline_file, lock_file in zip(PIPELINE_FILES, LOCK_FILES):
+        if (repo / lock_file).exists():
+            lock = yaml.safe_load((repo / lock_file).read_text())
+            stages.update({qualified(pipeline_file, name): entry for name, entry in lock["stages"].items()})
+    return {"schema": "2.0", "stages": stages}
+
+
+def lock_bytes(repo: Path) -> dict[str, bytes | None]:
+    """{lock file: its bytes, or None when absent}: what a failed run must leave as it was."""
+    return {name: (repo / name).read_bytes() if (repo / name).exists() else None for name in LOCK_FILES}
 
 
 def locked_outputs(repo: Path) -> dict[str, str]:

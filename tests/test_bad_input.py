@@ -21,7 +21,7 @@ import pandas as pd
 import pytest
 
 from tabular_mlops.errors import EXIT_EXPECTED_FAILURE, run_stage
-from tests.dvc_repo import copy_project, dvc, locked_outputs, md5_of
+from tests.dvc_repo import copy_project, dvc, lock_bytes, locked_outputs, md5_of
 
 ROOT = Path(__file__).resolve().parents[1]
 RAW = "data/raw/credit.csv"
@@ -143,7 +143,7 @@ def test_bad_input_through_dvc_fails_with_one_clear_line_and_leaves_the_pipeline
         break_it(small_repo_copy)
     else:
         _, _, expected = CASES["unknown model name"]
-    lock_before = (small_repo_copy / "dvc.lock").read_bytes()
+    lock_before = lock_bytes(small_repo_copy)
 
     result = dvc(small_repo_copy, *arguments)
 
@@ -152,7 +152,7 @@ def test_bad_input_through_dvc_fails_with_one_clear_line_and_leaves_the_pipeline
     assert "Traceback" not in result.output
     own_lines = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
     assert len(own_lines) <= 1, own_lines
-    assert (small_repo_copy / "dvc.lock").read_bytes() == lock_before
+    assert lock_bytes(small_repo_copy) == lock_before
     assert_no_partial_outputs(small_repo_copy)
 
 

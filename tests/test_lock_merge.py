@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.dvc_repo import dvc, ran_stages, read_lock
+from tests.dvc_repo import LOCK_FILES, dvc, lock_bytes, ran_stages, read_lock
 from tests.test_remotes import git, succeeded
 
 pytestmark = pytest.mark.slow
@@ -85,7 +85,7 @@ def run_on_branch(repo: Path, branch: str, changes: dict[str, Any]) -> set[str]:
     # Up to the gate: the merge below is about the stages both branches ran; the deployment
     # stages after it rerun once, when the merge is resolved.
     result = succeeded(dvc(repo, "repro", "gate"))
-    git(repo, "add", "params.yaml", "dvc.lock", "metrics")
+    git(repo, "add", "params.yaml", *LOCK_FILES, "metrics")
     git(repo, "commit", "-qm", f"{branch}: {changes}")
     return ran_stages(result.output)
 
@@ -95,24 +95,25 @@ def conflicted_paths(repo: Path) -> set[str]:
 
 
 def test_merging_two_runs_keeps_one_whole_lock_and_repro_rebuilds_both_changes(small_repo_copy: Path) -> None:
-    assert git(small_repo_copy, "check-attr", "merge", "--", "dvc.lock").strip() == "dvc.lock: merge: unset"
-    git(small_repo_copy, "add", "dvc.lock", "metrics")
+    for lock_file in LOCK_FILES:
+        assert git(small_repo_copy, "check-attr", "merge", "--", lock_file).strip() == f"{lock_file}: merge: unset"
+    git(small_repo_copy, "add", *LOCK_FILES, "metrics")
     git(small_repo_copy, "commit", "-qm", "baseline run")
 
     evaluate_change = {"evaluate.threshold.method": "fixed", "evaluate.threshold.value": 0.3}
     train_change = {"train.logistic_regression.C": 0.25}
     run_on_branch(small_repo_copy, "threshold", evaluate_change)
     run_on_branch(small_repo_copy, "regularise", train_change)
-    ours = (small_repo_copy / "dvc.lock").read_bytes()
+    ours = lock_bytes(small_repo_copy)
 
     merge = subprocess.run(["git", "merge", "--no-edit", "threshold"], cwd=small_repo_copy, capture_output=True, text=True)
     assert merge.returncode == 1, merge.stdout + merge.stderr  # stopped on the generated files
     conflicts = conflicted_paths(small_repo_copy)
     assert "dvc.lock" in conflicts
-    assert all(path == "dvc.lock" or path.startswith("metrics/") for path in conflicts), conflicts
+    assert all(path in LOCK_FILES or path.startswith("metrics/") for path in conflicts), conflicts
     # No markers: this branch's lock, whole, and params.yaml merged line by line with both changes.
-    assert (small_repo_copy / "dvc.lock").read_bytes() == ours
-    for path in [small_repo_copy / "dvc.lock", *sorted((small_repo_copy / "metrics").rglob("*.*"))]:
+    assert lock_bytes(small_repo_copy) == ours
+    for path in [*(small_repo_copy / name for name in LOCK_FILES), *sorted((small_repo_copy / "metrics").rglob("*.*"))]:
         assert not CONFLICT_MARKER.search(path.read_text()), path
     merged_params = yaml.safe_load((small_repo_copy / "params.yaml").read_text())
     for dotted, value in {**evaluate_change, **train_change}.items():
@@ -125,7 +126,7 @@ def test_merging_two_runs_keeps_one_whole_lock_and_repro_rebuilds_both_changes(s
     # threshold branch); the data stages, which neither branch touched, do not run.
     assert "Running stage 'evaluate'" in rebuilt or "Stage 'evaluate' is cached" in rebuilt, rebuilt
     assert not {"validate", "prepare", "featurize"} & ran_stages(rebuilt)
-    git(small_repo_copy, "add", "dvc.lock", "metrics")
+    git(small_repo_copy, "add", *LOCK_FILES, "metrics")
     git(small_repo_copy, "commit", "-q", "--no-edit")
 
     assert conflicted_paths(small_repo_copy) == set()

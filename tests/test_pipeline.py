@@ -13,13 +13,13 @@ import yaml
 from sklearn.metrics import brier_score_loss
 
 from tabular_mlops.config.train_params import CLASSIFIERS
-from tests.dvc_repo import (DEPLOYMENT_STAGES, dvc, files_under, lock_without_model_bytes, locked_outputs, md5_of, reproduce_small,
-                            ran_stages, read_lock)
+from tests.dvc_repo import (DEPLOYMENT_STAGES, dvc, files_under, lock_bytes, lock_without_model_bytes, locked_outputs, md5_of,
+                            qualified, reproduce_small, ran_stages, read_lock)
 
 ROOT = Path(__file__).resolve().parents[1]
 FAMILIES = tuple(yaml.safe_load((ROOT / "params.yaml").read_text())["leaderboard"]["families"])  # both tasks'
 ALL_STAGES = {"validate", "prepare", "featurize", "leaderboard", "train", "evaluate", "gate", *DEPLOYMENT_STAGES} | {
-    f"cross_validate@{family}" for family in FAMILIES
+    qualified("leaderboard/dvc.yaml", f"cross_validate@{family}") for family in FAMILIES
 }
 
 pytestmark = pytest.mark.slow
@@ -87,7 +87,7 @@ def test_fresh_clone_reproduces_the_committed_dvc_lock_and_metrics_byte_for_byte
     reproduced_metrics, committed_metrics = files_under(reproduced_repo / "metrics"), files_under(ROOT / "metrics")
     assert sorted(reproduced_metrics) == sorted(committed_metrics)
     assert [name for name in committed_metrics if reproduced_metrics[name] != committed_metrics[name]] == []
-    reproduced, committed = read_lock(reproduced_repo), yaml.safe_load((ROOT / "dvc.lock").read_text())
+    reproduced, committed = read_lock(reproduced_repo), read_lock(ROOT)
     assert lock_without_model_bytes(reproduced) == lock_without_model_bytes(committed)
 
 
@@ -98,7 +98,7 @@ def test_two_runs_from_scratch_give_identical_output_hashes(small_repo: Path, tm
     second = tmp_path / "second"
     reproduce_small(second)
     assert locked_outputs(small_repo) == locked_outputs(second)
-    assert (small_repo / "dvc.lock").read_bytes() == (second / "dvc.lock").read_bytes()
+    assert lock_bytes(small_repo) == lock_bytes(second)
     for path in ("models/model.joblib", "models/preprocessor.joblib", "data/validated.parquet", "metrics/model_card.md"):
         assert md5_of(small_repo / path) == md5_of(second / path)
 
@@ -144,7 +144,7 @@ def test_metrics_diff_between_commits_needs_no_remote(small_repo_copy: Path) -> 
 
 def test_failing_gate_exits_non_zero_naming_the_metric_and_keeps_the_metrics(small_repo_copy: Path) -> None:
     set_param(small_repo_copy, "model: auto", "model: dummy")
-    lock_before = (small_repo_copy / "dvc.lock").read_bytes()
+    lock_before = (small_repo_copy / "dvc.lock").read_bytes()  # the gate stage's own
     result = dvc(small_repo_copy, "repro")
     assert result.returncode != 0
     # The dummy misses all three: no ranking skill, and its Brier score, that of always

@@ -6,6 +6,7 @@ from pathlib import Path
 import yaml
 
 from tabular_mlops.config.train_params import FAMILIES_BY_TASK
+from tests.dvc_repo import PIPELINE_FILES
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()
@@ -34,7 +35,8 @@ def test_every_path_in_the_layout_exists() -> None:
 
 
 def test_every_stage_and_model_family_is_documented() -> None:
-    stages = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
+    stages = {name: definition for pipeline_file in PIPELINE_FILES
+              for name, definition in yaml.safe_load((ROOT / pipeline_file).read_text())["stages"].items()}
     for stage, definition in stages.items():
         shown = f"{stage}@<family>" if "foreach" in definition else stage
         assert f"| `{shown}` |" in README

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.dvc_repo import DvcResult, dvc, locked_outputs, md5_of
+from tests.dvc_repo import LOCK_FILES, DvcResult, dvc, locked_outputs, md5_of
 
 pytestmark = pytest.mark.slow
 
@@ -37,7 +37,7 @@ def succeeded(result: DvcResult) -> DvcResult:
 
 def commit_run(repo: Path, message: str, *extra_paths: str) -> None:
     """Commit what `dvc repro` wrote to git: dvc.lock and the small metrics files."""
-    git(repo, "add", "dvc.lock", "metrics", *extra_paths)
+    git(repo, "add", *LOCK_FILES, "metrics", *extra_paths)
     git(repo, "commit", "-qm", message)
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.dvc_repo import PIPELINE_FILES
 from tests.import_closure import closure
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -19,8 +20,12 @@ UNPICKLED = {stage: {"tabular_mlops/features/transformers.py"} for stage in ("tr
 
 
 def stage_definitions() -> dict[str, dict]:
-    stages = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
-    return {name: definition.get("do", definition) for name, definition in stages.items()}
+    """Every stage of every pipeline file (a foreach stage once, as its `do` template)."""
+    definitions = {}
+    for pipeline_file in PIPELINE_FILES:
+        stages = yaml.safe_load((ROOT / pipeline_file).read_text())["stages"]
+        definitions.update({name: definition.get("do", definition) for name, definition in stages.items()})
+    return definitions
 
 
 def listed_code(definition: dict) -> set[str]:
