@@ -42,6 +42,7 @@ def cross_validate(params: Params, family: str) -> None:
     from tabular_mlops.data.contract import read_contract
     from tabular_mlops.data.dataset import split_inputs_target
     from tabular_mlops.data.tables import read_table
+    from tabular_mlops.engine.cluster import folds_on_cluster
     from tabular_mlops.evaluation.metrics import PRIMARY_METRIC
     from tabular_mlops.models.assessment import assess_family
     from tabular_mlops.models.budget import over_limit, screening_sample
@@ -63,7 +64,8 @@ def cross_validate(params: Params, family: str) -> None:
     pipeline = family_pipeline(params, read_contract(params.data.contract), family)
     test = split_inputs_target(read_table(TEST), params.data)
     progress = Progress(f"cross_validate {family}", spec.cv_folds + 1)
-    result, fit_seconds = assess_family(task, family, pipeline, (inputs, target), test, spec.cv_folds, params.seed, progress.step)
+    with folds_on_cluster(params.engine):
+        result, fit_seconds = assess_family(task, family, pipeline, (inputs, target), test, spec.cv_folds, params.seed, progress.step)
     result.update(sampled)
     # A failed family is recorded, not raised: the leaderboard ranks the others and lists it apart.
     write_json(RESULT.format(family=family), result)

@@ -17,6 +17,7 @@ from tabular_mlops.config.params import load_params
 from tabular_mlops.data.contract import read_contract
 from tabular_mlops.data.dataset import split_inputs_target
 from tabular_mlops.data.tables import read_table
+from tabular_mlops.engine.cluster import folds_on_cluster
 from tabular_mlops.errors import run_stage
 from tabular_mlops.evaluation.report import evaluate_model, write_live
 from tabular_mlops.files import write_json
@@ -35,8 +36,9 @@ def main() -> None:
     # data.segment_column is checked against the contract by validate, which reruns when data.* changes.
     params = load_params()
     test = split_inputs_target(read_table(TEST), params.data)
-    evaluation = evaluate_model(params, read_contract(params.data.contract), joblib.load(MODEL),
-                                split_inputs_target(read_table(TRAIN), params.data), test)
+    with folds_on_cluster(params.engine):
+        evaluation = evaluate_model(params, read_contract(params.data.contract), joblib.load(MODEL),
+                                    split_inputs_target(read_table(TRAIN), params.data), test)
     write_live(LIVE_DIR, PLOTS_DECLARED, params, evaluation, test[1])
     write_json(IMPORTANCE, evaluation.importance)
     write_json(NESTED, evaluation.nested_selections)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from tabular_mlops.config.params import load_params
 from tabular_mlops.data.cleaning import check_classes_fill_folds, clean, cv_folds_asked, split
 from tabular_mlops.data.tables import read_table, write_parquet
+from tabular_mlops.engine.cluster import engine_client
 from tabular_mlops.errors import run_stage
 from tabular_mlops.files import write_json
 
@@ -19,6 +20,12 @@ REPORT = "metrics/prepare.json"
 
 def main() -> None:
     params = load_params()
+    with engine_client(params.engine) as client:
+        if client is not None:
+            from tabular_mlops.engine.prepare import prepare_partitioned
+
+            write_json(REPORT, prepare_partitioned(client, params, VALIDATED, TRAIN, TEST))
+            return
     cleaned, report = clean(read_table(VALIDATED), params.data, params.prepare)
     # prepare.split_seed, not seed: a seed sweep changes the models and folds but keeps the test rows.
     train, test = split(cleaned, params.data.target, params.prepare.test_size, params.prepare.split_seed, params.data.task)

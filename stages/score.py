@@ -6,6 +6,7 @@ import sys
 from tabular_mlops.config.params import load_params
 from tabular_mlops.deployment.artifact import load_bundle
 from tabular_mlops.deployment.batch import score_file
+from tabular_mlops.engine.cluster import engine_client
 from tabular_mlops.errors import run_stage
 from tabular_mlops.files import write_json
 
@@ -14,11 +15,13 @@ METRICS = "metrics/score.json"
 
 
 def main() -> None:
-    params = load_params().score
+    everything = load_params()
+    params = everything.score
     bundle = load_bundle(BUNDLE)
     for warning in bundle.warnings:
         print(f"warning: {warning}", file=sys.stderr)
-    counts = score_file(bundle, params.input, params.output, params.rejects, params.chunk_rows)
+    with engine_client(everything.engine) as client:
+        counts = score_file(bundle, params.input, params.output, params.rejects, params.chunk_rows, client=client)
     write_json(METRICS, counts.metrics())
     print(counts.line())
 

@@ -7,12 +7,15 @@ columns to a probability (or a value); models/model.json beside it records what 
 """
 from __future__ import annotations
 
+from contextlib import nullcontext
+
 import joblib
 
 from tabular_mlops.config.params import load_params
 from tabular_mlops.data.contract import read_contract
 from tabular_mlops.data.dataset import split_inputs_target
 from tabular_mlops.data.tables import read_table
+from tabular_mlops.engine.cluster import folds_on_cluster
 from tabular_mlops.errors import run_stage
 from tabular_mlops.files import dump_joblib, read_json, sha256_of, write_json
 from tabular_mlops.models.families import build_estimator
@@ -32,7 +35,8 @@ def main() -> None:
     family = chosen_family(params, read_json(LEADERBOARD))
     preprocessor = joblib.load(PREPROCESSOR)
     inputs, target = split_inputs_target(read_table(PREPARED_TRAIN), params.data)
-    hyperparameters, search_table = tune(params, family, preprocessor, inputs, target)
+    with folds_on_cluster(params.engine) if params.train.search.method != "none" else nullcontext():
+        hyperparameters, search_table = tune(params, family, preprocessor, inputs, target)
     estimator = build_estimator(params.data.task, family, hyperparameters, params.seed)
     features = read_table(FEATURES)
     model = fit_model(preprocessor, features.drop(columns=[params.data.target]), features[params.data.target], estimator)

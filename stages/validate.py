@@ -10,6 +10,7 @@ from tabular_mlops.config.params import load_params
 from tabular_mlops.data.contract import read_contract
 from tabular_mlops.data.tables import read_table, write_parquet
 from tabular_mlops.data.validation import check_params_against_contract, check_segment_column, summarize, validate_table
+from tabular_mlops.engine.cluster import engine_client
 from tabular_mlops.errors import run_stage
 from tabular_mlops.files import write_json
 
@@ -23,9 +24,16 @@ def main() -> None:
     contract = read_contract(data.contract)
     check_params_against_contract(data, contract)
     check_segment_column(data.segment_column, data, contract)
-    validated = validate_table(read_table(data.path), contract, data.path)
-    write_parquet(VALIDATED, validated)
-    write_json(REPORT, summarize(validated, data.target))
+    with engine_client(params.engine) as client:
+        if client is None:
+            validated = validate_table(read_table(data.path), contract, data.path)
+            write_parquet(VALIDATED, validated)
+            summary = summarize(validated, data.target)
+        else:
+            from tabular_mlops.engine.validate import validate_partitioned
+
+            summary = validate_partitioned(client, data.path, contract, data.target, VALIDATED, params.engine.partition_rows)
+    write_json(REPORT, summary)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ what was given. (DVC itself accepts any `-S name=value`, so the check has to liv
 from __future__ import annotations
 
 import difflib
+import re
 from pathlib import Path
 from types import UnionType
 from typing import Annotated, Any, Literal, Optional, Union, get_args, get_origin
@@ -20,6 +21,7 @@ from tabular_mlops.config.train_params import FAMILIES_BY_TASK, FamilyName, Trai
 from tabular_mlops.evaluation.metrics import gate_metric_names, problem
 
 PARAMS_FILE = "params.yaml"
+SCHEDULER_ADDRESS = re.compile(r"(tcp|tls|ws|wss|ucx|inproc)://\S+")
 Task = Literal["classification", "regression"]  # the keys of FAMILIES_BY_TASK and of `gates`
 
 class DataParams(Section):
@@ -203,6 +205,25 @@ class ScoreParams(Section):
         return self
 
 
+class EngineParams(Section):
+    """Which engine runs validate, prepare, featurize, batch scoring and the cross-validations."""
+
+    name: Literal["pandas", "dask"] = "pandas"  # dask: partition-wise on a Dask cluster (pip install -e '.[dask]')
+    # A running scheduler, e.g. tcp://10.0.0.5:8786 (its workers need this package at this version);
+    # null: a LocalCluster of `workers` processes with `threads_per_worker` threads each, started per stage.
+    scheduler: Optional[str] = None
+    workers: int = Field(default=2, ge=1)
+    threads_per_worker: int = Field(default=1, ge=1)
+    partition_rows: int = Field(default=1_000_000, ge=1)  # rows per partition (batch scoring: score.chunk_rows)
+
+    @field_validator("scheduler")
+    @classmethod
+    def _an_address(cls, value: Optional[str]) -> Optional[str]:
+        if value is not None and not SCHEDULER_ADDRESS.fullmatch(value):
+            raise ValueError(f"engine.scheduler must be a scheduler address such as 'tcp://10.0.0.5:8786', or null; got {value!r}")
+        return value
+
+
 class Params(Section):
     seed: int = Field(ge=0)
     data: DataParams
@@ -216,6 +237,7 @@ class Params(Section):
     monitor: MonitorParams = Field(default_factory=MonitorParams)
     serve: ServeParams
     score: ScoreParams
+    engine: EngineParams = Field(default_factory=EngineParams)
 
     @property
     def task_gates(self) -> list[Gate]:

@@ -30,13 +30,17 @@ def clean(table: pd.DataFrame, data: DataParams, spec: PrepareParams) -> tuple[p
     duplicates = before - len(cleaned)
     unlabelled = int(cleaned[data.target].isna().sum())
     cleaned = cleaned.dropna(subset=[data.target]).reset_index(drop=True)
-    report = {
-        "rows_in": int(before),
+    return cleaned, clean_report(before, duplicates, unlabelled)
+
+
+def clean_report(rows_in: int, duplicates: int, unlabelled: int) -> dict:
+    """What `clean` dropped, counted."""
+    return {
+        "rows_in": int(rows_in),
         "duplicate_rows_dropped": int(duplicates),
-        "unlabelled_rows_dropped": unlabelled,
-        "rows_out": int(len(cleaned)),
+        "unlabelled_rows_dropped": int(unlabelled),
+        "rows_out": int(rows_in - duplicates - unlabelled),
     }
-    return cleaned, report
 
 
 def split(table: pd.DataFrame, target: str, test_size: float, seed: int, task: str = "classification") -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import csv
 from collections import Counter
 from pathlib import Path
+from typing import Iterable
 
 import pandas as pd
 
@@ -78,19 +79,40 @@ def write_parquet(path: str | Path, table: pd.DataFrame) -> None:
 
     Beyond a million rows, a million at a time: converting the whole frame to Arrow at once would
     hold a second copy of it (gigabytes on ten million rows). Up to a million, `to_parquet` as ever."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
     with atomic_path(path) as temporary:
         if len(table) <= ROW_GROUP_ROWS:
             table.to_parquet(temporary, index=False)
             return
-        first = pa.Table.from_pandas(table.iloc[:ROW_GROUP_ROWS], preserve_index=False)
-        with pq.ParquetWriter(temporary, first.schema) as writer:
-            writer.write_table(first)
-            del first
-            for start in range(ROW_GROUP_ROWS, len(table), ROW_GROUP_ROWS):
-                writer.write_table(pa.Table.from_pandas(table.iloc[start:start + ROW_GROUP_ROWS], preserve_index=False))
+        _write_row_groups(temporary, (table.iloc[start:start + ROW_GROUP_ROWS] for start in range(0, len(table), ROW_GROUP_ROWS)))
+
+
+def write_parquet_parts(path: str | Path, parts: Iterable[pd.DataFrame]) -> None:
+    """Write the frames, in order, as one table without the index, a row group each, atomically
+    (the Dask engine writes its partitions so; at least one frame). Reading it gives the frame
+    write_parquet would have written for their concatenation."""
+    with atomic_path(path) as temporary:
+        _write_row_groups(temporary, parts)
+
+
+def _write_row_groups(path: Path, parts: Iterable[pd.DataFrame]) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    writer = None
+    try:
+        for part in parts:
+            table = pa.Table.from_pandas(part, preserve_index=False)
+            if writer is None:
+                writer = pq.ParquetWriter(path, table.schema)
+            elif not table.schema.equals(writer.schema, check_metadata=False):
+                table = table.cast(writer.schema)  # e.g. a part whose column is all missing
+            writer.write_table(table)
+            del table
+    finally:
+        if writer is not None:
+            writer.close()
+    if writer is None:
+        raise ValueError(f"{path}: no table to write")
 
 
 def require_columns(path: str | Path, table: pd.DataFrame, columns: list[str], key: str) -> None:

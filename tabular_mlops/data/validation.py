@@ -19,6 +19,9 @@ EXAMPLES_SHOWN = 3
 NOT_NUMERIC = "must be numeric"
 NOT_EMPTY = "must not be empty"
 DATETIME_RULE = "must be an ISO 8601 date or timestamp (e.g. 2024-01-31 or 2024-01-31T14:05:00)"
+# The rules about a column as a whole (pandera_column's whole_table): a part of a table may break them when the whole does not.
+SOME_VALUE_RULE = "must hold at least one value, but every row is empty"
+TWO_CLASSES_RULE = "must hold at least two classes"
 
 
 def check_params_against_contract(data: DataParams, contract: Contract) -> None:
@@ -65,7 +68,7 @@ def pandera_column(spec: ColumnContract, is_target: bool, whole_table: bool = Tr
     (some value, two classes), so every failure names a row: batch scoring checks a chunk at a time."""
     checks = []
     if whole_table:
-        checks.append(pa.Check(lambda s: bool(s.notna().any()), ignore_na=False, error="must hold at least one value, but every row is empty"))
+        checks.append(pa.Check(lambda s: bool(s.notna().any()), ignore_na=False, error=SOME_VALUE_RULE))
     if spec.type == "category":
         checks.append(pa.Check.isin(spec.categories or [], error=f"must be one of {spec.categories}"))
     if spec.type == "integer":
@@ -82,7 +85,7 @@ def pandera_column(spec: ColumnContract, is_target: bool, whole_table: bool = Tr
     if spec.max is not None:
         checks.append(pa.Check.le(spec.max, error=f"must be <= {spec.max:g}"))
     if whole_table and is_target and spec.type == "category":
-        checks.append(pa.Check(lambda s: s.dropna().nunique() >= 2, error="must hold at least two classes"))
+        checks.append(pa.Check(lambda s: s.dropna().nunique() >= 2, error=TWO_CLASSES_RULE))
     # Integers are held as float64 so that a missing value stays NaN, as scikit-learn expects.
     dtype = "str" if spec.type == "category" else "float64"
     return pa.Column(dtype, checks, nullable=spec.nullable, coerce=True)
@@ -90,14 +93,22 @@ def pandera_column(spec: ColumnContract, is_target: bool, whole_table: bool = Tr
 
 def validate_table(table: pd.DataFrame, contract: Contract, source: str | Path) -> pd.DataFrame:
     """Return the table coerced to the contract's types, or raise StageError on the first violation."""
+    validated, failures = check_table(table, contract)
+    if failures is not None:
+        raise StageError(describe_violation(failures, list(contract.columns), source))
+    return validated
+
+
+def check_table(table: pd.DataFrame, contract: Contract) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
+    """(the table coerced to the contract's types, None), or (None, pandera's failure cases)."""
     categories = [name for name, spec in contract.columns.items() if spec.type == "category" and name in table.columns]
     table = table.assign(**{name: as_labels(table[name]) for name in categories})
     try:
         validated = pandera_schema(contract).validate(table, lazy=True)
     except pa.errors.SchemaErrors as errors:
-        raise StageError(describe_violation(errors.failure_cases, list(contract.columns), source)) from None
+        return None, errors.failure_cases
     datetimes = [name for name, spec in contract.columns.items() if spec.type == "datetime"]
-    return validated.assign(**{name: parse_datetimes(validated[name]) for name in datetimes})
+    return validated.assign(**{name: parse_datetimes(validated[name]) for name in datetimes}), None
 
 
 def describe_violation(failures: pd.DataFrame, column_order: list[str], source: str | Path) -> str:
@@ -146,14 +157,24 @@ def _value(value: object) -> str:
 def summarize(table: pd.DataFrame, target: str) -> dict:
     """What was checked: sizes, missing cells per column, duplicates, and the target's classes
     (or, for a numeric target, its range)."""
+    return summary_of(len(table), int(table.duplicated().sum()), table.isna().sum(), table[target])
+
+
+def summarize_parts(duplicate_rows: int, missing_by_part: list[pd.Series], target: pd.Series) -> dict:
+    """`summarize` from a table's parts: its duplicate rows, each part's missing cells per column
+    and the whole target column."""
+    return summary_of(len(target), duplicate_rows, sum(missing_by_part[1:], missing_by_part[0]), target)
+
+
+def summary_of(rows: int, duplicate_rows: int, missing_by_column: pd.Series, target: pd.Series) -> dict:
     summary = {
-        "rows": int(len(table)),
-        "columns": int(table.shape[1]),
-        "duplicate_rows": int(table.duplicated().sum()),
-        "missing_cells": int(table.isna().sum().sum()),
-        "missing_by_column": {name: int(count) for name, count in table.isna().sum().items()},
+        "rows": int(rows),
+        "columns": int(len(missing_by_column)),
+        "duplicate_rows": int(duplicate_rows),
+        "missing_cells": int(missing_by_column.sum()),
+        "missing_by_column": {name: int(count) for name, count in missing_by_column.items()},
     }
-    values = table[target].dropna()
+    values = target.dropna()
     if pd.api.types.is_numeric_dtype(values):
         described = {"mean": values.mean(), "std": values.std(), "min": values.min(), "max": values.max()}
         summary["target"] = {name: round(float(value), 6) for name, value in described.items()}

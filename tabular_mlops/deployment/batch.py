@@ -54,8 +54,11 @@ class ScoreCounts:
 
 
 def score_file(bundle: Bundle, source: str | Path, output: str | Path, rejects: str | Path,
-               chunk_rows: int = 50_000, progress: bool = False) -> ScoreCounts:
-    """Score `source` into `output`, rejected rows into `rejects`; return the counts."""
+               chunk_rows: int = 50_000, progress: bool = False, client=None) -> ScoreCounts:
+    """Score `source` into `output`, rejected rows into `rejects`; return the counts.
+
+    With a Dask `client` (engine.name: dask), the chunks are partitions scored on the workers by
+    the same score_chunk, in chunks of the same rows, and written here in order: the same files."""
     from tqdm import tqdm
 
     source, output, rejects = Path(source), Path(output), Path(rejects)
@@ -67,16 +70,41 @@ def score_file(bundle: Bundle, source: str | Path, output: str | Path, rejects: 
         scored_writer = stack.enter_context(ChunkWriter(stack.enter_context(atomic_path(output)), output.suffix == ".parquet"))
         rejects_writer = stack.enter_context(ChunkWriter(stack.enter_context(atomic_path(rejects)), parquet=False))
         bar = stack.enter_context(tqdm(total=total, unit="rows", unit_scale=True, disable=not progress, file=sys.stderr))
-        for chunk in read_chunks(source, header, chunk_rows):
-            scored, rejected, violations = score_chunk(bundle, chunk, checked, first_row=counts.read)
+        chunks = _local_chunks(bundle, source, header, chunk_rows, checked) if client is None else \
+            _cluster_chunks(client, bundle, source, header, chunk_rows, checked)
+        for scored, rejected, violations, read in chunks:
             scored_writer.write(scored)
             rejects_writer.write(rejected)
-            counts.read += len(chunk)
+            counts.read += read
             counts.scored += len(scored)
             counts.rejected += len(rejected)
             counts.by_rule.update(zip(violations["column"], violations["rule"]))
-            bar.update(len(chunk))
+            bar.update(read)
     return counts
+
+
+def _local_chunks(bundle: Bundle, source: Path, header: list[str], chunk_rows: int, checked: list[str]):
+    first_row = 0
+    for chunk in read_chunks(source, header, chunk_rows):
+        yield *score_chunk(bundle, chunk, checked, first_row), len(chunk)
+        first_row += len(chunk)
+
+
+def _cluster_chunks(client, bundle: Bundle, source: Path, header: list[str], chunk_rows: int, checked: list[str]):
+    from tabular_mlops.engine.partitions import in_order, partitions
+
+    parts = partitions(source, chunk_rows)
+    if not parts:  # no rows: the empty chunk, for the output's columns
+        yield from _local_chunks(bundle, source, header, chunk_rows, checked)
+    yield from in_order(client, _score_partition, parts, bundle, checked)
+
+
+def _score_partition(part, bundle: Bundle, checked: list[str]):
+    from tabular_mlops.engine.partitions import read_partition
+
+    # A CSV as text, as read_chunks reads it.
+    chunk = read_partition(part, dtype="str" if part.path.endswith(".csv") else None)
+    return *score_chunk(bundle, chunk, checked, part.first_row), len(chunk)
 
 
 def score_chunk(bundle: Bundle, chunk: pd.DataFrame, checked: list[str], first_row: int) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:

@@ -1,6 +1,6 @@
 """`tabular-mlops score`: a CSV or Parquet file of any size, a chunk at a time, into the scored-table format.
 
-    tabular-mlops score INPUT OUTPUT [--model models/bundle] [--rejects PATH] [--chunk-rows 50000]
+    tabular-mlops score INPUT OUTPUT [--model models/bundle] [--rejects PATH] [--chunk-rows 50000] [--engine dask [--scheduler ADDRESS]]
 
 Every row is checked against the bundle's data contract with validate's rules: rows that break
 one go to the rejects file with the rules they break, the others are scored into OUTPUT (what
@@ -27,20 +27,33 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--chunk-rows", type=_positive, default=50_000, help="rows read, checked and scored at a time (default: 50000)")
     parser.add_argument("--max-reject-rate", type=_rate, default=1.0,
                         help="exit 2, after writing everything, when more than this share of the rows is rejected (default: 1.0)")
+    parser.add_argument("--engine", choices=["pandas", "dask"], default="pandas",
+                        help="dask: score the chunks on a Dask cluster, with the same results (default: pandas)")
+    parser.add_argument("--scheduler", metavar="ADDRESS", help="with --engine dask: a running scheduler, e.g. tcp://10.0.0.5:8786 (default: a LocalCluster)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar (there is none when stderr is not a terminal)")
 
 
 def run(arguments: argparse.Namespace) -> int:
+    from pydantic import ValidationError
+
+    from tabular_mlops.config.params import EngineParams
     from tabular_mlops.deployment.artifact import load_bundle
     from tabular_mlops.deployment.batch import score_file
+    from tabular_mlops.engine.cluster import engine_client
+
+    try:
+        engine = EngineParams(name=arguments.engine, scheduler=arguments.scheduler)
+    except ValidationError as error:
+        raise StageError(f"--scheduler: {error.errors()[0]['msg'].removeprefix('Value error, ')}") from None
 
     output = Path(arguments.output)
     rejects = Path(arguments.rejects) if arguments.rejects else output.with_suffix(".rejects.csv")
     bundle = load_bundle(arguments.model)
     for warning in bundle.warnings:
         print(f"warning: {warning}", file=sys.stderr)
-    counts = score_file(bundle, arguments.input, output, rejects, arguments.chunk_rows,
-                        progress=not arguments.quiet and sys.stderr.isatty())
+    with engine_client(engine) as client:
+        counts = score_file(bundle, arguments.input, output, rejects, arguments.chunk_rows,
+                            progress=not arguments.quiet and sys.stderr.isatty(), client=client)
     print(counts.line())
     if counts.reject_rate > arguments.max_reject_rate:
         raise StageError(f"{arguments.input}: {counts.rejected} of {counts.read} rows rejected ({counts.reject_rate:.1%}), "

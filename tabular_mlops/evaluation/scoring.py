@@ -27,6 +27,7 @@ from sklearn.metrics import (
 )
 from sklearn.model_selection import KFold, StratifiedKFold, cross_validate
 
+from tabular_mlops.engine.cluster import fold_jobs
 from tabular_mlops.errors import StageError
 from tabular_mlops.evaluation.metrics import CV_METRICS_BY_TASK, LOWER_IS_BETTER
 
@@ -117,6 +118,7 @@ def cross_validated_predictions(task: str, model: BaseEstimator, inputs: pd.Data
     `on_fold(number)` is called after each fold (1-based): as it ends when folds run one at a time
     (n_jobs 1), for every fold after the last otherwise. It is for progress lines, never a result.
     """
+    n_jobs = fold_jobs(n_jobs)  # on a Dask cluster (engine.name: dask), every fold at once on its workers
     metrics = CV_METRICS_BY_TASK[task]
     scorers = {name: scorer(task, name) for name in metrics}
     splits = list(folds(task, count, seed).split(inputs, target))

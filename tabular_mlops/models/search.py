@@ -20,6 +20,7 @@ from sklearn.model_selection import HalvingRandomSearchCV, ParameterGrid, Parame
 from tabular_mlops.config.section import Section
 from tabular_mlops.config.train_params import SearchParams
 from tabular_mlops.evaluation.metrics import LOWER_IS_BETTER, PRIMARY_METRIC
+from tabular_mlops.engine.cluster import fold_jobs
 from tabular_mlops.evaluation.scoring import cross_validation, folds, rounded, scorer
 
 HALVING_FACTOR = 3  # scikit-learn's default: a third of the candidates go on, on three times the rows
@@ -98,7 +99,7 @@ def halving(task: str, spec: SearchParams, family_spec: Section, make_pipeline: 
         candidate, {"params": drawn}, n_candidates=len(drawn), factor=HALVING_FACTOR, resource="n_samples",
         min_resources="exhaust",  # the last round uses every row
         cv=folds(task, spec.cv_folds, seed), scoring=scorer(task, metric), refit=False, error_score="raise",
-        random_state=seed, n_jobs=spec.n_jobs,
+        random_state=seed, n_jobs=fold_jobs(spec.n_jobs),
     ).fit(inputs, target)
     results, sign = race.cv_results_, -1 if scorer(task, metric).startswith("neg_") else 1
     last: dict[int, dict] = {}
