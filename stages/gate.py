@@ -15,6 +15,7 @@ EVALUATION = "metrics/evaluate/metrics.json"
 SEGMENTS = "metrics/evaluate/segments.json"
 IMPORTANCE = "metrics/evaluate/importance.json"
 LEADERBOARD = "metrics/leaderboard.json"
+PREPARED = "metrics/prepare.json"
 METADATA = "models/model.json"
 CARD = "metrics/model_card.md"
 
@@ -25,7 +26,8 @@ def main() -> None:
     results = check_gates(params.task_gates, metrics)
     passed = all(row["passed"] for row in results)
     write_json(GATES, {"passed": passed, "gates": results})
-    card = model_card(params, read_json(METADATA), metrics, results, read_json(SEGMENTS), read_json(IMPORTANCE), read_json(LEADERBOARD))
+    card = model_card(params, read_json(METADATA), metrics, results, read_json(SEGMENTS), read_json(IMPORTANCE), read_json(LEADERBOARD),
+                      test_rows=read_json(PREPARED)["test_rows"])
     write_text(CARD, card)
     if not passed:
         raise StageError(failure_message(results))

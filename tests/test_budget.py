@@ -6,6 +6,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.inspection import permutation_importance
 
 from tabular_mlops.errors import StageError
 from tabular_mlops.models.budget import over_limit, screening_rows, screening_sample
@@ -173,7 +174,11 @@ def test_evaluate_cross_validates_on_the_leaderboards_sample_and_the_model_card_
     from tabular_mlops.evaluation.scoring import cross_validated_predictions
     from tests.dvc_repo import dvc, update_params
 
-    update_params(small_repo_copy, lambda params: params["leaderboard"].update(sample_rows=300))
+    def configure(params: dict) -> None:
+        params["leaderboard"]["sample_rows"] = 300
+        params["evaluate"]["importance_rows"] = 60  # of the 120 test rows
+
+    update_params(small_repo_copy, configure)
     result = dvc(small_repo_copy, "repro", "gate")
     assert result.returncode == 0, result.output
     params = load_params(small_repo_copy / "params.yaml")
@@ -185,4 +190,16 @@ def test_evaluate_cross_validates_on_the_leaderboards_sample_and_the_model_card_
     on_all = cross_validated_predictions("classification", model, inputs, target, folds, seed)[0]
     reported = json.loads((small_repo_copy / "metrics/evaluate/metrics.json").read_text())["cv"]["roc_auc_mean"]
     assert reported == round(on_sample["roc_auc_mean"], 6) != round(on_all["roc_auc_mean"], 6)
-    assert "evaluate's cross-validation and threshold used the same sample" in (small_repo_copy / "metrics/model_card.md").read_text()
+    card = (small_repo_copy / "metrics/model_card.md").read_text()
+    assert "evaluate's cross-validation and threshold used the same sample" in card
+    # Permutation importance on a stratified 60-row sample of the test split: scikit-learn's own
+    # permutation_importance on those rows gives the reported figures, and the card says so.
+    test_inputs, test_target = split_inputs_target(pd.read_parquet(small_repo_copy / "data/prepared/test.parquet"), params.data)
+    rows = screening_rows(test_target, True, 60, seed)
+    assert len(rows) == 60 and (test_target.iloc[rows] == "bad").sum() == round((test_target == "bad").mean() * 60)
+    direct = permutation_importance(model, test_inputs.iloc[rows], test_target.iloc[rows], scoring="roc_auc",
+                                    n_repeats=params.evaluate.importance_repeats, random_state=seed)
+    expected = {column: round(float(mean), 6) for column, mean in zip(test_inputs.columns, direct.importances_mean)}
+    reported_importance = json.loads((small_repo_copy / "metrics/evaluate/importance.json").read_text())
+    assert {row["column"]: row["importance"] for row in reported_importance} == expected
+    assert f"## Permutation importance (a sample of 60 of the {len(test_target)} test rows (stratified, seed {seed}), top 10)" in card

@@ -133,6 +133,8 @@ class EvaluateParams(Section):
     n_jobs: int = Field(ge=1)
     threshold: ThresholdParams
     importance_repeats: int = Field(ge=1)
+    # permutation importance on a seeded sample of at most this many test rows (null: every row)
+    importance_rows: Optional[int] = Field(default=20_000, ge=1)
     nested_cv: bool = False  # repeat the selection inside outer folds: an unbiased CV figure, at many times the cost
 
 

@@ -51,7 +51,10 @@ def evaluate_model(params: Params, contract: Contract, model: BaseEstimator,
                 "baseline": reference, "over_baseline": improvement(test_scores, reference)}
     column = params.data.segment_column
     by_segment = segments(task, test_inputs[column], test_target, prediction, threshold) if column else []
-    ranked = importance(task, model, test_inputs, test_target, spec.importance_repeats, seed, spec.n_jobs)
+    # Above evaluate.importance_rows test rows, on a seeded sample of them (stratified for classification).
+    importance_inputs, importance_target, _ = screening_sample(test_inputs, test_target, task != "regression", spec.importance_rows,
+                                                               seed, min_class_rows=0)
+    ranked = importance(task, model, importance_inputs, importance_target, spec.importance_repeats, seed, spec.n_jobs)
     return Evaluation(sections, threshold, prediction, ranked, {"column": column, "segments": by_segment}, selections)
 
 

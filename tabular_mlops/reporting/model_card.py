@@ -66,7 +66,8 @@ def _table(header: list[str], rows: list[list]) -> list[str]:
     return lines + ["| " + " | ".join("" if cell is None else f"{cell:.4f}" if isinstance(cell, float) else str(cell) for cell in row) + " |" for row in rows]
 
 
-def model_card(params: Params, metadata: dict, metrics: dict, gates: list[dict], segments: dict, importance: list[dict], leaderboard: dict) -> str:
+def model_card(params: Params, metadata: dict, metrics: dict, gates: list[dict], segments: dict, importance: list[dict], leaderboard: dict,
+               test_rows: int | None = None) -> str:
     task, data = params.data.problem, params.data
     family = metadata["model_family"]
     lines = [
@@ -110,7 +111,10 @@ def model_card(params: Params, metadata: dict, metrics: dict, gates: list[dict],
         keys = [key for key in ("rows", "positive_rate", "roc_auc", "log_loss", "brier", "accuracy", "f1_macro", "rmse", "mae", "r2") if key in present]
         lines += ["", f"## Segments by `{segments['column']}` (test split)", ""]
         lines += _table(["segment", *keys], [[row["segment"], *(row.get(key) for key in keys)] for row in segments["segments"]])
-    lines += ["", "## Permutation importance (test split, top 10)", ""]
+    rows, sample = test_rows, params.evaluate.importance_rows
+    drawn = (f"a sample of {sample:,} of the {rows:,} test rows ({'stratified, ' if task != 'regression' else ''}seed {params.seed})"
+             if rows is not None and sample is not None and rows > sample else "test split")
+    lines += ["", f"## Permutation importance ({drawn}, top 10)", ""]
     lines += _table(["column", "importance", "std"], [[row["column"], row["importance"], row["std"]] for row in importance[:10]])
     lines += ["", "## Intended use", "", INTENDED_USE, "", "## Limitations", ""]
     limitations = [calibration(params, metadata, metrics), *LIMITATIONS] if task == "classification" else LIMITATIONS
