@@ -1,10 +1,12 @@
 """The benchmark table: what the pipeline costs on this machine, written to benchmarks/results.md.
 
     python benchmarks/run.py                       # the whole table (about 30 minutes on 2 cores)
-    python benchmarks/run.py --small --sizes 1500,2500 --pipeline-rows 1500 --out /tmp/results.md   # a check (tests/test_benchmarks.py)
+    python benchmarks/run.py --small --sizes 1500,2500 --pipeline-rows 1500 --repeats 1 --out /tmp/results.md   # a check (tests/test_benchmarks.py)
+    python benchmarks/run.py --sections abc --out /tmp/abc.md   # only (a), (b), (c)
 
 (a) `dvc repro` of the bundled data from scratch (stage server on, and off), against the same
-    stages' main() called one after the other in one process;
+    stages' main() called one after the other in one process, taking turns --repeats times (the
+    machine's speed drifts by more than the difference measured);
 (b) a no-op `dvc repro`;
 (c) `dvc repro` after a train-only change (train.model);
 (d) per stage, wall time and peak memory of its own process (`python -m stages.NAME`, imports
@@ -27,6 +29,7 @@ import json
 import os
 import platform
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -109,39 +112,56 @@ def synth_copy(parent: Path, rows: int, configure=None) -> Path:
     return repo
 
 
-def bundled_section(scratch: Path) -> list[str]:
-    """(a), (b), (c)."""
-    repos = {}
-    for name in ("server", "no-server", "plain"):
-        repos[name] = fresh_copy(scratch, f"bundled-{name}")
-        if SMALL:
-            update_params(repos[name], light)
-    with_server = timed(lambda: run_dvc(repos["server"], "repro"))
-    noop = timed(lambda: run_dvc(repos["server"], "repro"))
-    os.environ["TABULAR_MLOPS_STAGE_SERVER"] = "0"
+def in_one_process(repo: Path) -> float:
+    """Seconds for every stage's main(), one after the other, in this process (the list of stages is
+    taken before the clock starts)."""
+    commands = stage_commands(repo)
+    sys.path.insert(0, str(repo))
+    os.chdir(repo)
     try:
-        without_server = timed(lambda: run_dvc(repos["no-server"], "repro"))
-    finally:
-        del os.environ["TABULAR_MLOPS_STAGE_SERVER"]
-    update_params(repos["server"], lambda params: params["train"].update(model="logistic_regression"))
-    train_change = timed(lambda: run_dvc(repos["server"], "repro"))
-    plain = repos["plain"]
-    sys.path.insert(0, str(plain))
-    os.chdir(plain)
-    try:
-        in_process = timed(lambda: [run_stage(command[2].removeprefix("stages."), *command[3:]) for command in stage_commands(plain)])
+        return timed(lambda: [run_stage(command[2].removeprefix("stages."), *command[3:]) for command in commands])
     finally:
         os.chdir(ROOT)
-        sys.path.remove(str(plain))
-    stages = len(stage_commands(plain))
+        sys.path.remove(str(repo))
+
+
+def bundled_section(scratch: Path, repeats: int) -> list[str]:
+    """(a), (b), (c). (a) takes turns, `repeats` times: one process, then `dvc repro` on a fresh copy,
+    so that both see the same machine; its ratio is the median of the turns'."""
+    def copy(name: str) -> Path:
+        repo = fresh_copy(scratch, name)
+        if SMALL:
+            update_params(repo, light)
+        return repo
+
+    turns = []
+    for turn in range(repeats):
+        in_process = in_one_process(copy(f"bundled-plain-{turn}"))
+        server = copy(f"bundled-server-{turn}")
+        turns.append((in_process, timed(lambda: run_dvc(server, "repro"))))
+    noop = timed(lambda: run_dvc(server, "repro"))
+    update_params(server, lambda params: params["train"].update(model="logistic_regression"))
+    train_change = timed(lambda: run_dvc(server, "repro"))
+    no_server = copy("bundled-no-server")
+    os.environ["TABULAR_MLOPS_STAGE_SERVER"] = "0"
+    try:
+        without_server = timed(lambda: run_dvc(no_server, "repro"))
+    finally:
+        del os.environ["TABULAR_MLOPS_STAGE_SERVER"]
+    in_process = statistics.median(seconds for seconds, _ in turns)
+    ratios = sorted(dvc_seconds / one for one, dvc_seconds in turns)
+    stages = len(stage_commands(server))
+    each = "; ".join(f"{one:.1f} s and {dvc_seconds:.1f} s" for one, dvc_seconds in turns)
     return [
         f"## The bundled data (4,454 rows, {'two light families: a check, not a figure' if SMALL else 'every family'}; {stages} stage runs)", "",
         "| run | seconds | against one process |", "|---|---:|---:|",
-        f"| (a) the same stages' main() in one process | {in_process:.1f} | 1.00 |",
-        f"| (a) `dvc repro` from scratch, stage server on (the default) | {with_server:.1f} | {with_server / in_process:.2f} |",
+        f"| (a) the same stages' main() in one process (median of {repeats}) | {in_process:.1f} | 1.00 |",
+        f"| (a) `dvc repro` from scratch, stage server on (the default; median ratio of {repeats} turns) "
+        f"| {statistics.median(dvc_seconds for _, dvc_seconds in turns):.1f} | {statistics.median(ratios):.2f} |",
         f"| (a) `dvc repro` from scratch, `TABULAR_MLOPS_STAGE_SERVER=0` | {without_server:.1f} | {without_server / in_process:.2f} |",
         f"| (b) no-op `dvc repro` | {noop:.2f} | |",
         f"| (c) `dvc repro` after `train.model: logistic_regression` (train and what follows) | {train_change:.1f} | |", "",
+        f"(a) turn by turn, one process and `dvc repro`: {each}; ratios {', '.join(f'{ratio:.2f}' for ratio in ratios)}.", "",
     ]
 
 
@@ -217,6 +237,7 @@ def main() -> None:
     parser.add_argument("--pipeline-rows", type=int, default=1_000_000, help="the largest size that runs every stage, and (e)'s size")
     parser.add_argument("--small", action="store_true", help="every run on two light families (a check, not a figure)")
     parser.add_argument("--out", default=str(ROOT / "benchmarks/results.md"))
+    parser.add_argument("--repeats", type=int, default=3, help="(a)'s turns of one process against dvc repro (default: 3)")
     parser.add_argument("--sections", default="abc,d,e,f", help="which parts to measure: abc (the bundled data), d, e, f (default: all)")
     arguments = parser.parse_args()
     sections = set(arguments.sections.split(","))
@@ -227,7 +248,7 @@ def main() -> None:
         global SMALL
         SMALL = arguments.small
         lines = machine()
-        lines += bundled_section(scratch) if "abc" in sections else []
+        lines += bundled_section(scratch, arguments.repeats) if "abc" in sections else []
         lines += stages_section(scratch, sizes, arguments.pipeline_rows) if "d" in sections else []
         lines += pipeline_section(scratch, pipeline_size) if "e" in sections else []
         lines += dask_section(scratch, pipeline_size) if "f" in sections else []
