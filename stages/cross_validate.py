@@ -43,20 +43,17 @@ def cross_validate(params: Params, family: str) -> None:
     from tabular_mlops.data.dataset import split_inputs_target
     from tabular_mlops.data.tables import read_table
     from tabular_mlops.engine.cluster import folds_on_cluster
-    from tabular_mlops.evaluation.metrics import PRIMARY_METRIC
-    from tabular_mlops.models.assessment import assess_family
-    from tabular_mlops.models.budget import over_limit, screening_sample
+    from tabular_mlops.models.assessment import assess_family, log_line
+    from tabular_mlops.models.budget import family_budget
     from tabular_mlops.models.pipeline import family_pipeline
     from tabular_mlops.progress import Progress
 
     task, spec = params.data.problem, params.leaderboard
     inputs, target = split_inputs_target(read_table(TRAIN), params.data)
-    inputs, target, screened_on = screening_sample(inputs, target, params.data.task == "classification", spec.sample_rows,
-                                                   params.seed, min_class_rows=spec.cv_folds)
-    sampled = {} if screened_on is None else {"screened_on": screened_on}
-    if screened_on is not None:
-        print(f"{family}: screening on {screened_on['rows']:,} of {screened_on['of']:,} training rows (leaderboard.sample_rows; {screened_on['sample']})", file=sys.stderr)
-    reason = over_limit(family, len(target), spec.max_rows_per_family)
+    inputs, target, sampled, reason = family_budget(family, inputs, target, params.data.task == "classification", spec, params.seed)
+    if sampled:
+        drawn = sampled["screened_on"]
+        print(f"{family}: screening on {drawn['rows']:,} of {drawn['of']:,} training rows (leaderboard.sample_rows; {drawn['sample']})", file=sys.stderr)
     if reason is not None:
         write_json(RESULT.format(family=family), {"family": family, "status": "skipped", "reason": reason, **sampled})
         print(f"{family}: {reason}", file=sys.stderr)
@@ -69,14 +66,7 @@ def cross_validate(params: Params, family: str) -> None:
     result.update(sampled)
     # A failed family is recorded, not raised: the leaderboard ranks the others and lists it apart.
     write_json(RESULT.format(family=family), result)
-    if result["status"] != "ok":
-        print(f"{family}: FAILED, not ranked: {result['reason']}", file=sys.stderr)
-        return
-    # Wall time differs between runs, so it is reported here, not in the committed files.
-    metric = PRIMARY_METRIC[task]
-    cv, test_score = result["cv"], result["test"][metric]
-    print(f"{family}: CV {metric} {cv[metric + '_mean']:.4f} ± {cv[metric + '_std']:.4f}, "
-          f"test {test_score:.4f}, fit {fit_seconds:.2f} s")
+    print(log_line(task, result, fit_seconds), file=sys.stderr if result["status"] != "ok" else sys.stdout)
 
 
 if __name__ == "__main__":

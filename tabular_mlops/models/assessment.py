@@ -13,6 +13,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 
 from tabular_mlops.errors import StageError
+from tabular_mlops.evaluation.metrics import PRIMARY_METRIC
 from tabular_mlops.evaluation.scoring import cross_validation, predict, rounded, score
 
 
@@ -39,6 +40,18 @@ def assess_family(task: str, family: str, pipeline: BaseEstimator, train: tuple[
     except Exception as error:  # noqa: BLE001
         return {"family": family, "status": "failed", "reason": failure_reason(error)}, time.perf_counter() - started
     return {"family": family, "status": "ok", "cv": rounded(cv), "test": rounded(test_scores)}, fit_seconds
+
+
+def log_line(task: str, result: dict, fit_seconds: float) -> str:
+    """What the stage prints about an entry: its CV and test scores and the fit time (wall time
+    differs between runs, so it is reported here, not in the committed files), or why it failed."""
+    family = result["family"]
+    if result["status"] != "ok":
+        return f"{family}: FAILED, not ranked: {result['reason']}"
+    metric = PRIMARY_METRIC[task]
+    cv = result["cv"]
+    return (f"{family}: CV {metric} {cv[metric + '_mean']:.4f} ± {cv[metric + '_std']:.4f}, "
+            f"test {result['test'][metric]:.4f}, fit {fit_seconds:.2f} s")
 
 
 def failure_reason(error: Exception) -> str:

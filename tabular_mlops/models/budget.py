@@ -52,6 +52,16 @@ def screening_sample(inputs: pd.DataFrame, target: pd.Series, stratify: bool, sa
     return inputs.iloc[rows], target.iloc[rows], screened_on
 
 
+def family_budget(family: str, inputs: pd.DataFrame, target: pd.Series, stratify: bool, spec, seed: int
+                  ) -> tuple[pd.DataFrame, pd.Series, dict, str | None]:
+    """For one family's stage, with `spec` the leaderboard params: the rows to screen on, how they
+    were drawn ({} for every row, else {"screened_on": ...}), and why the family is skipped (None
+    when it is within its limit)."""
+    inputs, target, screened_on = screening_sample(inputs, target, stratify, spec.sample_rows, seed, min_class_rows=spec.cv_folds)
+    sampled = {} if screened_on is None else {"screened_on": screened_on}
+    return inputs, target, sampled, over_limit(family, len(target), spec.max_rows_per_family)
+
+
 def over_limit(family: str, rows: int, limits: dict[str, int]) -> str | None:
     """Why the family is skipped, or None when it is within its leaderboard.max_rows_per_family limit."""
     limit = limits.get(family)
