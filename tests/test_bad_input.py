@@ -77,7 +77,7 @@ CASES = {
     "model of the other task": ("train", replace_in("params.yaml", "model: auto", "model: ridge"), "train.model must be 'auto' or a classification family: logistic_regression, linear_svm, random_forest, hist_gradient_boosting, mlp, dummy; got 'ridge'"),
     "unknown search hyperparameter": ("train", replace_in("params.yaml", "{C: [0.01, 0.1, 1.0, 10.0]}", "{Cee: [1.0]}"), "train.search.space.logistic_regression.Cee: 'Cee' is not a hyperparameter of logistic_regression"),
     "unknown gate metric": ("gate", replace_in("params.yaml", "metric: test.roc_auc,", "metric: test.auc,"), "gates.classification[0].metric must be one of test.roc_auc"),
-    "segment column that is not an input": ("validate", replace_in("params.yaml", "segment_column: Marital", "segment_column: Gender"), "params.yaml: data.segment_column 'Gender' is not an input column of data/contract.yaml"),
+    "segment column not in the contract": ("validate", replace_in("params.yaml", "segment_column: Marital", "segment_column: Gender"), "params.yaml: data.segment_column 'Gender' is not a column of data/contract.yaml that validate keeps"),
     "misspelt params key": ("prepare", replace_in("params.yaml", "test_size:", "tset_size:"), "unknown key 'prepare.tset_size' (did you mean 'test_size'?)"),
     "negative test size": ("prepare", replace_in("params.yaml", "test_size: 0.2", "test_size: -0.2"), "key 'prepare.test_size' must be greater than 0; got -0.2"),
     "text where a number is expected": ("prepare", replace_in("params.yaml", "cv_folds: 5", 'cv_folds: "5"'), "key 'train.search.cv_folds' must be a valid integer; got '5'"),

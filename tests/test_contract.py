@@ -79,7 +79,7 @@ def test_unknown_key_in_contract_is_refused_naming_it(tmp_path):
 
 def test_unknown_column_type_in_contract_is_refused(tmp_path):
     path = tmp_path / "contract.yaml"
-    path.write_text("target: y\ncolumns:\n  y: {type: text, nullable: true}\n", encoding="utf-8")
+    path.write_text("target: y\ncolumns:\n  y: {type: string, nullable: true}\n", encoding="utf-8")
     with pytest.raises(StageError, match=r"key 'columns\.y\.type'"):
         read_contract(path)
 

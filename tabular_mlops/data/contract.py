@@ -11,18 +11,23 @@ from typing import Literal, Optional
 
 import pandas as pd
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 from tabular_mlops.config.params import DataParams, expects_text
 from tabular_mlops.data.tables import read_table
 from tabular_mlops.errors import StageError
 from tabular_mlops.data.dates import parse_datetimes
+from tabular_mlops.data.sensitive import suggest_personal, suggest_protected
 from tabular_mlops.files import read_yaml_mapping, write_text
 
-ColumnType = Literal["integer", "float", "category", "datetime"]
+ColumnType = Literal["integer", "float", "category", "datetime", "text"]
 
 
 class ColumnContract(BaseModel):
+    """One column's rules, and what it is: `personal` (identifies a person: never a model input
+    unless `model_input: true` says so, never written by validate, masked in messages, hashed in
+    logs) and `protected` (a group attribute that evaluation and the monitor compare groups by;
+    not a model input unless `model_input: true`). `bands` groups a protected number into ranges."""
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     type: ColumnType
@@ -30,6 +35,28 @@ class ColumnContract(BaseModel):
     categories: Optional[list[str]] = None
     min: Optional[float] = None
     max: Optional[float] = None
+    personal: bool = False
+    protected: bool = False
+    model_input: Optional[bool] = None
+    bands: Optional[list[float]] = None
+
+    @property
+    def is_input(self) -> bool:
+        """Explicit `model_input`, else every column but text, personal and protected ones."""
+        if self.model_input is not None:
+            return self.model_input
+        return not (self.personal or self.protected or self.type == "text")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "ColumnContract":
+        if self.type == "text" and self.model_input:
+            raise ValueError("a text column cannot be a model input (no step featurizes free text); set model_input: false")
+        if self.bands is not None:
+            if not self.protected or self.type not in ("integer", "float"):
+                raise ValueError("bands group a protected integer or float column; this column is not one")
+            if not self.bands or list(self.bands) != sorted(set(self.bands)):
+                raise ValueError(f"bands must be increasing band edges, e.g. [25, 35, 45]; got {self.bands}")
+        return self
 
 
 class Contract(BaseModel):
@@ -39,8 +66,29 @@ class Contract(BaseModel):
     columns: dict[str, ColumnContract]
 
     def features(self, dropped: list[str]) -> dict[str, ColumnContract]:
-        """The model's raw input columns: every column but the target and the dropped ones."""
-        return {name: spec for name, spec in self.columns.items() if name != self.target and name not in dropped}
+        """The model's raw input columns: every input column (`is_input`) but the target and the dropped ones."""
+        return {name: spec for name, spec in self.columns.items()
+                if name != self.target and name not in dropped and spec.is_input}
+
+    @property
+    def personal(self) -> list[str]:
+        return [name for name, spec in self.columns.items() if spec.personal]
+
+    @property
+    def protected(self) -> list[str]:
+        return [name for name, spec in self.columns.items() if spec.protected and name != self.target]
+
+    @property
+    def withheld(self) -> list[str]:
+        """Personal columns that are not model inputs: validate checks them, then leaves them out."""
+        return [name for name, spec in self.columns.items() if spec.personal and not spec.is_input]
+
+    @model_validator(mode="after")
+    def _target_is_plain(self) -> "Contract":
+        spec = self.columns.get(self.target)
+        if spec is not None and (spec.personal or spec.type == "text"):
+            raise ValueError(f"the target '{self.target}' cannot be personal or text")
+        return self
 
 
 def infer_contract(table: pd.DataFrame, target: str, path: str | Path, task: str = "classification") -> Contract:
@@ -54,7 +102,39 @@ def infer_contract(table: pd.DataFrame, target: str, path: str | Path, task: str
     if target not in table.columns:
         raise StageError(f"{path}: the target column '{target}' (data.target) is not in the table")
     columns = {name: _infer_column(table[name], name == target, name == target and task == "classification", path) for name in table.columns}
+    for name, why in suggestions(table, target).items():
+        columns[name] = _marked(columns[name], table[name], why)
     return Contract(target=target, columns=columns)
+
+
+def suggestions(table: pd.DataFrame, target: str) -> dict[str, dict[str, str]]:
+    """Per column that looks personal or protected, why: {"personal": reason, "protected": reason}."""
+    found = {}
+    for name in table.columns:
+        if name == target:
+            continue
+        personal = suggest_personal(str(name), table[name])
+        # A personal column is withheld altogether, so it is not compared by group either.
+        why = {"personal": personal} if personal else {"protected": suggest_protected(str(name))}
+        if any(why.values()):
+            found[name] = why
+    return found
+
+
+def _marked(spec: ColumnContract, values: pd.Series, why: dict[str, str]) -> ColumnContract:
+    """A personal column of text lists no categories: the draft must not copy people's names into git."""
+    changes: dict = {"personal": "personal" in why, "protected": "protected" in why}
+    if changes["personal"] and spec.type == "category":
+        changes.update(type="text", categories=None)
+    if changes["protected"] and spec.type in ("integer", "float"):
+        changes["bands"] = _bands(values.dropna())
+    return spec.model_copy(update=changes)
+
+
+def _bands(values: pd.Series) -> list[float]:
+    """Quartile edges, rounded to whole numbers where they can be: a first proposal to review."""
+    edges = sorted({float(round(edge)) if abs(edge) >= 10 else round(float(edge), 2) for edge in values.quantile([0.25, 0.5, 0.75])})
+    return edges
 
 
 def _infer_column(values: pd.Series, is_target: bool, is_label: bool, path: str | Path) -> ColumnContract:
@@ -99,12 +179,16 @@ def read_contract(path: str | Path) -> Contract:
         raise StageError(f"{path}: key '{key}': {first['msg']}") from None
 
 
-def contract_yaml(contract: Contract, source: str | Path) -> str:
+def contract_yaml(contract: Contract, source: str | Path, suggested: dict[str, dict[str, str]] | None = None) -> str:
     header = (
         f"# Data contract for {source}, drafted by `tabular-mlops contract`.\n"
         "# Review it before committing: widen ranges and categories that new data may legitimately hold.\n"
     )
-    body = contract.model_dump(exclude_none=True)
+    if suggested:
+        header += ("# Suggested, to review: personal columns are checked, then never written, never model inputs and never\n"
+                   "# shown; protected ones are not model inputs (model_input: true makes one) and are compared by group.\n")
+        header += "".join(f"#   {name}: {kind} ({reason})\n" for name, why in suggested.items() for kind, reason in why.items())
+    body = contract.model_dump(exclude_defaults=True)
     return header + yaml.dump(body, Dumper=_ContractDumper, sort_keys=False, width=100)
 
 
@@ -122,6 +206,7 @@ def draft_contract(data: DataParams, force: bool) -> str:
     destination = Path(data.contract)
     if destination.exists() and not force:
         raise StageError(f"{destination}: contract exists (data.contract); pass --force to overwrite it")
-    contract = infer_contract(read_table(data.path), data.target, data.path, data.task)
-    write_text(destination, contract_yaml(contract, data.path))
+    table = read_table(data.path)
+    contract = infer_contract(table, data.target, data.path, data.task)
+    write_text(destination, contract_yaml(contract, data.path, suggestions(table, data.target)))
     return f"wrote {destination}: {len(contract.columns)} columns, target '{contract.target}'. Review it, then commit it."

@@ -22,6 +22,7 @@ DATETIME_RULE = "must be an ISO 8601 date or timestamp (e.g. 2024-01-31 or 2024-
 # The rules about a column as a whole (pandera_column's whole_table): a part of a table may break them when the whole does not.
 SOME_VALUE_RULE = "must hold at least one value, but every row is empty"
 TWO_CLASSES_RULE = "must hold at least two classes"
+MASKED = "a value not shown (personal column)"
 
 
 def check_params_against_contract(data: DataParams, contract: Contract) -> None:
@@ -50,11 +51,12 @@ def check_params_against_contract(data: DataParams, contract: Contract) -> None:
 
 
 def check_segment_column(column: str | None, data: DataParams, contract: Contract) -> None:
-    """Checked here, before hours of training, though only evaluate uses it."""
-    inputs = contract.features(data.drop_columns)
-    if column is not None and column not in inputs:
-        raise StageError(f"params.yaml: data.segment_column '{column}' is not an input column of {data.contract};"
-                         f" choose one of {', '.join(inputs)} or null")
+    """Checked here, before hours of training, though only evaluate uses it. A protected column
+    that is not a model input is a segment column too; a withheld personal column is not."""
+    kept = [name for name in contract.columns if name not in (contract.target, *contract.withheld, *data.drop_columns)]
+    if column is not None and column not in kept:
+        raise StageError(f"params.yaml: data.segment_column '{column}' is not a column of {data.contract} that validate keeps;"
+                         f" choose one of {', '.join(kept)} or null")
 
 
 def pandera_schema(contract: Contract) -> pa.DataFrameSchema:
@@ -73,6 +75,8 @@ def pandera_column(spec: ColumnContract, is_target: bool, whole_table: bool = Tr
         checks.append(pa.Check.isin(spec.categories or [], error=f"must be one of {spec.categories}"))
     if spec.type == "integer":
         checks.append(pa.Check(lambda s: (s % 1 == 0) | np.isinf(s), error="must hold whole numbers"))
+    if spec.type == "text":
+        return pa.Column("str", checks, nullable=spec.nullable, coerce=True)
     if spec.type == "datetime":
         checks.append(pa.Check(lambda s: parse_datetimes(s).notna(), error=DATETIME_RULE))
         # Checked as text, then parsed by validate_table: pandera's own coercion would accept 01/02/2024.
@@ -95,12 +99,14 @@ def validate_table(table: pd.DataFrame, contract: Contract, source: str | Path) 
     """Return the table coerced to the contract's types, or raise StageError on the first violation."""
     validated, failures = check_table(table, contract)
     if failures is not None:
-        raise StageError(describe_violation(failures, list(contract.columns), source))
+        raise StageError(describe_violation(failures, list(contract.columns), source, masked=contract.personal))
     return validated
 
 
 def check_table(table: pd.DataFrame, contract: Contract) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
-    """(the table coerced to the contract's types, None), or (None, pandera's failure cases)."""
+    """(the table coerced to the contract's types, None), or (None, pandera's failure cases).
+    Personal columns that are not model inputs are checked, then left out (`Contract.withheld`):
+    nothing downstream, DVC's cache included, ever holds them."""
     categories = [name for name, spec in contract.columns.items() if spec.type == "category" and name in table.columns]
     table = table.assign(**{name: as_labels(table[name]) for name in categories})
     try:
@@ -108,11 +114,13 @@ def check_table(table: pd.DataFrame, contract: Contract) -> tuple[pd.DataFrame |
     except pa.errors.SchemaErrors as errors:
         return None, errors.failure_cases
     datetimes = [name for name, spec in contract.columns.items() if spec.type == "datetime"]
-    return validated.assign(**{name: parse_datetimes(validated[name]) for name in datetimes}), None
+    validated = validated.drop(columns=contract.withheld)
+    return validated.assign(**{name: parse_datetimes(validated[name]) for name in datetimes if name in validated}), None
 
 
-def describe_violation(failures: pd.DataFrame, column_order: list[str], source: str | Path) -> str:
-    """One line: the first column that breaks a rule, the rule, example rows, and how much else broke."""
+def describe_violation(failures: pd.DataFrame, column_order: list[str], source: str | Path, masked: list[str] = ()) -> str:
+    """One line: the first column that breaks a rule, the rule, example rows, and how much else broke.
+    The example values of `masked` (personal) columns are not quoted."""
     failures = failures.assign(order=failures["column"].map(lambda name: _rank(name, column_order)))
     first = failures.sort_values(["order", "check_number"], kind="stable", na_position="first").iloc[0]
     if first["check"] == "column_in_dataframe":
@@ -121,7 +129,7 @@ def describe_violation(failures: pd.DataFrame, column_order: list[str], source: 
         message = f"column '{first['failure_case']}' is not in the contract; add it to the contract or remove it from the table"
     else:
         same = failures[(failures["column"] == first["column"]) & (failures["check"] == first["check"])]
-        message = f"column '{first['column']}' {rule_text(first['check'])}{_examples(same, source)}"
+        message = f"column '{first['column']}' {rule_text(first['check'])}{_examples(same, source, first['column'] in masked)}"
     others = sorted({str(name) for name in failures["column"].dropna()} - {str(first["column"])})
     more = f" (other columns with violations: {', '.join(others)})" if others else ""
     return f"{source}: {message}{more}"
@@ -139,13 +147,14 @@ def rule_text(check: str) -> str:
     return check
 
 
-def _examples(failures: pd.DataFrame, source: str | Path) -> str:
+def _examples(failures: pd.DataFrame, source: str | Path, masked: bool = False) -> str:
     rows = failures.dropna(subset=["index"]).head(EXAMPLES_SHOWN)
     if rows.empty:
         return ""
     # CSV rows are given as line numbers (the header is line 1) so an editor finds them.
     offset, unit = (2, "line") if str(source).endswith(".csv") else (0, "row")
-    shown = ", ".join(f"{unit} {int(row['index']) + offset} holds {_value(row['failure_case'])}" for _, row in rows.iterrows())
+    shown = ", ".join(f"{unit} {int(row['index']) + offset} holds {MASKED if masked else _value(row['failure_case'])}"
+                      for _, row in rows.iterrows())
     total = len(failures)
     return f", but {shown}" + (f" ({total} rows in all)" if total > len(rows) else "")
 

@@ -35,7 +35,8 @@ def validate_partitioned(client, source: str, contract: Contract, target: str, d
             elif not failures:
                 yield checked
         if failures:
-            raise StageError(describe_violation(_whole_table_failures(failures, len(parts), classes), list(contract.columns), source))
+            raise StageError(describe_violation(_whole_table_failures(failures, len(parts), classes), list(contract.columns), source,
+                                                    masked=contract.personal))
 
     write_parquet_parts(destination, validated())
     written = partitions(destination, partition_rows)

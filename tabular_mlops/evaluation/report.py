@@ -54,7 +54,9 @@ def evaluate_model(params: Params, contract: Contract, model: BaseEstimator,
     # Above evaluate.importance_rows test rows, on a seeded sample of them (stratified for classification).
     importance_inputs, importance_target, _ = screening_sample(test_inputs, test_target, task != "regression", spec.importance_rows,
                                                                seed, min_class_rows=0)
-    ranked = importance(task, model, importance_inputs, importance_target, spec.importance_repeats, seed, spec.n_jobs)
+    # Only the model's inputs: a protected column kept for the fairness report is not one.
+    model_inputs = list(contract.features(params.data.drop_columns))
+    ranked = importance(task, model, importance_inputs[model_inputs], importance_target, spec.importance_repeats, seed, spec.n_jobs)
     return Evaluation(sections, threshold, prediction, ranked, {"column": column, "segments": by_segment}, selections)
 
 

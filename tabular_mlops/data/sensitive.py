@@ -1,0 +1,59 @@
+"""Suggesting which columns of a user's table are personal or protected, for the drafted contract.
+
+Only suggestions: the drafted contract marks them and says why in its header, and the person
+reviewing it decides. A name is matched as words (`customer_email`, `DateOfBirth`), so `Age`
+matches but `Mileage` does not; values are checked where a name says nothing (an email address
+column called `contact`, a text column whose every value is different).
+"""
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+
+# Words that name a person or a way to reach or identify one.
+PERSONAL_WORDS = {
+    "name", "firstname", "lastname", "surname", "fullname", "email", "mail", "phone", "mobile", "telephone",
+    "address", "street", "postcode", "zipcode", "zip", "ssn", "passport", "iban", "account", "nin", "nhs",
+    "birth", "dob", "birthdate", "birthday", "ip", "license", "licence", "national", "tax",
+}
+# Group attributes that anti-discrimination law and fairness reviews compare people by.
+PROTECTED_WORDS = {
+    "sex", "gender", "age", "marital", "married", "race", "ethnicity", "ethnic", "religion", "nationality",
+    "citizenship", "disability", "disabled", "pregnancy", "pregnant", "orientation",
+}
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$", re.IGNORECASE)
+PHONE = re.compile(r"^\+?[\d\s().-]{7,}$")
+UNIQUE_TEXT_ROWS = 50  # a text column with every value different over at least this many rows identifies rows
+
+
+def name_words(column: str) -> set[str]:
+    """`customer_email` -> {customer, email}; `DateOfBirth` -> {date, of, birth}."""
+    spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", column)
+    words = {word.lower() for word in re.split(r"[^A-Za-z0-9]+", spaced) if word}
+    return words | {"".join(sorted(words))} if len(words) > 1 else words
+
+
+def suggest_personal(column: str, values: pd.Series) -> str | None:
+    """Why `column` looks personal, or None."""
+    words = name_words(column) | {re.sub(r"[^a-z]", "", column.lower())}
+    matched = sorted(words & PERSONAL_WORDS)
+    if matched:
+        return f"its name says '{matched[0]}'"
+    text = values.dropna()
+    if text.empty or pd.api.types.is_numeric_dtype(text) or pd.api.types.is_bool_dtype(text):
+        return None
+    sample = text.astype(str).head(1000)
+    if sample.map(lambda value: bool(EMAIL.match(value))).all():
+        return "its values are email addresses"
+    if sample.map(lambda value: bool(PHONE.match(value)) and sum(c.isdigit() for c in value) >= 7).all():
+        return "its values look like phone numbers"
+    if len(text) >= UNIQUE_TEXT_ROWS and text.astype(str).is_unique:
+        return f"every one of its {len(text)} text values is different, as names and identifiers are"
+    return None
+
+
+def suggest_protected(column: str) -> str | None:
+    """Why `column` looks like a group attribute to check for bias, or None."""
+    matched = sorted(name_words(column) & PROTECTED_WORDS)
+    return f"its name says '{matched[0]}'" if matched else None
