@@ -52,3 +52,25 @@ def test_a_nan_metric_fails_its_gate_and_the_message_still_names_it():
     results = check_gates([Gate(metric="cv.roc_auc_mean", min=0.7)], {"cv": {"roc_auc_mean": float("nan")}})
     assert results[0]["passed"] is False
     assert "cv.roc_auc_mean is not a number" in failure_message(results)
+
+
+def test_a_fairness_gate_reads_the_gap_of_its_column_and_fails_when_it_cannot_be_computed():
+    from tabular_mlops.config.params import Gate
+    from tabular_mlops.reporting.gates import check_gates, failure_message
+
+    metrics = {"fairness": {"Marital": {"demographic_parity_difference": 0.31}, "Age": {"demographic_parity_difference": None}}}
+    results = check_gates([Gate(metric="fairness.Marital.demographic_parity_difference", max=0.25),
+                           Gate(metric="fairness.Age.demographic_parity_difference", max=0.25)], metrics)
+    assert [row["passed"] for row in results] == [False, False]
+    message = failure_message(results)
+    assert "fairness.Marital.demographic_parity_difference = 0.31 is above the maximum 0.25" in message
+    assert "fairness.Age.demographic_parity_difference could not be computed" in message
+
+
+def test_a_fairness_gate_on_a_column_that_is_not_protected_names_the_protected_ones():
+    from tabular_mlops.config.params import Gate
+    from tabular_mlops.errors import StageError
+    from tabular_mlops.reporting.gates import check_gates
+
+    with pytest.raises(StageError, match=r"'Income' is not a protected column of the data contract \(protected columns: Marital\)"):
+        check_gates([Gate(metric="fairness.Income.demographic_parity_difference", max=0.2)], {"fairness": {"Marital": {}}})

@@ -185,7 +185,8 @@ def test_binary_only_gate_metric_is_refused_for_multiclass_listing_the_allowed_o
     with pytest.raises(StageError) as error:
         load_params(path)
     message = str(error.value)
-    assert message.endswith(f"gates.classification[0].metric must be one of {', '.join(gate_metric_names('multiclass'))}; got '{metric}'")
+    assert message.endswith(f"gates.classification[0].metric must be one of {', '.join(gate_metric_names('multiclass'))},"
+                            f" or fairness.<protected column>.<gap>; got '{metric}'")
     assert "test.f1_macro" in message and "cv.roc_auc_mean" in message
 
 
@@ -466,3 +467,24 @@ def test_halving_is_a_search_method_and_an_unknown_one_is_refused_listing_it(wri
     assert load_params(halving).train.search.method == "halving"
     with pytest.raises(StageError, match=r"key 'train\.search\.method' must be 'none', 'grid', 'random' or 'halving'; got 'halve'"):
         load_params(write_params(lambda raw: raw["train"]["search"].update(method="halve")))
+
+
+@pytest.mark.parametrize("metric, accepted", [
+    ("fairness.Marital.demographic_parity_difference", True),
+    ("fairness.Age.equalized_odds_ratio", True),
+    ("fairness.Marital.roc_auc", False),
+    ("fairness.demographic_parity_difference", False),
+])
+def test_fairness_gates_name_a_column_and_a_gap(write_params, metric, accepted):
+    path = write_params(lambda raw: raw["gates"]["classification"].append({"metric": metric, "max": 0.2}))
+    if accepted:
+        assert load_params(path).task_gates[-1].metric == metric
+    else:
+        with pytest.raises(StageError, match=r"must be fairness\.<protected column>\.<gap>, the gap one of demographic_parity_difference"):
+            load_params(path)
+
+
+def test_an_unknown_mitigation_is_refused_naming_the_key(write_params):
+    path = write_params(lambda raw: raw["train"]["fairness"].update(mitigation="reweighing"))
+    with pytest.raises(StageError, match=r"key 'train\.fairness\.mitigation' must be 'none', 'exponentiated_gradient' or 'threshold_optimizer'"):
+        load_params(path)

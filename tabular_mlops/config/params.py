@@ -18,7 +18,7 @@ from tabular_mlops.errors import StageError
 from tabular_mlops.files import read_yaml_mapping
 from tabular_mlops.config.section import Section
 from tabular_mlops.config.train_params import FAMILIES_BY_TASK, FamilyName, TrainParams
-from tabular_mlops.evaluation.metrics import gate_metric_names, problem
+from tabular_mlops.evaluation.metrics import FAIRNESS_GAPS, gate_metric_names, problem
 
 PARAMS_FILE = "params.yaml"
 SCHEDULER_ADDRESS = re.compile(r"(tcp|tls|ws|wss|ucx|inproc)://\S+")
@@ -138,6 +138,14 @@ class EvaluateParams(Section):
     nested_cv: bool = False  # repeat the selection inside outer folds: an unbiased CV figure, at many times the cost
 
 
+class FairnessParams(Section):
+    """The fairness report per protected column of the contract (evaluate, the monitor)."""
+
+    min_group_rows: int = Field(default=30, ge=1)  # a smaller group is reported as "too few rows", not as a number
+    bootstrap_rounds: int = Field(default=100, ge=10)  # resamples behind each group's confidence interval
+    confidence: float = Field(default=0.95, gt=0, lt=1)
+
+
 class Gate(Section):
     metric: str
     min: Optional[float] = None
@@ -234,6 +242,7 @@ class Params(Section):
     train: TrainParams
     leaderboard: LeaderboardParams
     evaluate: EvaluateParams
+    fairness: FairnessParams = Field(default_factory=FairnessParams)
     gates: dict[Task, list[Gate]]  # one list per task, so switching data.task needs no edit here
     review: ReviewParams
     monitor: MonitorParams = Field(default_factory=MonitorParams)
@@ -285,11 +294,22 @@ class Params(Section):
                 where = f"gates.{gates_task}[{number}]"
                 if gate.metric not in metrics and gate.metric in gate_metric_names(problem, nested_cv=True):
                     raise ValueError(f"{where}.metric '{gate.metric}' needs evaluate.nested_cv: true; got false")
-                if gate.metric not in metrics:
-                    raise ValueError(f"{where}.metric must be one of {', '.join(metrics)}; got '{gate.metric}'")
+                if gate.metric.startswith("fairness."):
+                    _check_fairness_gate(where, gate.metric, problem)
+                elif gate.metric not in metrics:
+                    raise ValueError(f"{where}.metric must be one of {', '.join(metrics)}, or fairness.<protected column>.<gap>;"
+                                     f" got '{gate.metric}'")
                 if gate.min is None and gate.max is None:
                     raise ValueError(f"{where} ({gate.metric}) needs a min or a max")
         return self
+
+
+def _check_fairness_gate(where: str, metric: str, problem: str) -> None:
+    """fairness.<column>.<gap>: the column is checked against the contract by the gate stage."""
+    column, _, gap = metric.removeprefix("fairness.").rpartition(".")
+    gaps = FAIRNESS_GAPS.get(problem, ())
+    if not column or gap not in gaps:
+        raise ValueError(f"{where}.metric '{metric}' must be fairness.<protected column>.<gap>, the gap one of {', '.join(gaps) or 'none for ' + problem}")
 
 
 def load_params(path: str | Path = PARAMS_FILE) -> Params:

@@ -94,9 +94,20 @@ class SearchParams(Section):
     space: dict[FamilyName, dict[str, list[Any]]]
 
 
+class MitigationParams(Section):
+    """A fairness mitigation of the trained family (fairlearn), for one protected column."""
+
+    # exponentiated_gradient: a reweighted mixture of the family, needs no protected column to predict;
+    # threshold_optimizer: a threshold per group, so the service needs the column and refuses unseen groups
+    mitigation: Literal["none", "exponentiated_gradient", "threshold_optimizer"] = "none"
+    constraint: Literal["demographic_parity", "equalized_odds"] = "demographic_parity"
+    column: Optional[str] = None  # a protected column of the contract; null: its first protected column
+
+
 class TrainParams(Section):
     model: ModelName
     search: SearchParams
+    fairness: MitigationParams = MitigationParams()
     logistic_regression: LogisticRegressionParams
     linear_svm: LinearSvmParams
     linear_regression: LinearRegressionParams

@@ -46,6 +46,13 @@ CV_METRICS_BY_TASK = {task: tuple(m.name for m in DEFINITIONS if m.task == task 
 LOWER_IS_BETTER = frozenset(m.name for m in DEFINITIONS if not m.higher_is_better)
 
 
+# Gaps between the groups of a protected column: fairness.<column>.<gap> in evaluate's metrics.
+FAIRNESS_GAPS = {
+    "classification": ("demographic_parity_difference", "demographic_parity_ratio", "equalized_odds_difference", "equalized_odds_ratio"),
+    "regression": ("mae_difference", "mae_ratio"),
+}
+
+
 def problem(task: str, positive_class: str | None) -> str:
     """The key of the tables above: data.task, except that classification with no
     data.positive_class predicts every class of the target ('multiclass')."""
@@ -60,6 +67,10 @@ def higher_is_better(reported: str) -> bool:
     Raises KeyError for a name that is not a metric.
     """
     section, _, name = reported.rpartition(".")
+    if section.startswith("fairness") or section.startswith("mitigation"):
+        if not any(name in gaps for gaps in FAIRNESS_GAPS.values()):
+            raise KeyError(reported)
+        return name.endswith("_ratio")  # a ratio of 1 and a difference of 0 mean equal groups
     if section.endswith("over_baseline"):
         BY_NAME[name]  # noqa: B018 - refuse names that are not metrics
         return True

@@ -15,6 +15,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tabular_mlops.reporting.gates import metric_value
 from tabular_mlops.errors import StageError
 from tabular_mlops.files import write_text
 from tabular_mlops.config.params import Gate, load_params
@@ -34,8 +35,8 @@ def at_revision(revision: str, path: str) -> str | None:
 
 
 def metric(metrics: dict, name: str) -> float:
-    section, key = name.split(".", 1)
-    return metrics[section][key]
+    value = metric_value(metrics, name)
+    return float("nan") if value is None else value
 
 
 def regressions(gates: list[Gate], base: dict, new: dict, tolerance: float) -> list[dict]:
