@@ -220,3 +220,12 @@ def test_the_dvc_yaml_dvclive_writes_declares_only_the_tasks_plots_each_with_its
     assert {path: (props["template"], props["x"], props["y"]) for path, props in plots} == declared
     assert all(props["title"].endswith("test split") for _, props in plots)
     assert all((tmp_path / "live" / path).is_file() for path, _ in plots)
+
+
+def test_a_segment_below_min_rows_is_reported_as_too_few_rows_without_figures():
+    groups = pd.Series(["a"] * 40 + ["b"] * 5)
+    target = pd.Series([0, 1] * 20 + [0, 1, 0, 1, 1])
+    prediction = np.linspace(0.1, 0.9, 45)
+    rows = {row["segment"]: row for row in segments("classification", groups, target, prediction, threshold=0.5, min_rows=30)}
+    assert rows["b"] == {"segment": "b", "rows": 5, "status": "too few rows"}
+    assert rows["a"]["rows"] == 40 and rows["a"]["roc_auc"] is not None and "status" not in rows["a"]

@@ -50,7 +50,7 @@ def evaluate_model(params: Params, contract: Contract, model: BaseEstimator,
     sections = {"test": test_scores, "cv": cv, **({"nested_cv": nested} if nested else {}),
                 "baseline": reference, "over_baseline": improvement(test_scores, reference)}
     column = params.data.segment_column
-    by_segment = segments(task, test_inputs[column], test_target, prediction, threshold) if column else []
+    by_segment = segments(task, test_inputs[column], test_target, prediction, threshold, params.fairness.min_group_rows) if column else []
     # Above evaluate.importance_rows test rows, on a seeded sample of them (stratified for classification).
     importance_inputs, importance_target, _ = screening_sample(test_inputs, test_target, task != "regression", spec.importance_rows,
                                                                seed, min_class_rows=0)

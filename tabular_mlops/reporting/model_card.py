@@ -108,7 +108,8 @@ def model_card(params: Params, metadata: dict, metrics: dict, gates: list[dict],
               + "The test column is for reference only: choosing by it would make the test figure optimistic too."]
     if segments["column"]:
         present = {key for row in segments["segments"] for key in row}
-        keys = [key for key in ("rows", "positive_rate", "roc_auc", "log_loss", "brier", "accuracy", "f1_macro", "rmse", "mae", "r2") if key in present]
+        keys = [key for key in ("rows", "status", "positive_rate", "roc_auc", "log_loss", "brier", "accuracy", "f1_macro", "rmse", "mae", "r2")
+                if key in present]
         lines += ["", f"## Segments by `{segments['column']}` (test split)", ""]
         lines += _table(["segment", *keys], [[row["segment"], *(row.get(key) for key in keys)] for row in segments["segments"]])
     rows, sample = test_rows, params.evaluate.importance_rows
