@@ -22,8 +22,11 @@ def _weights(weight: np.ndarray | None, rows: np.ndarray) -> np.ndarray:
 
 
 def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
+    """numerator / denominator, NaN where the denominator is 0; a plain float for one group,
+    since MetricFrame keeps 0-d arrays as objects and then cannot subtract them."""
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(denominator > 0, numerator / np.where(denominator > 0, denominator, 1), np.nan)
+        result = np.where(denominator > 0, numerator / np.where(denominator > 0, denominator, 1), np.nan)
+    return result if result.ndim else float(result)
 
 
 def _mean(values: np.ndarray, weight: np.ndarray | None) -> np.ndarray:

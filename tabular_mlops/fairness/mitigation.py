@@ -1,6 +1,7 @@
 """A classifier trained under a group fairness constraint, with fairlearn, on raw input rows.
 
-Pickled into the model: keep this module where it is, or saved models stop loading.
+Pickled into the model (with fairness.mixture): keep both modules where they are, or saved
+models stop loading.
 The protected column is read from X itself (the inner pipeline drops columns it does not use).
 """
 from __future__ import annotations
@@ -12,13 +13,14 @@ import pandas as pd
 from fairlearn.postprocessing import ThresholdOptimizer
 from fairlearn.reductions import DemographicParity, EqualizedOdds, ExponentiatedGradient, TruePositiveRateParity
 from pandas.errors import Pandas4Warning
-from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted, has_fit_parameter
 
 from tabular_mlops.errors import StageError
 from tabular_mlops.fairness.draws import row_uniforms
 from tabular_mlops.fairness.groups import group_labels, group_sort_key
+from tabular_mlops.fairness.mixture import LastStepWeights, mixture_probabilities
 
 METHODS = ("exponentiated_gradient", "threshold_optimizer")
 MOMENTS = {
@@ -26,15 +28,6 @@ MOMENTS = {
     "equalized_odds": EqualizedOdds,
     "true_positive_rate_parity": TruePositiveRateParity,
 }
-
-
-def mixture_probabilities(predictors: pd.Series, weights: pd.Series, X: pd.DataFrame) -> np.ndarray:
-    """P(class 1) of an ExponentiatedGradient mixture: its predictors' predict_proba, weighted."""
-    total = np.zeros(len(X))
-    for index, weight in weights.items():
-        if weight > 0:
-            total += weight * _positive_probability(predictors[index], X)
-    return total
 
 
 class MitigatedClassifier(BaseEstimator, ClassifierMixin):
@@ -46,8 +39,9 @@ class MitigatedClassifier(BaseEstimator, ClassifierMixin):
     group; needs the column at prediction time, and refuses groups it did not see in fit.
 
     predict() is randomised as fairlearn's is, but each row's draw is a hash of the seed and the
-    row's values (draws.row_uniforms): the same row gets the same decision alone or in a batch,
-    in any order, on every run.
+    row's values (draws.row_uniforms) in the columns seen in fit other than the protected one:
+    the same row, sent with the same columns, gets the same decision alone or in a batch, in
+    any order, on every run.
     """
 
     def __init__(self, estimator, method="exponentiated_gradient", constraint="demographic_parity",
@@ -66,6 +60,7 @@ class MitigatedClassifier(BaseEstimator, ClassifierMixin):
         return self.method == "threshold_optimizer"
 
     def fit(self, X: pd.DataFrame, y):
+        """X: the raw input rows, protected column included; y: a binary target."""
         self._check_settings()
         X = X.reset_index(drop=True)
         groups = self._groups(X)
@@ -77,7 +72,7 @@ class MitigatedClassifier(BaseEstimator, ClassifierMixin):
         self.hashed_columns_ = [name for name in X.columns if name != self.column]
         if self.method == "exponentiated_gradient":
             moment = MOMENTS[self.constraint]()
-            self.mitigator_ = ExponentiatedGradient(_LastStepWeights(self.estimator), constraints=moment)
+            self.mitigator_ = ExponentiatedGradient(LastStepWeights(self.estimator), constraints=moment)
         else:
             self.mitigator_ = ThresholdOptimizer(
                 estimator=self.estimator, constraints=self.constraint, predict_method="predict_proba",
@@ -137,32 +132,3 @@ class MitigatedClassifier(BaseEstimator, ClassifierMixin):
                 f"train.fairness.mitigation: exponentiated_gradient refits the model on reweighted rows, "
                 f"but {type(final).__name__} takes no sample_weight; use threshold_optimizer or another family"
             )
-
-
-class _LastStepWeights(BaseEstimator, ClassifierMixin):
-    """Hands ExponentiatedGradient's `sample_weight` to a Pipeline's last step, which is where
-    a Pipeline wants it (`model__sample_weight`); a bare estimator gets it as it is."""
-
-    def __init__(self, estimator):
-        self.estimator = estimator
-
-    def fit(self, X, y, sample_weight=None):
-        self.estimator_ = clone(self.estimator)
-        name = f"{self.estimator.steps[-1][0]}__sample_weight" if isinstance(self.estimator, Pipeline) else "sample_weight"
-        self.estimator_.fit(X, y, **{name: sample_weight})
-        self.classes_ = self.estimator_.classes_
-        return self
-
-    def predict(self, X):
-        return self.estimator_.predict(X)
-
-    def predict_proba(self, X):
-        return self.estimator_.predict_proba(X)
-
-
-def _positive_probability(predictor, X: pd.DataFrame) -> np.ndarray:
-    """Column of class 1; a constant predictor fitted on one class has only that column."""
-    classes = list(predictor.classes_)
-    if 1 not in classes:
-        return np.zeros(len(X))
-    return predictor.predict_proba(X)[:, classes.index(1)]
