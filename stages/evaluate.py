@@ -5,6 +5,9 @@
 - Cross-validation clones the whole pipeline, so every fold refits its preprocessing.
 - Permutation importance shuffles each raw input column of the test split.
 - Metrics per value of `data.segment_column` show gaps between groups.
+- Per protected column of the contract, fairlearn's figures per group (with bootstrap intervals;
+  "too few rows" below fairness.min_group_rows) and the gaps, which gates can bound; for a
+  mitigated model (train.fairness), the same beside the unmitigated fit.
 - Multiclass (no data.positive_class) has no threshold: each row's class is its most probable one.
 - With `evaluate.nested_cv`, the model choice (leaderboard or search) is redone inside each CV
   fold: `nested_cv.*` is free of the selection bias that `cv.*` carries when a choice was made.
@@ -30,6 +33,8 @@ PLOTS_DECLARED = "metrics/evaluate/dvc.yaml"  # written by dvclive, committed wi
 IMPORTANCE = "metrics/evaluate/importance.json"
 SEGMENTS = "metrics/evaluate/segments.json"
 NESTED = "metrics/evaluate/nested_cv.json"
+FAIRNESS = "metrics/evaluate/fairness.json"
+MITIGATION = "metrics/evaluate/mitigation.json"
 
 
 def main() -> None:
@@ -43,6 +48,8 @@ def main() -> None:
     write_json(IMPORTANCE, evaluation.importance)
     write_json(NESTED, evaluation.nested_selections)
     write_json(SEGMENTS, evaluation.segments)
+    write_json(FAIRNESS, evaluation.fairness)
+    write_json(MITIGATION, evaluation.mitigation)
 
 
 if __name__ == "__main__":

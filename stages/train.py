@@ -19,6 +19,7 @@ from tabular_mlops.engine.cluster import folds_on_cluster
 from tabular_mlops.errors import run_stage
 from tabular_mlops.files import dump_joblib, read_json, sha256_of, write_json
 from tabular_mlops.models.families import build_estimator
+from tabular_mlops.models.mitigation import describe_mitigation, mitigated_model, model_columns
 from tabular_mlops.models.training import chosen_family, describe_model, fit_model, tune
 
 PREPROCESSOR = "models/preprocessor.joblib"
@@ -41,10 +42,14 @@ def main() -> None:
     features = read_table(FEATURES)
     model = fit_model(preprocessor, features.drop(columns=[params.data.target]), features[params.data.target], estimator)
     contract = read_contract(params.data.contract)
-    input_types = {name: spec.type for name, spec in contract.features(params.data.drop_columns).items()}
+    if params.train.fairness.mitigation != "none":
+        model = mitigated_model(params, contract, model, inputs, target)
+    columns = model_columns(model, list(contract.features(params.data.drop_columns)))
+    input_types = {name: contract.columns[name].type for name in columns}
     feature_names = [name for name in features.columns if name != params.data.target]
     dump_joblib(MODEL, model)
-    write_json(METADATA, describe_model(params, family, hyperparameters, input_types, feature_names, estimator, sha256_of(PREPARED_TRAIN)))
+    write_json(METADATA, {**describe_model(params, family, hyperparameters, input_types, feature_names, estimator, sha256_of(PREPARED_TRAIN)),
+                          "mitigation": describe_mitigation(model)})
     write_json(SEARCH_TABLE, search_table)
 
 

@@ -90,6 +90,19 @@ class Bundle:
             return [f"probability:{label}" for label in self.manifest["model"]["classes"]] + ["decision"]
         return ["probability", "decision"]
 
+    def unseen_groups(self, inputs: pd.DataFrame) -> list[dict]:
+        """A model mitigated by group thresholds (threshold_optimizer) has none for a group it never
+        saw: {row, field, rule} per such row, for a 422 or a rejects line."""
+        mitigation = self.manifest["model"].get("mitigation", {})
+        if not mitigation.get("requires_column"):
+            return []
+        from tabular_mlops.fairness.groups import group_labels
+
+        column, seen = mitigation["column"], mitigation["groups_seen"]
+        labels = group_labels(inputs[column], mitigation["bands"])
+        rule = f"must be a group the fairness mitigation saw in training ({', '.join(seen)})"
+        return [{"row": row, "field": column, "rule": rule} for row, label in enumerate(labels) if label not in seen]
+
     def scored(self, inputs: pd.DataFrame) -> pd.DataFrame:
         """The scored table's output columns for `inputs`: `predict`'s, then `unseen_categories`."""
         unseen = pd.Series(join_unseen(self.unseen_categories(inputs)), index=inputs.index, dtype="str")
@@ -100,6 +113,7 @@ class Bundle:
         reaches the evaluated threshold), `probability:<class>` and `decision` (multiclass), or
         `prediction` (regression). `inputs`: the contract's input columns with its types."""
         from tabular_mlops.evaluation.scoring import predict  # scikit-learn's metrics: only when scoring
+        from tabular_mlops.models.mitigation import decisions
 
         frame = inputs[self.input_columns]
         metadata = self.manifest["model"]
@@ -111,7 +125,7 @@ class Bundle:
             return output.assign(decision=prediction.idxmax(axis=1).astype(str))
         positive = metadata["positive_class"]
         negative = next(label for label in self.contract.columns[metadata["target"]].categories if label != positive)
-        decision = np.where(prediction >= self.threshold, positive, negative)
+        decision = np.where(decisions(self.model, frame, prediction, self.threshold) == 1, positive, negative)
         return pd.DataFrame({"probability": prediction, "decision": decision}, index=inputs.index)
 
 

@@ -15,21 +15,25 @@ from sklearn.base import BaseEstimator
 
 from tabular_mlops.config.params import Params
 from tabular_mlops.data.contract import Contract
+from tabular_mlops.evaluation.fairness import fairness_reports, gap_metrics, mitigation_comparison
 from tabular_mlops.evaluation.diagnostics import choose_threshold, importance, log_plots, round_plot_files, segments
 from tabular_mlops.evaluation.nested import nested_cv_report
 from tabular_mlops.evaluation.scoring import baseline, cross_validated_predictions, improvement, predict, rounded, score
 from tabular_mlops.models.budget import screening_sample
+from tabular_mlops.models.mitigation import decisions, model_columns
 from tabular_mlops.progress import Progress
 
 
 @dataclass(frozen=True)
 class Evaluation:
-    sections: dict[str, dict[str, float]]  # test, cv, nested_cv (when on), baseline, over_baseline
+    sections: dict[str, dict]  # test, cv, nested_cv (when on), baseline, over_baseline, fairness ({column: {gap: value}})
     threshold: float  # chosen on out-of-fold training predictions (binary); 0.5 and unused otherwise
     prediction: np.ndarray | pd.DataFrame  # on the test split
     importance: list[dict]
     segments: dict
     nested_selections: dict  # what each outer fold chose, or {"enabled": False}
+    fairness: dict  # protected column -> groups and gaps (evaluation.fairness)
+    mitigation: dict  # the mitigated model beside the unmitigated one, or {"mitigation": "none"}
 
 
 def evaluate_model(params: Params, contract: Contract, model: BaseEstimator,
@@ -55,9 +59,14 @@ def evaluate_model(params: Params, contract: Contract, model: BaseEstimator,
     importance_inputs, importance_target, _ = screening_sample(test_inputs, test_target, task != "regression", spec.importance_rows,
                                                                seed, min_class_rows=0)
     # Only the model's inputs: a protected column kept for the fairness report is not one.
-    model_inputs = list(contract.features(params.data.drop_columns))
+    model_inputs = model_columns(model, list(contract.features(params.data.drop_columns)))
     ranked = importance(task, model, importance_inputs[model_inputs], importance_target, spec.importance_repeats, seed, spec.n_jobs)
-    return Evaluation(sections, threshold, prediction, ranked, {"column": column, "segments": by_segment}, selections)
+    decided = decisions(model, test_inputs, prediction, threshold) if task == "classification" else None
+    reports = fairness_reports(params, contract, test_inputs, test_target, prediction, decided)
+    if reports:
+        sections["fairness"] = gap_metrics(task, reports)
+    compared = mitigation_comparison(params, contract, model, test_inputs, test_target, (cv_inputs, cv_target))
+    return Evaluation(sections, threshold, prediction, ranked, {"column": column, "segments": by_segment}, selections, reports, compared)
 
 
 def write_live(directory: str | Path, plots_declared: str | Path, params: Params, evaluation: Evaluation, test_target: pd.Series) -> None:
@@ -66,6 +75,11 @@ def write_live(directory: str | Path, plots_declared: str | Path, params: Params
     empty plot or a "failed to load" warning."""
     with Live(str(directory), dvcyaml=str(plots_declared), save_dvc_exp=False, report=None) as live:
         for section, metrics in evaluation.sections.items():
+            if section == "fairness":  # {column: {gap: value}}, already rounded
+                for column, gaps in metrics.items():
+                    for gap, value in gaps.items():
+                        live.log_metric(f"fairness/{column}/{gap}", value, plot=False)
+                continue
             for name, value in rounded(metrics).items():
                 live.log_metric(f"{section}/{name}", value, plot=False)
         if params.data.problem == "classification":

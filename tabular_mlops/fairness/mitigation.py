@@ -30,7 +30,7 @@ MOMENTS = {
 }
 
 
-class MitigatedClassifier(BaseEstimator, ClassifierMixin):
+class MitigatedClassifier(ClassifierMixin, BaseEstimator):
     """`estimator` (unfitted, e.g. our preprocess + model Pipeline) fitted by fairlearn so that
     its decisions meet `constraint` across the groups of X[`column`] (cut into `bands` if given).
 
@@ -68,6 +68,13 @@ class MitigatedClassifier(BaseEstimator, ClassifierMixin):
         if len(self.classes_) != 2:
             raise StageError(f"train.fairness.mitigation: needs a binary target, got classes {list(self.classes_)}")
         target = pd.Series((np.asarray(y) == self.classes_[1]).astype(int))
+        if self.method == "threshold_optimizer":
+            # A group holding one class has no threshold to choose (fairlearn refuses it): its rows
+            # are left out, and the group is then refused at prediction time as unseen.
+            single = [label for label, values in target.groupby(groups.to_numpy()) if values.nunique() < 2]
+            keep = ~groups.isin(single).to_numpy()
+            X, groups, target = X[keep].reset_index(drop=True), groups[keep].reset_index(drop=True), target[keep].reset_index(drop=True)
+            self.groups_left_out_ = sorted(single, key=group_sort_key)
         self.groups_seen_ = sorted(groups.unique(), key=group_sort_key)
         self.hashed_columns_ = [name for name in X.columns if name != self.column]
         if self.method == "exponentiated_gradient":
@@ -91,7 +98,14 @@ class MitigatedClassifier(BaseEstimator, ClassifierMixin):
         if self.method == "exponentiated_gradient":
             positive = mixture_probabilities(self.mitigator_.predictors_, self.mitigator_.weights_, X)
         else:
-            positive = self.mitigator_._pmf_predict(X, sensitive_features=self._groups(X, fitted=True))[:, 1]
+            groups = self._groups(X)
+            seen = groups.isin(self.groups_seen_).to_numpy()
+            # A group with no threshold of its own (unseen, or left out in fit) gets the unmitigated
+            # probability here, so evaluation covers every row; the service and batch scoring refuse
+            # such rows before they reach the model (Bundle.unseen_groups).
+            positive = self.mitigator_.estimator_.predict_proba(X)[:, 1].astype(float)
+            if seen.any():
+                positive[seen] = self.mitigator_._pmf_predict(X[seen], sensitive_features=groups[seen])[:, 1]
         return np.column_stack([1 - positive, positive])
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
@@ -110,16 +124,10 @@ class MitigatedClassifier(BaseEstimator, ClassifierMixin):
         draws = row_uniforms(X, [c for c in self.hashed_columns_ if c in X.columns], self.seed)
         return self.classes_[(draws < positive).astype(int)]
 
-    def _groups(self, X: pd.DataFrame, fitted: bool = False) -> pd.Series:
+    def _groups(self, X: pd.DataFrame) -> pd.Series:
         if self.column not in X.columns:
             raise StageError(f"train.fairness.column: the protected column '{self.column}' is not in the input")
-        groups = group_labels(X[self.column], self.bands)
-        unseen = sorted(set(groups) - set(self.groups_seen_), key=group_sort_key) if fitted else []
-        if unseen:
-            raise StageError(
-                f"column '{self.column}': group(s) {unseen} were not seen in training; seen: {self.groups_seen_}"
-            )
-        return groups
+        return group_labels(X[self.column], self.bands).reset_index(drop=True)
 
     def _check_settings(self) -> None:
         settings = (("mitigation", self.method, METHODS), ("constraint", self.constraint, tuple(MOMENTS)))

@@ -20,7 +20,7 @@ def mixture_probabilities(predictors: pd.Series, weights: pd.Series, X: pd.DataF
     return total
 
 
-class LastStepWeights(BaseEstimator, ClassifierMixin):
+class LastStepWeights(ClassifierMixin, BaseEstimator):
     """Hands ExponentiatedGradient's `sample_weight` to a Pipeline's last step, which is where
     a Pipeline wants it (`model__sample_weight`); a bare estimator gets it as it is."""
 

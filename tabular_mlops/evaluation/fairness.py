@@ -1,0 +1,71 @@
+"""The fairness part of evaluate: per protected column of the contract, the groups' figures and
+the gaps between them on the test split; for a mitigated model, the same beside the unmitigated one.
+
+The decisions are the served model's own: the threshold for a plain model, the randomised
+per-row decisions for a mitigated one (models.mitigation.decisions).
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from tabular_mlops.config.params import Params
+from tabular_mlops.data.contract import Contract
+from tabular_mlops.evaluation.metrics import FAIRNESS_GAPS
+from tabular_mlops.evaluation.diagnostics import choose_threshold
+from tabular_mlops.evaluation.scoring import cross_validated_predictions, predict, rounded, score
+from tabular_mlops.fairness.groups import group_labels
+from tabular_mlops.fairness.metrics import group_report
+from tabular_mlops.models.mitigation import decisions, is_mitigated
+
+
+def fairness_reports(params: Params, contract: Contract, inputs: pd.DataFrame, target: pd.Series,
+                     prediction: np.ndarray, decided: np.ndarray | None) -> dict:
+    """{protected column: group_report} for the protected columns the test split holds.
+    Multiclass has no report: its parity needs a class of interest (name data.positive_class)."""
+    task = params.data.problem
+    if task == "multiclass":
+        return {}
+    spec = params.fairness
+    reports = {}
+    for column in contract.protected:
+        if column not in inputs.columns:
+            continue  # listed in data.drop_columns
+        groups = group_labels(inputs[column], contract.columns[column].bands)
+        reports[column] = {"bands": contract.columns[column].bands, **group_report(
+            task, target.to_numpy(), np.asarray(prediction), decided, groups, min_group_rows=spec.min_group_rows,
+            bootstrap_rounds=spec.bootstrap_rounds, confidence=spec.confidence, seed=params.seed)}
+    return reports
+
+
+def gap_metrics(task: str, reports: dict) -> dict:
+    """The gateable gaps, as evaluate's metrics: {column: {gap: value}}; a gap that could not be
+    computed is left out (a gate on it fails, saying why)."""
+    return {column: {gap: report["gaps"][gap] for gap in FAIRNESS_GAPS[task] if report["gaps"].get(gap) is not None}
+            for column, report in reports.items()}
+
+
+def mitigation_comparison(params: Params, contract: Contract, model, inputs: pd.DataFrame, target: pd.Series,
+                          train: tuple[pd.DataFrame, pd.Series]) -> dict:
+    """The mitigated model beside the unmitigated fit of the same family: test ROC-AUC and
+    accuracy (on the decisions), each gap of the mitigation column, and the cost and the gain.
+    The unmitigated model decides at its own threshold, chosen as evaluate chooses one (on its
+    out-of-fold training predictions); the mitigated one makes its own decisions."""
+    if not is_mitigated(model):
+        return {"mitigation": "none"}
+    task, column, spec = params.data.problem, model.column, params.evaluate
+    _, out_of_fold = cross_validated_predictions(task, model.unmitigated_, *train, spec.cv_folds, params.seed, spec.n_jobs)
+    threshold = choose_threshold(train[1], out_of_fold, spec.threshold)
+    sides = {}
+    for name, candidate in (("unmitigated", model.unmitigated_), ("mitigated", model)):
+        probability = predict(task, candidate, inputs)
+        decided = decisions(candidate, inputs, probability, threshold)
+        accuracy = float(np.mean(decided == target.to_numpy()))
+        report = fairness_reports(params, contract.model_copy(update={"columns": {column: contract.columns[column]}}),
+                                  inputs, target, probability, decided)[column]
+        sides[name] = {"roc_auc": rounded(score(task, target, probability, threshold))["roc_auc"], "accuracy": round(accuracy, 6),
+                       **{gap: report["gaps"][gap] for gap in FAIRNESS_GAPS[task]}}
+    before, after = sides["unmitigated"], sides["mitigated"]
+    change = {key: None if before[key] is None or after[key] is None else round(after[key] - before[key], 6) for key in before}
+    return {"mitigation": model.method, "constraint": model.constraint, "column": column, "unmitigated_threshold": round(threshold, 6),
+            **sides, "change": change}
