@@ -466,3 +466,10 @@ def test_halving_is_a_search_method_and_an_unknown_one_is_refused_listing_it(wri
     assert load_params(halving).train.search.method == "halving"
     with pytest.raises(StageError, match=r"key 'train\.search\.method' must be 'none', 'grid', 'random' or 'halving'; got 'halve'"):
         load_params(write_params(lambda raw: raw["train"]["search"].update(method="halve")))
+
+
+def test_the_pseudonym_key_file_defaults_beside_the_log_and_may_not_be_the_log(write_params):
+    assert load_params(REPO_PARAMS).serve.key_file == "logs/pseudonym.key"
+    assert load_params(write_params(lambda raw: raw["serve"].pop("key_file"))).serve.key_file == "logs/pseudonym.key"
+    with pytest.raises(StageError, match=r"serve.key_file must be a file of its own, not serve.log; got 'logs/predictions.sqlite' for both"):
+        load_params(write_params(lambda raw: raw["serve"].update(key_file="logs/predictions.sqlite")))
