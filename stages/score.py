@@ -21,7 +21,8 @@ def main() -> None:
     for warning in bundle.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     with engine_client(everything.engine) as client:
-        counts = score_file(bundle, params.input, params.output, params.rejects, params.chunk_rows, client=client)
+        counts = score_file(bundle, params.input, params.output, params.rejects, params.chunk_rows, client=client,
+                            key_file=everything.serve.key_file)
     write_json(METRICS, counts.metrics())
     print(counts.line())
 

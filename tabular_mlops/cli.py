@@ -5,6 +5,7 @@
     tabular-mlops review --base REV       compare the pipeline's results with a git revision
     tabular-mlops serve [--model DIR]     serve a model bundle over HTTP (FastAPI, uvicorn)
     tabular-mlops score INPUT OUTPUT      score a CSV or Parquet file with the model bundle, in chunks
+    tabular-mlops erase --key VALUE       remove a person's records from the prediction log
     tabular-mlops demo-drift [--url URL]  score a shifted and an unshifted batch through the service, monitor both
     tabular-mlops stage-server status|stop  the warm interpreters that `dvc repro` runs stages in
     tabular-mlops synth --rows N --out PATH  write a credit-like table of N rows drawn from the bundled one
@@ -49,6 +50,12 @@ def _score(arguments: argparse.Namespace) -> int:
     from tabular_mlops.deployment import score_command
 
     return score_command.run(arguments)
+
+
+def _erase(arguments: argparse.Namespace) -> int:
+    from tabular_mlops.privacy import erase_command
+
+    return erase_command.run(arguments)
 
 
 def _demo_drift(arguments: argparse.Namespace) -> int:
@@ -99,6 +106,7 @@ def parser() -> argparse.ArgumentParser:
     # Subcommand modules are imported when they run, so `--help` and `contract` stay quick.
     from tabular_mlops.experiments.sweep import add_arguments as sweep_arguments
     from tabular_mlops.deployment.score_command import add_arguments as score_arguments
+    from tabular_mlops.privacy.erase_command import add_arguments as erase_arguments
     from tabular_mlops.reporting.review import add_arguments as review_arguments
     from tabular_mlops.serving.server import add_arguments as serve_arguments
     import tabular_mlops.stage_server.server  # noqa: F401 - its docstring is the --help text
@@ -125,6 +133,10 @@ def parser() -> argparse.ArgumentParser:
                                 description=_doc("tabular_mlops.deployment.score_command"), formatter_class=argparse.RawDescriptionHelpFormatter)
     score_arguments(score)
     score.set_defaults(run=_score)
+    erase = commands.add_parser("erase", help="remove a person's records from the prediction log, found by their value's pseudonym",
+                                description=_doc("tabular_mlops.privacy.erase_command"), formatter_class=argparse.RawDescriptionHelpFormatter)
+    erase_arguments(erase)
+    erase.set_defaults(run=_erase)
     demo = commands.add_parser("demo-drift", help="see the monitor flag drift on batches scored by the running service",
                                description="Score the test split and a shifted batch made from it (young part-time workers, incomes"
                                            " down a third) through the service at --url, then run the monitor on both answers"

@@ -61,7 +61,8 @@ FULL_SIZE_TESTS = {
 }
 # Modules whose module-scoped repository must be built once: all their tests on one worker.
 ONE_WORKER_MODULES = {"tests/test_families.py", "tests/test_review.py",
-                      "tests/test_multiclass.py", "tests/test_task_switch.py", "tests/test_service.py"}
+                      "tests/test_multiclass.py", "tests/test_task_switch.py", "tests/test_service.py",
+                      "tests/test_personal_data.py"}
 
 
 def work_unit(nodeid: str) -> str:
@@ -80,6 +81,7 @@ UNIT_SECONDS = {
     "tests/test_families.py": 60,
     "tests/test_benchmarks.py": 60,
     "tests/test_review.py": 35,
+    "tests/test_personal_data.py": 50,
     "tests/test_reproducibility.py": 25,
     "tests/test_lock_merge.py": 20,
     "tests/test_multiclass.py": 18,

@@ -111,6 +111,38 @@ def test_a_category_the_contract_allows_but_training_never_saw_is_scored_and_fla
     assert read(output)["unseen_categories"].tolist() == ["", "Home", ""]
 
 
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_personal_columns_reach_the_output_and_the_rejects_only_as_pseudonyms(
+        small_repo: Path, bundle, rows: pd.DataFrame, tmp_path: Path, suffix: str) -> None:
+    from tabular_mlops.privacy.pseudonyms import pseudonym, pseudonym_key
+
+    # A withheld personal column (Email), and a personal one the contract keeps as a model input (Seniority).
+    shutil.copytree(small_repo / "models/bundle", folder := tmp_path / "bundle")
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["contract"]["columns"]["Email"] = {"type": "text", "nullable": True, "personal": True}
+    manifest["contract"]["columns"]["Seniority"].update(personal=True, model_input=True)
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    emails = [f"person-{number}@example.org" if number != 4 else None for number in range(30)]
+    source = planted(rows.assign(Email=emails), tmp_path, suffix)
+    output, rejects, key_file = tmp_path / f"scored{suffix}", tmp_path / "rejects.csv", tmp_path / "pseudonym.key"
+    counts = score_file(load_bundle(folder), source, output, rejects, chunk_rows=7, key_file=key_file)
+    assert (counts.scored, counts.rejected) == (25, 5)
+
+    key = pseudonym_key(key_file)
+    good = [position for position in range(30) if position not in EXPECTED_REJECTS]
+    scored, rejected = read(output), pd.read_csv(rejects)
+    hashed = lambda values: [None if pd.isna(value) else value for value in values]  # noqa: E731
+    # A missing value is nobody: it stays missing.
+    assert hashed(scored["Email"]) == [None if emails[position] is None else pseudonym(emails[position], key) for position in good]
+    assert scored["Seniority"].tolist() == [pseudonym(int(rows.loc[position, "Seniority"]), key) for position in good]
+    # Scored on the values themselves: the probabilities are the model's.
+    np.testing.assert_allclose(scored["probability"].to_numpy(), bundle.predict(rows.loc[good])["probability"].to_numpy(), rtol=1e-12)
+    assert rejected.loc[rejected["row"] == 8, "Seniority"].item() == pseudonym("abc", key)
+    assert hashed(rejected["Email"]) == [pseudonym(emails[row], key) for row in sorted(EXPECTED_REJECTS)]
+    for path in (output, rejects):
+        assert b"@example.org" not in path.read_bytes()
+
+
 # In a fresh process, so that its peak resident memory is this scoring's own. VmHWM (the peak)
 # belongs to the process image (ru_maxrss would keep pytest's from before exec); writing 5 to
 # clear_refs resets it to the current resident size before each run.

@@ -13,7 +13,7 @@ from tabular_mlops.cli import main
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.mark.parametrize("command", ["contract", "sweep", "review", "serve", "synth"])
+@pytest.mark.parametrize("command", ["contract", "sweep", "review", "serve", "synth", "erase"])
 def test_every_subcommand_has_help(command: str, capsys: pytest.CaptureFixture) -> None:
     with pytest.raises(SystemExit) as exit_info:
         main([command, "--help"])
@@ -25,7 +25,7 @@ def test_the_installed_console_script_lists_the_commands() -> None:
     script = shutil.which("tabular-mlops", path=str(Path(sys.executable).parent))
     assert script, "pip install -e . installs the tabular-mlops console script beside python"
     result = subprocess.run([script, "--help"], capture_output=True, text=True, check=True)
-    assert all(command in result.stdout for command in ("contract", "sweep", "review"))
+    assert all(command in result.stdout for command in ("contract", "sweep", "review", "erase"))
 
 
 def test_contract_refuses_to_overwrite_without_force(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:

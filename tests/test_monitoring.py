@@ -293,6 +293,7 @@ class _ThreeClassBundle:
 
     class contract:  # noqa: N801 - stands in for Bundle.contract
         columns = {"x": type("C", (), {"type": "float"}), "colour": type("C", (), {"type": "category"})}
+        personal: list[str] = []
 
     def unseen_categories(self, inputs: pd.DataFrame) -> list[list[str]]:
         return [[] if value in self.seen_categories["colour"] else ["colour"] for value in inputs["colour"]]
@@ -332,6 +333,25 @@ def test_a_multiclass_reference_keeps_a_seeded_sample_and_the_test_splits_realis
     report = check_batch(pd.concat([reference.test] * 4, ignore_index=True), reference, MonitorParams())
     assert report["performance"]["estimated"] == "not estimated for multiclass"
     assert {"probability:a", "probability:b", "probability:c"} <= set(report["columns"])
+
+
+def test_a_personal_model_input_is_scored_but_left_out_of_the_reference_and_the_monitors_comparisons() -> None:
+    """The log and batch scoring keep only its pseudonyms: nothing to compare, and no value to show."""
+    from tabular_mlops.monitoring.reference import build_reference
+
+    class PersonalColour(_ThreeClassBundle):
+        class contract(_ThreeClassBundle.contract):  # noqa: N801
+            personal = ["colour"]
+
+    rng = np.random.default_rng(3)
+    train = pd.DataFrame({"x": rng.normal(0, 1.5, 400), "colour": rng.choice(["red", "blue"], 400), "y": rng.choice(list("abc"), 400)})
+    reference = build_reference(PersonalColour(), train, train, rows=400, seed=1, calibration=MonitorParams().calibration)
+    assert "colour" not in reference.training.columns and "colour" not in reference.test.columns
+    assert reference.profile["columns"] == {"x": "numeric"} and reference.profile["seen_categories"] == {}
+    # Scored with it: the unseen-category flags came from the values.
+    assert list(reference.training["unseen_categories"]) == [""] * 400
+    report = check_batch(reference.test, reference, MonitorParams())  # a batch without it, as the log reads back
+    assert report["status"] == "ok" and set(report["columns"]) == {"x", "probability:a", "probability:b", "probability:c"}
 
 
 def test_text_in_a_numeric_column_is_refused_naming_the_row() -> None:

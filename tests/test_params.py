@@ -488,3 +488,10 @@ def test_an_unknown_mitigation_is_refused_naming_the_key(write_params):
     path = write_params(lambda raw: raw["train"]["fairness"].update(mitigation="reweighing"))
     with pytest.raises(StageError, match=r"key 'train\.fairness\.mitigation' must be 'none', 'exponentiated_gradient' or 'threshold_optimizer'"):
         load_params(path)
+
+
+def test_the_pseudonym_key_file_defaults_beside_the_log_and_may_not_be_the_log(write_params):
+    assert load_params(REPO_PARAMS).serve.key_file == "logs/pseudonym.key"
+    assert load_params(write_params(lambda raw: raw["serve"].pop("key_file"))).serve.key_file == "logs/pseudonym.key"
+    with pytest.raises(StageError, match=r"serve.key_file must be a file of its own, not serve.log; got 'logs/predictions.sqlite' for both"):
+        load_params(write_params(lambda raw: raw["serve"].update(key_file="logs/predictions.sqlite")))

@@ -78,3 +78,35 @@ def test_prediction_ids_are_uuid7_hex_in_time_order() -> None:
     assert len(set(ids + later)) == 1000
     assert max(ids) < min(later)
     assert before_ms <= int(ids[0][:12], 16) <= time.time_ns() // 1_000_000  # the first 48 bits: Unix milliseconds
+
+
+def test_erase_deletes_a_persons_predictions_feedback_and_pseudonyms_and_their_bytes(tmp_path: Path) -> None:
+    path = tmp_path / "log.sqlite"
+    log = PredictionLog(path)
+    log.register_model("v1", "Status", CONTRACT)
+    person, other = "a1" * 32, "b2" * 32  # pseudonyms (64 hex digits), as the service makes them
+    output = {"probability": 0.5, "decision": "bad", "unseen_categories": []}
+    # Enough rows for several pages, so deleted cells sit among kept ones.
+    for request in range(50):
+        ids = [f"p{request:03d}r{row:02d}" for row in range(20)]
+        subjects = [{"Email": person if request % 10 == 3 and row < 2 else other, "Name": f"{request:03d}{row:02d}" * 8}
+                    for row in range(20)]
+        log.log("v1", ids, [{"Income": 100 + row} for row in range(20)], [output] * 20, subjects)
+    log.feedback("p013r01", "good")
+    log.feedback("p014r01", "bad")
+    found = log.predictions_of(person)
+    assert found == [f"p{request:03d}r{row:02d}" for request in (3, 13, 23, 33, 43) for row in (0, 1)]
+    files = lambda: b"".join(item.read_bytes() for item in tmp_path.iterdir())  # noqa: E731 - main, -wal and -shm
+    assert person.encode() in files()
+
+    assert log.erase(person) == 10
+    assert log.predictions_of(person) == [] and len(log.predictions_of(other)) == 990
+    table = read_scored(path)
+    assert len(table) == 990 and not table["prediction_id"].isin(found).any()
+    assert table.set_index("prediction_id").loc["p014r01", "Status"] == "bad"  # other people's feedback stays
+    assert (tmp_path / "log.sqlite-wal").stat().st_size == 0  # checkpointed and truncated
+    leftover = files()
+    assert person.encode() not in leftover and not any(prediction_id.encode() in leftover for prediction_id in found)
+    assert "03300" * 8 not in leftover.decode("latin-1")  # the erased rows' other pseudonyms are gone too
+    assert log.erase(person) == 0  # nobody left: not an error
+    log.close()

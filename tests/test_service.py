@@ -139,7 +139,7 @@ def test_version_names_the_model_its_data_and_its_test_metrics(service, small_re
     assert version["metrics"] == manifest["metrics"]["test"] and version["threshold"] == manifest["threshold"]
 
 
-def test_feedback_reaches_read_scored(service, test_rows: pd.DataFrame) -> None:
+def test_feedback_reaches_read_scored(service, small_repo: Path, test_rows: pd.DataFrame) -> None:
     started = pd.Timestamp.now(tz="UTC")
     answers = httpx.post(f"{service.url}/predict/batch", json=as_records(test_rows)[:3]).json()["predictions"]
     first, second = answers[0]["prediction_id"], answers[1]["prediction_id"]
@@ -151,7 +151,10 @@ def test_feedback_reaches_read_scored(service, test_rows: pd.DataFrame) -> None:
     window = window[window["prediction_id"].isin([a["prediction_id"] for a in answers])].set_index("prediction_id")
     assert len(window) == 3
     assert window.loc[first, "Status"] == "bad" and pd.isna(window.loc[second, "Status"])
-    assert list(window.columns[:13]) == list(test_rows.columns.drop("Status"))
+    # The model's inputs, then Marital: protected, not an input, logged for the monitor's group comparisons.
+    inputs = json.loads((small_repo / "models/bundle/manifest.json").read_text())["model"]["input_columns"]
+    assert list(window.columns[:13]) == inputs + ["Marital"] and set(inputs + ["Marital"]) == set(test_rows.columns.drop("Status"))
+    assert list(window["Marital"]) == list(test_rows["Marital"].head(3))
     assert {"probability", "decision", "unseen_categories", "time"} <= set(window.columns)
     assert window.loc[first, "probability"] == answers[0]["probability"] and window.loc[first, "unseen_categories"] == ""
     assert window["Income"].dtype == "float64" and window.loc[first, "Home"] == test_rows.loc[0, "Home"]

@@ -194,6 +194,15 @@ class ServeParams(Section):
     log: str  # SQLite file (WAL mode) of predictions and feedback
     max_body_bytes: int = Field(ge=1)
     max_rows: int = Field(ge=1)  # rows per /predict/batch request
+    # The secret key of the pseudonyms that the log and batch scoring keep instead of personal values
+    # (32 random bytes, mode 0600, created on first use; $TABULAR_MLOPS_PSEUDONYM_KEY overrides it).
+    key_file: str = "logs/pseudonym.key"
+
+    @model_validator(mode="after")
+    def _key_apart(self) -> "ServeParams":
+        if Path(self.key_file) == Path(self.log):
+            raise ValueError(f"serve.key_file must be a file of its own, not serve.log; got '{self.key_file}' for both")
+        return self
 
 
 class ScoreParams(Section):

@@ -5,7 +5,9 @@ A row that breaks a rule goes to the rejects file (CSV: `row`, the 0-based data 
 `column` and `rule`, every broken rule joined by "; "; then the row as read); the other rows are
 scored and written to OUTPUT (CSV or Parquet by suffix): the input columns, then `probability`
 and `decision` (binary), `probability:<class>` and `decision` (multiclass) or `prediction`
-(regression), then `unseen_categories`. A missing input column, or a column the contract does
+(regression), then `unseen_categories`. Personal columns (the contract's `personal`) are
+written to both files only as keyed pseudonyms (tabular_mlops/privacy/pseudonyms.py), never as
+read, so a person's scored rows can be found by whoever holds the key. A missing input column, or a column the contract does
 not know, stops the run before any scoring; the target column, when present, is checked and
 passed through. Both files are written beside their destination and renamed into place at the
 end, so a failure leaves no half output. Memory grows with the chunk, not with the file.
@@ -27,6 +29,7 @@ from tabular_mlops.deployment.artifact import UNSEEN, Bundle
 from tabular_mlops.deployment.chunks import ChunkWriter, read_chunks, read_header
 from tabular_mlops.errors import StageError
 from tabular_mlops.files import atomic_path
+from tabular_mlops.privacy.pseudonyms import DEFAULT_KEY_FILE, pseudonym_key, pseudonymise
 
 REJECT_COLUMNS = ["row", "column", "rule"]
 JOIN = "; "
@@ -54,17 +57,20 @@ class ScoreCounts:
 
 
 def score_file(bundle: Bundle, source: str | Path, output: str | Path, rejects: str | Path,
-               chunk_rows: int = 50_000, progress: bool = False, client=None) -> ScoreCounts:
+               chunk_rows: int = 50_000, progress: bool = False, client=None, key_file: str | Path = DEFAULT_KEY_FILE) -> ScoreCounts:
     """Score `source` into `output`, rejected rows into `rejects`; return the counts.
 
     With a Dask `client` (engine.name: dask), the chunks are partitions scored on the workers by
-    the same score_chunk, in chunks of the same rows, and written here in order: the same files."""
+    the same score_chunk, in chunks of the same rows, and written here in order: the same files.
+    The pseudonym key (`key_file`, or its variable) is read only when `source` has personal columns."""
     from tqdm import tqdm
 
     source, output, rejects = Path(source), Path(output), Path(rejects)
     _check_paths(source, output, rejects)
     header, total = read_header(source)
     checked = _plan(bundle, header, source)
+    personal = [name for name in header if name in bundle.contract.personal]
+    key = pseudonym_key(key_file) if personal else None
     counts = ScoreCounts()
     with ExitStack() as stack:
         scored_writer = stack.enter_context(ChunkWriter(stack.enter_context(atomic_path(output)), output.suffix == ".parquet"))
@@ -73,8 +79,8 @@ def score_file(bundle: Bundle, source: str | Path, output: str | Path, rejects: 
         chunks = _local_chunks(bundle, source, header, chunk_rows, checked) if client is None else \
             _cluster_chunks(client, bundle, source, header, chunk_rows, checked)
         for scored, rejected, violations, read in chunks:
-            scored_writer.write(scored)
-            rejects_writer.write(rejected)
+            scored_writer.write(pseudonymise(scored, personal, key))
+            rejects_writer.write(pseudonymise(rejected, personal, key))
             counts.read += read
             counts.scored += len(scored)
             counts.rejected += len(rejected)

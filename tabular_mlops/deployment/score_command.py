@@ -6,7 +6,8 @@ Every row is checked against the bundle's data contract with validate's rules: r
 one go to the rejects file with the rules they break, the others are scored into OUTPUT (what
 each file holds: tabular_mlops/deployment/batch.py, and the README's "Batch scoring").
 Exits 0 with rejects (they are counted), 2 when more than --max-reject-rate of the rows were
-rejected (after writing everything) or on an error.
+rejected (after writing everything) or on an error. Personal columns are written as keyed
+pseudonyms (the key: serve.key_file in params.yaml, or $TABULAR_MLOPS_PSEUDONYM_KEY).
 """
 from __future__ import annotations
 
@@ -40,6 +41,7 @@ def run(arguments: argparse.Namespace) -> int:
     from tabular_mlops.deployment.artifact import load_bundle
     from tabular_mlops.deployment.batch import score_file
     from tabular_mlops.engine.cluster import engine_client
+    from tabular_mlops.serving.server import serve_params
 
     try:
         engine = EngineParams(name=arguments.engine, scheduler=arguments.scheduler)
@@ -53,7 +55,7 @@ def run(arguments: argparse.Namespace) -> int:
         print(f"warning: {warning}", file=sys.stderr)
     with engine_client(engine) as client:
         counts = score_file(bundle, arguments.input, output, rejects, arguments.chunk_rows,
-                            progress=not arguments.quiet and sys.stderr.isatty(), client=client)
+                            progress=not arguments.quiet and sys.stderr.isatty(), client=client, key_file=serve_params().key_file)
     print(counts.line())
     if counts.reject_rate > arguments.max_reject_rate:
         raise StageError(f"{arguments.input}: {counts.rejected} of {counts.read} rows rejected ({counts.reject_rate:.1%}), "

@@ -64,7 +64,11 @@ def build_reference(bundle, train: pd.DataFrame, test: pd.DataFrame, rows: int, 
     metadata = bundle.manifest["model"]
     target = metadata["target"]
     sample = train.sample(n=rows, random_state=seed).sort_index() if len(train) > rows else train
-    training, labelled = scored(bundle, sample, target), scored(bundle, test, target)
+    # A personal column that the contract makes a model input is scored, then left out: the
+    # prediction log and batch scoring keep only its pseudonyms, so there is nothing to compare
+    # it with, and the monitor's report must not show its values.
+    personal = [name for name in bundle.input_columns if name in bundle.contract.personal]
+    training, labelled = (scored(bundle, table, target).drop(columns=personal) for table in (sample, test))
     profile = {
         "model_version": bundle.version,
         "problem": bundle.problem,
@@ -72,8 +76,8 @@ def build_reference(bundle, train: pd.DataFrame, test: pd.DataFrame, rows: int, 
         "positive_class": metadata.get("positive_class"),
         "classes": metadata.get("classes"),
         "threshold": bundle.threshold,
-        "columns": {name: KINDS[bundle.contract.columns[name].type] for name in bundle.input_columns},
-        "seen_categories": {name: sorted(values) for name, values in bundle.seen_categories.items()},
+        "columns": {name: KINDS[bundle.contract.columns[name].type] for name in bundle.input_columns if name not in personal},
+        "seen_categories": {name: sorted(values) for name, values in bundle.seen_categories.items() if name not in personal},
         "rows": {"training": len(training), "training_split": len(train), "test": len(labelled)},
     }
     if bundle.problem == "classification":

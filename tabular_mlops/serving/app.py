@@ -23,6 +23,7 @@ from starlette.responses import JSONResponse, Response
 from tabular_mlops.data.contract import Contract
 from tabular_mlops.deployment.artifact import Bundle, load_bundle
 from tabular_mlops.deployment.bundle import MANIFEST_FILE
+from tabular_mlops.privacy.pseudonyms import DEFAULT_KEY_FILE, pseudonym_key, split_personal
 from tabular_mlops.serving.outputs import FEEDBACK_SCHEMA, answer, feedback_outcome, headline_score, new_ids
 from tabular_mlops.serving.prediction_log import PredictionLog
 from tabular_mlops.serving.schema import Parser, RequestError, TooManyRows
@@ -39,6 +40,7 @@ class Settings:
     log: str
     max_body_bytes: int
     max_rows: int
+    key_file: str = DEFAULT_KEY_FILE  # the pseudonym key (serve.key_file), read when the contract has personal columns
 
     def to_environment(self) -> None:
         os.environ[SETTINGS_VARIABLE] = json.dumps(self.__dict__)
@@ -56,7 +58,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        loading = asyncio.create_task(asyncio.to_thread(_open, settings, state))
+        loading = asyncio.create_task(asyncio.to_thread(_open, settings, state, bool(parser.personal)))
         yield
         await asyncio.gather(loading, return_exceptions=True)
         if "log" in state:
@@ -84,7 +86,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ids = new_ids(len(records))
         columns = {name: predicted[name].tolist() for name in predicted.columns}
         outputs = [dict(zip(columns, values), unseen_categories=flags) for *values, flags in zip(*columns.values(), unseen)]
-        log.log(bundle.version, ids, records, outputs)  # committed before anyone sees the answer
+        # Personal values, model inputs or not, are logged only as pseudonyms; protected ones as given.
+        kept, subjects = split_personal(records, parser.personal, state.get("key"))
+        log.log(bundle.version, ids, kept, outputs, subjects)  # committed before anyone sees the answer
         answers = [answer(problem, bundle.version, prediction_id, output) for prediction_id, output in zip(ids, outputs)]
         metrics.observe_scores([headline_score(problem, given) for given in answers])
         return answers
@@ -142,15 +146,16 @@ def _json(content: dict) -> Response:
     return Response(to_json(content), media_type="application/json")
 
 
-def _open(settings: Settings, state: dict) -> None:
+def _open(settings: Settings, state: dict, personal: bool) -> None:
     try:
+        key = pseudonym_key(settings.key_file) if personal else None
         bundle = load_bundle(settings.model, settings.lock)
         log = PredictionLog(settings.log)
         log.register_model(bundle.version, bundle.manifest["model"]["target"], bundle.manifest["contract"])
     except Exception:
         logger.exception("the model bundle could not be loaded; /ready stays 503")
         raise
-    state.update(log=log, bundle=bundle)
+    state.update(log=log, bundle=bundle, key=key)
 
 
 class _NotReady(Exception):

@@ -1,5 +1,9 @@
 """The prediction log: every answered prediction and the outcomes fed back, in one SQLite file.
 
+Personal values are never stored: a prediction's personal fields become rows of `subjects`
+(its id, the column, the value's keyed pseudonym, tabular_mlops/privacy/pseudonyms.py), so a
+person's predictions can be found and `erase`d from their value, by whoever holds the key.
+
 WAL mode lets the readers (the monitor, `read_scored`) work while a writer commits, and several
 uvicorn workers each hold their own connection; `busy_timeout` makes a writer wait for another's
 commit instead of failing. The service commits a request's rows before it answers, so every
@@ -20,6 +24,7 @@ from pydantic_core import to_json  # pydantic's JSON encoder: 4 times json's on 
 
 from tabular_mlops.data.contract import Contract
 from tabular_mlops.deployment.artifact import UNSEEN, join_unseen
+from tabular_mlops.errors import StageError
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS models (
@@ -41,6 +46,13 @@ CREATE TABLE IF NOT EXISTS feedback (
     outcome TEXT NOT NULL,              -- JSON: a class label or a number
     time TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS subjects (
+    prediction_id TEXT NOT NULL,
+    "column" TEXT NOT NULL,             -- a personal column of the contract
+    pseudonym TEXT NOT NULL,            -- HMAC-SHA256 of its value (hex): never the value itself
+    PRIMARY KEY (prediction_id, "column")
+);
+CREATE INDEX IF NOT EXISTS subjects_pseudonym ON subjects (pseudonym);
 """
 BUSY_TIMEOUT_MS = 10_000
 
@@ -73,15 +85,21 @@ class PredictionLog:
         with self._lock:
             self._connection.execute("INSERT OR IGNORE INTO models VALUES (?, ?, ?)", (version, target, json.dumps(contract)))
 
-    def log(self, version: str, ids: list[str], records: list[dict], outputs: list[dict]) -> None:
-        """One transaction per request: all its rows, or none."""
+    def log(self, version: str, ids: list[str], records: list[dict], outputs: list[dict],
+            subjects: list[dict[str, str]] | None = None) -> None:
+        """One transaction per request: all its rows, or none. `records` hold no personal field
+        (privacy.pseudonyms.split_personal); `subjects`, per record, {column: pseudonym}."""
         time = utc_now()
         rows = [(prediction_id, time, version, to_json(record).decode(), to_json(output).decode(), output.get("decision"))
                 for prediction_id, record, output in zip(ids, records, outputs)]
+        subject_rows = [(prediction_id, column, value) for prediction_id, given in zip(ids, subjects or ())
+                        for column, value in given.items()]
         with self._lock:
             self._connection.execute("BEGIN IMMEDIATE")
             try:
                 self._connection.executemany("INSERT INTO predictions VALUES (?, ?, ?, ?, ?, ?)", rows)
+                if subject_rows:
+                    self._connection.executemany("INSERT INTO subjects VALUES (?, ?, ?)", subject_rows)
                 self._connection.execute("COMMIT")
             except BaseException:
                 self._connection.execute("ROLLBACK")
@@ -95,6 +113,38 @@ class PredictionLog:
     def feedback(self, prediction_id: str, outcome: Any) -> None:
         with self._lock:
             self._connection.execute("INSERT OR REPLACE INTO feedback VALUES (?, ?, ?)", (prediction_id, json.dumps(outcome), utc_now()))
+
+    def predictions_of(self, pseudonym: str) -> list[str]:
+        """The ids of the predictions whose personal fields hold this pseudonym, oldest first."""
+        with self._lock:
+            rows = self._connection.execute("SELECT DISTINCT prediction_id FROM subjects WHERE pseudonym = ? ORDER BY prediction_id",
+                                            (pseudonym,)).fetchall()
+        return [row[0] for row in rows]
+
+    def erase(self, pseudonym: str) -> int:
+        """Delete the predictions whose personal fields hold this pseudonym, their feedback and all
+        their subjects rows; return how many predictions. secure_delete overwrites the deleted
+        cells with zeros, and a TRUNCATE checkpoint copies the zeroed pages into the database and
+        empties the -wal file, which still held the rows as first written: the bytes are gone."""
+        with self._lock:
+            connection = self._connection
+            connection.execute("PRAGMA secure_delete = ON")
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                count = connection.execute("SELECT COUNT(DISTINCT prediction_id) FROM subjects WHERE pseudonym = ?", (pseudonym,)).fetchone()[0]
+                for table in ("feedback", "predictions", "subjects"):  # subjects last: it says which predictions
+                    connection.execute(f"DELETE FROM {table} WHERE prediction_id IN (SELECT prediction_id FROM subjects WHERE pseudonym = ?)",
+                                       (pseudonym,))
+                connection.execute("COMMIT")
+            except BaseException:
+                connection.execute("ROLLBACK")
+                raise
+            busy, _, _ = connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        if busy:
+            raise StageError(f"{self.path}: erased {count} prediction(s), but another connection kept the log busy past "
+                             f"{BUSY_TIMEOUT_MS // 1000} s, so their first-written bytes remain in {self.path.name}-wal "
+                             "until its next checkpoint; run erase again when the log is idle")
+        return count
 
     def close(self) -> None:
         with self._lock:

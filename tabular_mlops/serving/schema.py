@@ -1,9 +1,11 @@
 """The request schema, built from the bundle's data contract, and the frame the model scores.
 
 One record type per bundle: a field per input column, typed and bounded as the contract
-says, no other fields. It is a TypedDict rather than a BaseModel: pydantic validates a
-1,000-row batch straight from the JSON bytes into dicts, several times faster than building
-and dumping model instances. Errors are reported by field and rule only: pydantic's own error
+says, and an optional one per protected or personal column that is not an input (a client may
+send them: protected values are logged for the monitor's group comparisons, personal ones
+only as pseudonyms); no other fields. It is a TypedDict rather than a BaseModel: pydantic
+validates a 1,000-row batch straight from the JSON bytes into dicts, several times faster
+than building and dumping model instances. Errors are reported by field and rule only: pydantic's own error
 objects carry the rejected `input`, which must never be echoed (it may be personal data).
 """
 from __future__ import annotations
@@ -20,7 +22,7 @@ from typing_extensions import NotRequired, Required, TypedDict  # pydantic needs
 
 from tabular_mlops.data.contract import ColumnContract, Contract
 
-PYTHON_TYPES = {"integer": int, "float": float, "datetime": datetime}
+PYTHON_TYPES = {"integer": int, "float": float, "datetime": datetime, "text": str}
 
 
 class RequestError(Exception):
@@ -38,14 +40,23 @@ class TooManyRows(Exception):
 MAX_ERRORS = 50  # reported per request: a 10,000-row batch of wrong rows needs no 10,000-item answer
 
 
+def carried_columns(contract: Contract, input_columns: list[str]) -> list[str]:
+    """The protected and personal columns a request may carry besides the model's inputs."""
+    return [name for name in contract.columns if name in (*contract.protected, *contract.personal) and name not in input_columns]
+
+
 def record_type(contract: Contract, input_columns: list[str]) -> type:
-    """The type of one input record; nullable columns may be null or left out (missing)."""
-    record = TypedDict("Record", {name: _field(contract.columns[name]) for name in input_columns})  # type: ignore[misc]
+    """The type of one input record: the input columns, then the carried ones (the order the
+    log stores them in); nullable columns may be null or left out (missing), and so may every
+    carried column (the model does not need it)."""
+    fields = {name: _field(contract.columns[name]) for name in input_columns}
+    fields.update({name: _field(contract.columns[name], optional=True) for name in carried_columns(contract, input_columns)})
+    record = TypedDict("Record", fields)  # type: ignore[misc]
     record.__pydantic_config__ = ConfigDict(extra="forbid")  # type: ignore[attr-defined]
     return record
 
 
-def _field(spec: ColumnContract) -> Any:
+def _field(spec: ColumnContract, optional: bool = False) -> Any:
     if spec.type == "category":
         annotation: Any = Literal[tuple(spec.categories or ())]
     elif spec.type == "float":
@@ -54,15 +65,17 @@ def _field(spec: ColumnContract) -> Any:
         annotation = Annotated[int, Field(ge=spec.min, le=spec.max)]
     else:
         annotation = PYTHON_TYPES[spec.type]
-    return NotRequired[Optional[annotation]] if spec.nullable else Required[annotation]
+    return NotRequired[Optional[annotation]] if spec.nullable or optional else Required[annotation]
 
 
 class Parser:
-    """Request bodies -> validated records (dicts in input-column order)."""
+    """Request bodies -> validated records (dicts in field order); `personal`: the fields that
+    must be replaced by pseudonyms before a record is stored."""
 
     def __init__(self, contract: Contract, input_columns: list[str]) -> None:
         record = record_type(contract, input_columns)
         self.input_columns = input_columns
+        self.personal = [name for name in contract.personal if name in record.__annotations__]
         self.types = {name: contract.columns[name].type for name in input_columns}
         self._one, self._batch = TypeAdapter(record), TypeAdapter(list[record])
         self.json_schema = self._one.json_schema()
@@ -124,6 +137,7 @@ RULES = {
     "dict_type": "must be a JSON object (one record)",
     "list_type": "must be a JSON list of records",
     "literal_error": "must be one of the contract's categories",
+    "string_type": "must be a string",
 }
 
 

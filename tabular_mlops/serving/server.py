@@ -40,8 +40,13 @@ def run(arguments: argparse.Namespace) -> int:
     bundle = load_bundle(arguments.model, lock)
     for warning in bundle.warnings:
         print(f"warning: {warning}", file=sys.stderr)
+    if bundle.contract.personal:
+        from tabular_mlops.privacy.pseudonyms import pseudonym_key
+
+        pseudonym_key(serve.key_file)  # made (or refused) here, once, before any worker needs it
     settings = Settings(model=str(Path(arguments.model).resolve()), lock=None if lock is None else str(Path(lock).resolve()),
-                        log=str(Path(serve.log).resolve()), max_body_bytes=serve.max_body_bytes, max_rows=serve.max_rows)
+                        log=str(Path(serve.log).resolve()), max_body_bytes=serve.max_body_bytes, max_rows=serve.max_rows,
+                        key_file=str(Path(serve.key_file).resolve()))
     settings.to_environment()
     if arguments.workers > 1 and "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
         # Set before any worker imports prometheus_client, so their samples go to shared files.
