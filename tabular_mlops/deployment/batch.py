@@ -119,6 +119,8 @@ def score_chunk(bundle: Bundle, chunk: pd.DataFrame, checked: list[str], first_r
     `first_row` of the file. `checked`: the columns held to the contract."""
     chunk = chunk.reset_index(drop=True)
     coerced, violations = check_rows(chunk, bundle.contract, checked)
+    unseen = pd.DataFrame(bundle.unseen_groups(coerced), columns=["row", "field", "rule"])
+    violations = pd.concat([violations, unseen.rename(columns={"row": "position", "field": "column"})], ignore_index=True)
     reasons = violations.groupby("position", sort=True).agg({"column": JOIN.join, "rule": JOIN.join})
     bad = chunk.index.isin(reasons.index)
     good = chunk[~bad].assign(**{name: coerced.loc[~bad, name] for name in checked})

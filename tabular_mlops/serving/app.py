@@ -81,6 +81,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     def score(records: list[dict]) -> list[dict]:
         bundle, log = ready()
         frame = parser.frame(records)
+        unseen_groups = bundle.unseen_groups(frame)
+        if unseen_groups:  # a threshold_optimizer model has no threshold for them
+            raise RequestError(unseen_groups if len(records) > 1 else [{key: value for key, value in error.items() if key != "row"}
+                                                                         for error in unseen_groups])
         predicted = bundle.predict(frame)
         unseen = bundle.unseen_categories(frame)
         ids = new_ids(len(records))
