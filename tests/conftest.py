@@ -60,9 +60,11 @@ FULL_SIZE_TESTS = {
     },
 }
 # Modules whose module-scoped repository must be built once: all their tests on one worker.
+# test_explanations.py: its fitted models are cached per process, and SHAP compiles its numba code
+# once per process (5 to 12 s).
 ONE_WORKER_MODULES = {"tests/test_families.py", "tests/test_review.py",
                       "tests/test_multiclass.py", "tests/test_task_switch.py", "tests/test_service.py",
-                      "tests/test_personal_data.py"}
+                      "tests/test_personal_data.py", "tests/test_explanations.py", "tests/test_fairness_pipeline.py"}
 
 
 def work_unit(nodeid: str) -> str:
@@ -82,7 +84,9 @@ UNIT_SECONDS = {
     "tests/test_benchmarks.py": 60,
     "tests/test_review.py": 35,
     "tests/test_personal_data.py": 50,
+    "tests/test_fairness_pipeline.py": 60,
     "tests/test_reproducibility.py": 25,
+    "tests/test_explanations.py": 25,
     "tests/test_lock_merge.py": 20,
     "tests/test_multiclass.py": 18,
     "tests/test_pipeline.py::test_two_runs_from_scratch": 15,
