@@ -14,6 +14,8 @@ from tabular_mlops.reporting.model_card import model_card
 EVALUATION = "metrics/evaluate/metrics.json"
 SEGMENTS = "metrics/evaluate/segments.json"
 IMPORTANCE = "metrics/evaluate/importance.json"
+FAIRNESS = "metrics/evaluate/fairness.json"
+MITIGATION = "metrics/evaluate/mitigation.json"
 LEADERBOARD = "metrics/leaderboard.json"
 PREPARED = "metrics/prepare.json"
 METADATA = "models/model.json"
@@ -27,7 +29,7 @@ def main() -> None:
     passed = all(row["passed"] for row in results)
     write_json(GATES, {"passed": passed, "gates": results})
     card = model_card(params, read_json(METADATA), metrics, results, read_json(SEGMENTS), read_json(IMPORTANCE), read_json(LEADERBOARD),
-                      test_rows=read_json(PREPARED)["test_rows"])
+                      test_rows=read_json(PREPARED)["test_rows"], fairness=read_json(FAIRNESS), mitigation=read_json(MITIGATION))
     write_text(CARD, card)
     if not passed:
         raise StageError(failure_message(results))

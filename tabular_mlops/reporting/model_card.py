@@ -5,6 +5,7 @@ can never disagree with them.
 """
 from __future__ import annotations
 
+from tabular_mlops.reporting.fairness_card import fairness_lines
 from tabular_mlops.config.params import Params
 from tabular_mlops.evaluation.metrics import CV_METRICS_BY_TASK, METRICS_BY_TASK
 
@@ -67,7 +68,7 @@ def _table(header: list[str], rows: list[list]) -> list[str]:
 
 
 def model_card(params: Params, metadata: dict, metrics: dict, gates: list[dict], segments: dict, importance: list[dict], leaderboard: dict,
-               test_rows: int | None = None) -> str:
+               test_rows: int | None = None, fairness: dict | None = None, mitigation: dict | None = None) -> str:
     task, data = params.data.problem, params.data
     family = metadata["model_family"]
     lines = [
@@ -112,6 +113,7 @@ def model_card(params: Params, metadata: dict, metrics: dict, gates: list[dict],
                 if key in present]
         lines += ["", f"## Segments by `{segments['column']}` (test split)", ""]
         lines += _table(["segment", *keys], [[row["segment"], *(row.get(key) for key in keys)] for row in segments["segments"]])
+    lines += fairness_lines(fairness or {}, mitigation or {}, params.fairness.min_group_rows, params.fairness.confidence)
     rows, sample = test_rows, params.evaluate.importance_rows
     drawn = (f"a sample of {sample:,} of the {rows:,} test rows ({'stratified, ' if task != 'regression' else ''}seed {params.seed})"
              if rows is not None and sample is not None and rows > sample else "test split")
