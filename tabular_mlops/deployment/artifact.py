@@ -64,7 +64,9 @@ class Bundle:
     @cached_property
     def seen_categories(self) -> dict[str, set[str]]:
         """Per categorical input column, the categories the model saw in training."""
-        transformer = self.model.named_steps["preprocess"]
+        from tabular_mlops.models.mitigation import pipeline_of
+
+        transformer = pipeline_of(self.model).named_steps["preprocess"]
         for name, steps, columns in transformer.transformers_:
             if name == "categorical" and len(columns):
                 encoder = steps.named_steps["one_hot"]

@@ -19,6 +19,12 @@ def is_mitigated(model) -> bool:
     return hasattr(model, "unmitigated_")
 
 
+def pipeline_of(model) -> Pipeline:
+    """The preprocess + estimator Pipeline: the model itself, or a mitigated model's unmitigated
+    fit (the same preprocessing, fitted on the same rows)."""
+    return model.unmitigated_ if is_mitigated(model) else model
+
+
 def mitigation_column(params: Params, contract: Contract) -> str:
     """train.fairness.column, or the contract's first protected column."""
     column = params.train.fairness.column
