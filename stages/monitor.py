@@ -19,10 +19,11 @@ REPORT_JSON, REPORT_MD, REPORT_HTML = "metrics/monitor.json", "metrics/monitor.m
 
 
 def main() -> None:
-    spec = load_params().monitor
+    params = load_params()
+    spec = params.monitor
     reference = read_reference(REFERENCE)
     current = read_table(spec.current)
-    report = check_batch(current, reference, spec, spec.current)
+    report = check_batch(current, reference, spec, spec.current, params.fairness.min_group_rows)
     write_json(REPORT_JSON, report)
     write_text(REPORT_MD, markdown(report))
     write_text(REPORT_HTML, html(report, reference.training, current, reference.profile["columns"]))

@@ -294,6 +294,7 @@ class _ThreeClassBundle:
     class contract:  # noqa: N801 - stands in for Bundle.contract
         columns = {"x": type("C", (), {"type": "float"}), "colour": type("C", (), {"type": "category"})}
         personal: list[str] = []
+        protected: list[str] = []
 
     def unseen_categories(self, inputs: pd.DataFrame) -> list[list[str]]:
         return [[] if value in self.seen_categories["colour"] else ["colour"] for value in inputs["colour"]]
@@ -359,3 +360,21 @@ def test_text_in_a_numeric_column_is_refused_naming_the_row() -> None:
     current.loc[4, "x"] = "abc"
     with pytest.raises(StageError, match=r"^batch.csv: column 'x' must be numeric, but row 5 holds 'abc'$"):
         check_batch(current, REFERENCE, MonitorParams(), "batch.csv")
+
+
+def test_group_selection_rates_by_hand_with_too_few_rows_left_out_of_the_gap():
+    from tabular_mlops.monitoring.groups import group_rates
+
+    profile = {"problem": "classification", "positive_class": "bad", "threshold": 0.5, "protected": {"Age": [30], "Marital": None}}
+    current = pd.DataFrame({"Age": [20] * 40 + [40] * 40 + [50] * 3,
+                            "decision": ["bad"] * 30 + ["good"] * 10 + ["bad"] * 10 + ["good"] * 30 + ["bad"] * 3})
+    reference = current.assign(decision=["bad"] * 20 + ["good"] * 63)
+    report = group_rates(current, reference, profile, min_group_rows=30)
+    assert report["Marital"] == {"status": "not in the batch"}
+    young, old = report["Age"]["groups"]  # bands: <30 and >=30 (the 3 rows at 50 join the 40s)
+    assert (young["group"], young["rows"], young["selection_rate"], young["reference_selection_rate"]) == ("<30", 40, 0.75, 0.5)
+    assert (old["group"], old["rows"], old["selection_rate"]) == (">=30", 43, 13 / 43)
+    assert report["Age"]["gap"]["current"] == pytest.approx(0.75 - 13 / 43)
+    small = group_rates(current, reference, {**profile, "protected": {"Age": [30, 45]}}, min_group_rows=30)["Age"]
+    assert small["groups"][-1] == {"group": ">=45", "rows": 3, "reference_rows": 3, "status": "too few rows"}
+    assert small["gap"]["current"] == pytest.approx(0.75 - 0.25)

@@ -14,12 +14,13 @@ from tabular_mlops.errors import StageError
 from tabular_mlops.monitoring.calibration import apply_calibration
 from tabular_mlops.monitoring.drift import NUMERIC, column_drift, dataset_drift
 from tabular_mlops.monitoring.estimation import estimate, realised
+from tabular_mlops.monitoring.groups import group_rates
 from tabular_mlops.monitoring.reference import Reference, positive_labels, realised_other, score_columns
 
 DIGITS = 6  # like the pipeline's metrics: last-bit float noise never changes the committed report
 
 
-def check_batch(current: pd.DataFrame, reference: Reference, spec: MonitorParams, path: str = "the batch") -> dict:
+def check_batch(current: pd.DataFrame, reference: Reference, spec: MonitorParams, path: str = "the batch", min_group_rows: int = 30) -> dict:
     profile = reference.profile
     columns = {name: kind for name, kind in profile["columns"].items() if kind != "datetime"}
     columns.update(dict.fromkeys(score_columns(profile), NUMERIC))
@@ -38,6 +39,9 @@ def check_batch(current: pd.DataFrame, reference: Reference, spec: MonitorParams
         drift[name]["unseen_rate"] = _unseen_rate(current[name], seen)
         drift[name]["unseen_rate_reference"] = _unseen_rate(reference.test[name], seen)
     report.update(status="ok", columns=drift, **dataset_drift(drift, spec.drift), performance=performance(current, reference, spec))
+    groups = group_rates(current, reference.test, profile, min_group_rows)
+    if groups:
+        report["groups"] = groups
     return _rounded(report)
 
 

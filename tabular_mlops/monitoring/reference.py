@@ -46,11 +46,12 @@ def score_columns(profile: dict) -> list[str]:
     return ["prediction"]
 
 
-def scored(bundle, table: pd.DataFrame, target: str) -> pd.DataFrame:
-    """`table` in the scored-table format: its inputs as given, the bundle's prediction columns,
-    `unseen_categories` (column names joined by ';') and the target when present."""
+def scored(bundle, table: pd.DataFrame, target: str, extra: list[str] = ()) -> pd.DataFrame:
+    """`table` in the scored-table format: its inputs as given (and the `extra` columns), the
+    bundle's prediction columns, `unseen_categories` (column names joined by ';') and the target when present."""
     inputs = table[bundle.input_columns]
-    output = pd.concat([inputs, bundle.scored(inputs)], axis=1)
+    passed = table[[name for name in extra if name not in inputs.columns]]
+    output = pd.concat([inputs, passed, bundle.scored(inputs)], axis=1)
     return output.assign(**{target: table[target]}) if target in table.columns else output
 
 
@@ -68,7 +69,9 @@ def build_reference(bundle, train: pd.DataFrame, test: pd.DataFrame, rows: int, 
     # prediction log and batch scoring keep only its pseudonyms, so there is nothing to compare
     # it with, and the monitor's report must not show its values.
     personal = [name for name in bundle.input_columns if name in bundle.contract.personal]
-    training, labelled = (scored(bundle, table, target).drop(columns=personal) for table in (sample, test))
+    # Protected columns ride along (not model inputs): the monitor compares groups' selection rates.
+    protected = [name for name in bundle.contract.protected if name in test.columns and name not in bundle.contract.personal]
+    training, labelled = (scored(bundle, table, target, protected).drop(columns=personal) for table in (sample, test))
     profile = {
         "model_version": bundle.version,
         "problem": bundle.problem,
@@ -79,6 +82,7 @@ def build_reference(bundle, train: pd.DataFrame, test: pd.DataFrame, rows: int, 
         "columns": {name: KINDS[bundle.contract.columns[name].type] for name in bundle.input_columns if name not in personal},
         "seen_categories": {name: sorted(values) for name, values in bundle.seen_categories.items() if name not in personal},
         "rows": {"training": len(training), "training_split": len(train), "test": len(labelled)},
+        "protected": {name: bundle.contract.columns[name].bands for name in protected},
     }
     if bundle.problem == "classification":
         profile.update(binary_checks(profile, labelled, calibration))

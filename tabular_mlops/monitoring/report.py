@@ -72,7 +72,31 @@ def markdown(report: dict) -> str:
     rows = performance_rows(performance)
     if rows:
         lines += [""] + _markdown_table(PERFORMANCE_HEADER, rows)
+    lines += group_lines(report.get("groups", {}))
     return "\n".join(lines) + "\n"
+
+
+def group_lines(groups: dict) -> list[str]:
+    """Selection rate per group of each protected column, batch beside test split."""
+    lines = []
+    for column, entry in groups.items():
+        lines += ["", f"## Selection rate by `{column}`", ""]
+        if entry["status"] != "ok":
+            lines.append(f"`{column}` is {entry['status']}.")
+            continue
+        rows = [[g["group"], str(g["rows"]), str(g["reference_rows"]),
+                 _number(g["selection_rate"]) if "selection_rate" in g else g["status"],
+                 _number(g["reference_selection_rate"]) if "selection_rate" in g else ""] for g in entry["groups"]]
+        lines += _markdown_table(["group", "rows", "test rows", "selection rate", "test split"], rows)
+        gap = entry["gap"]
+        lines.append("")
+        lines.append(f"Gap (largest minus smallest rate, groups with enough rows): {_number(gap['current'])} in the batch,"
+                     f" {_number(gap['reference'])} on the test split.")
+    return lines
+
+
+def _number(value) -> str:
+    return "n/a" if value is None else f"{value:.4f}"
 
 
 def html(report: dict, reference: pd.DataFrame, current: pd.DataFrame, kinds: dict[str, str]) -> str:
