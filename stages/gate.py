@@ -14,6 +14,7 @@ from tabular_mlops.reporting.model_card import model_card
 EVALUATION = "metrics/evaluate/metrics.json"
 SEGMENTS = "metrics/evaluate/segments.json"
 IMPORTANCE = "metrics/evaluate/importance.json"
+EXPLANATIONS = "metrics/evaluate/explanations.json"
 LEADERBOARD = "metrics/leaderboard.json"
 PREPARED = "metrics/prepare.json"
 METADATA = "models/model.json"
@@ -27,7 +28,7 @@ def main() -> None:
     passed = all(row["passed"] for row in results)
     write_json(GATES, {"passed": passed, "gates": results})
     card = model_card(params, read_json(METADATA), metrics, results, read_json(SEGMENTS), read_json(IMPORTANCE), read_json(LEADERBOARD),
-                      test_rows=read_json(PREPARED)["test_rows"])
+                      test_rows=read_json(PREPARED)["test_rows"], explanations=read_json(EXPLANATIONS))
     write_text(CARD, card)
     if not passed:
         raise StageError(failure_message(results))
