@@ -77,8 +77,8 @@ def explanation_lines(explanations: dict | None) -> list[str]:
                "mitigated": "explanations are not available for a fairness-mitigated model"}
         return lines + [f"Not computed: {why.get((explanations or {}).get('skipped'), 'metrics/evaluate/explanations.json is missing')}."]
     space = explanations["output_space"]
-    lines += [f"Output space: `{space}` ({SPACES.get(space, space)}); each row's contributions add up from the mean output over "
-              f"the bundle's background rows to its own. Averaged over {explanations['rows']:,} test rows.", ""]
+    lines += [f"Output space: `{space}` ({SPACES.get(space, space)}); each row's contributions add up from the base value (the mean "
+              f"output over the bundle's background rows; trees: over the training rows) to its own output. Averaged over {explanations['rows']:,} test rows.", ""]
     return lines + _table(["column", "mean abs contribution"], [[row["column"], row["mean_abs_contribution"]] for row in explanations["columns"][:10]])
 
 
