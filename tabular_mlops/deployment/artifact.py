@@ -64,7 +64,8 @@ class Bundle:
     @cached_property
     def seen_categories(self) -> dict[str, set[str]]:
         """Per categorical input column, the categories the model saw in training."""
-        transformer = self.model.named_steps["preprocess"]
+        # A fairness-mitigated model (no Pipeline itself) carries its unmitigated fit, on the same training rows.
+        transformer = getattr(self.model, "unmitigated_", self.model).named_steps["preprocess"]
         for name, steps, columns in transformer.transformers_:
             if name == "categorical" and len(columns):
                 encoder = steps.named_steps["one_hot"]
