@@ -107,3 +107,43 @@ def test_personal_input_columns_are_never_named_nor_stored_in_the_background(sma
         assert "Age" not in {code["column"] for code in answer.get("reason_codes", [])}
     train = pd.read_parquet(small_repo / "data/prepared/train.parquet")
     assert background_rows(train, bundle.input_columns, 0, personal=["Age"])["Age"].isna().all()
+
+
+def test_a_mitigated_model_scores_as_before_and_refuses_explanations_clearly(small_repo_copy: Path, tmp_path: Path) -> None:
+    import httpx
+
+    from tests import service as svc
+    from tests.dvc_repo import dvc, update_params
+    from tests.test_service import as_records
+
+    def mitigate(params: dict) -> None:
+        params["train"]["model"] = "logistic_regression"
+        params["train"]["fairness"]["mitigation"] = "exponentiated_gradient"
+
+    update_params(small_repo_copy, mitigate)
+    result = dvc(small_repo_copy, "repro")
+    assert result.returncode == 0, result.output
+    assert json.loads((small_repo_copy / "metrics/evaluate/explanations.json").read_text()) == {"skipped": "mitigated"}
+    assert "Not computed: explanations are not available for a fairness-mitigated model." in \
+        (small_repo_copy / "metrics/model_card.md").read_text()
+    source = tmp_path / "rows.csv"
+    rows = pd.read_parquet(small_repo_copy / "data/prepared/test.parquet").head(5)
+    rows.to_csv(source, index=False)
+    command = [sys.executable, "-m", "tabular_mlops", "score", str(source), str(tmp_path / "out.csv"),
+               "--model", str(small_repo_copy / "models/bundle"), "--explain", "--quiet"]
+    refused = subprocess.run(command, cwd=small_repo_copy, env=environment(), capture_output=True, text=True, timeout=300)
+    assert refused.returncode == 2 and "explanations are not available for a fairness-mitigated model" in refused.stderr
+    assert not (tmp_path / "out.csv").exists()
+    folder = svc.working_folder(tmp_path / "service", small_repo_copy / "params.yaml")
+    running = svc.start(small_repo_copy / "models/bundle", folder)
+    try:
+        record = as_records(rows.reset_index(drop=True))[0]
+        plain = httpx.post(f"{running.url}/predict", json=record)
+        assert plain.status_code == 200 and "explanation" not in plain.json()
+        explained = httpx.post(f"{running.url}/predict?explain=true", json=record)
+        assert explained.status_code == 422
+        (error,) = explained.json()["errors"]
+        assert error["field"] == "explain" and "fairness-mitigated" in error["rule"]
+    finally:
+        assert running.stop() in svc.STOPPED, running.errors
+    assert "Traceback" not in running.errors

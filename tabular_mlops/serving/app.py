@@ -93,6 +93,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         predicted = bundle.predict(frame)
         unseen = bundle.unseen_categories(frame)
         ids = new_ids(len(records))
+        # Explained before the log commits (a failure logs nothing); never logged itself.
+        explained = explanations(bundle, frame, predicted["decision"].tolist() if "decision" in predicted else [None] * len(frame)) \
+            if explain else None
         columns = {name: predicted[name].tolist() for name in predicted.columns}
         outputs = [dict(zip(columns, values), unseen_categories=flags) for *values, flags in zip(*columns.values(), unseen)]
         # Personal values, model inputs or not, are logged only as pseudonyms; protected ones as given.
@@ -100,10 +103,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         log.log(bundle.version, ids, kept, outputs, subjects)  # committed before anyone sees the answer
         answers = [answer(problem, bundle.version, prediction_id, output) for prediction_id, output in zip(ids, outputs)]
         metrics.observe_scores([headline_score(problem, given) for given in answers])
-        if explain:  # after the log: it stores the answer, never its explanation
-            decided = predicted["decision"].tolist() if "decision" in predicted else [None] * len(frame)
-            for given, explanation in zip(answers, explanations(bundle, frame, decided)):
-                given["explanation"] = explanation
+        for given, explanation in zip(answers, explained or ()):
+            given["explanation"] = explanation
         return answers
 
     @app.post("/predict", openapi_extra=single, summary="Score one record")
