@@ -17,14 +17,43 @@ from tabular_mlops.data.contract import read_contract
 from tabular_mlops.data.dataset import split_inputs_target
 from tabular_mlops.deployment.artifact import load_bundle
 from tabular_mlops.deployment.batch import score_file
-from tabular_mlops.deployment.explain import explanations
+from tabular_mlops.deployment.explain import explanations, reason_text
 from tabular_mlops.evaluation.explanations import global_explanations
+from tabular_mlops.errors import StageError
 from tabular_mlops.explanations.background import background_rows
+from tabular_mlops.reporting.model_card import explanation_lines
 from tests.dvc_repo import environment
 
-pytestmark = pytest.mark.slow
 
 
+def test_background_is_a_seeded_sample_of_the_input_columns_with_personal_values_missing() -> None:
+    train = pd.DataFrame({"Income": range(400), "Job": ["a", "b"] * 200, "Email": ["x@y"] * 400, "Status": ["good"] * 400})
+    first = background_rows(train, ["Income", "Job", "Email"], 7, personal=["Email"])
+    assert first.equals(background_rows(train, ["Income", "Job", "Email"], 7, personal=["Email"]))
+    assert list(first.columns) == ["Income", "Job", "Email"] and len(first) == 150 and first["Email"].isna().all()
+    assert first["Income"].is_monotonic_increasing and not first.equals(background_rows(train, ["Income", "Job", "Email"], 8))
+    assert len(background_rows(train.head(20), ["Income"], 7)) == 20
+    with pytest.raises(StageError, match="'Age'"):
+        background_rows(train, ["Income", "Age"], 7)
+
+
+def test_reason_text_names_each_column_value_and_signed_contribution() -> None:
+    codes = [{"column": "Income", "value": 80, "contribution": 0.412}, {"column": "Job", "value": None, "contribution": 0.05}]
+    assert reason_text(codes) == "Income=80 (+0.412); Job= (+0.05)"
+    assert reason_text(None) == reason_text([]) == ""
+
+
+def test_model_card_explanations_name_the_output_space_or_why_they_are_missing() -> None:
+    explained = {"output_space": "log_odds", "rows": 200, "columns": [{"column": f"c{i}", "mean_abs_contribution": 1 / (i + 1)} for i in range(12)]}
+    lines = explanation_lines(explained)
+    assert lines[1] == "## Explanations (SHAP, mean |contribution|, top 10)"
+    assert "`log_odds`" in lines[3] and "200 test rows" in lines[3]
+    assert sum(line.startswith("| c") and not line.startswith("| column") for line in lines) == 10 and "| c0 | 1.0000 |" in lines
+    assert explanation_lines({"skipped": "multiclass"})[-1].startswith("Not computed: explanations cover binary")
+    assert "fairness-mitigated" in explanation_lines({"skipped": "mitigated"})[-1]
+
+
+@pytest.mark.slow
 def test_score_explain_adds_contributions_that_add_up_and_reason_codes_for_refusals(small_repo: Path, tmp_path: Path) -> None:
     source = tmp_path / "rows.csv"
     pd.read_parquet(small_repo / "data/prepared/test.parquet").head(40).to_csv(source, index=False)
@@ -59,6 +88,7 @@ def test_score_explain_adds_contributions_that_add_up_and_reason_codes_for_refus
             assert contribution > 0 and contribution == pytest.approx(row[f"contribution:{column}"], abs=1e-5)
 
 
+@pytest.mark.slow
 def test_explanations_json_is_deterministic_and_matches_the_stages_file(small_repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(small_repo)
     params = load_params()
@@ -82,6 +112,7 @@ def test_explanations_json_is_deterministic_and_matches_the_stages_file(small_re
     assert manifest["background"] == {"file": "background.parquet", "rows": len(background), "seed": params.seed}
 
 
+@pytest.mark.slow
 def test_the_model_card_shows_explanations_right_after_permutation_importance(small_repo: Path) -> None:
     card = (small_repo / "metrics/model_card.md").read_text()
     sections = [line for line in card.splitlines() if line.startswith("## ")]
@@ -92,6 +123,7 @@ def test_the_model_card_shows_explanations_right_after_permutation_importance(sm
     assert "plots/custom/explanations.json" in declared
 
 
+@pytest.mark.slow
 def test_personal_input_columns_are_never_named_nor_stored_in_the_background(small_repo: Path, tmp_path: Path) -> None:
     bundle_folder = tmp_path / "bundle"
     shutil.copytree(small_repo / "models/bundle", bundle_folder)
@@ -109,6 +141,7 @@ def test_personal_input_columns_are_never_named_nor_stored_in_the_background(sma
     assert background_rows(train, bundle.input_columns, 0, personal=["Age"])["Age"].isna().all()
 
 
+@pytest.mark.slow
 def test_a_mitigated_model_scores_as_before_and_refuses_explanations_clearly(small_repo_copy: Path, tmp_path: Path) -> None:
     import httpx
 
