@@ -93,6 +93,7 @@ UNIT_SECONDS = {
     "tests/test_pipeline.py::test_two_runs_from_scratch": 15,
     "tests/test_service.py": 15,
     "tests/test_service_explain.py": 15,
+    "tests/test_explain_outputs.py::test_a_mitigated_model": 45,
     "tests/test_pipeline.py::test_experiment_sweep": 12,
     "tests/test_unusual_columns.py": 12,
     "tests/test_pipeline.py::test_changing_the_model": 8,
