@@ -4,6 +4,8 @@
   on the test split), by `evaluate.threshold`; accuracy, F1 and the confusion matrix use it.
 - Cross-validation clones the whole pipeline, so every fold refits its preprocessing.
 - Permutation importance shuffles each raw input column of the test split.
+- Global explanations: the mean absolute SHAP contribution per raw column on a seeded sample of
+  `evaluate.explain_rows` test rows, against the bundle's background (explanations.json).
 - Metrics per value of `data.segment_column` show gaps between groups.
 - Per protected column of the contract, fairlearn's figures per group (with bootstrap intervals;
   "too few rows" below fairness.min_group_rows) and the gaps, which gates can bound; for a
@@ -35,6 +37,7 @@ SEGMENTS = "metrics/evaluate/segments.json"
 NESTED = "metrics/evaluate/nested_cv.json"
 FAIRNESS = "metrics/evaluate/fairness.json"
 MITIGATION = "metrics/evaluate/mitigation.json"
+EXPLANATIONS = "metrics/evaluate/explanations.json"
 
 
 def main() -> None:
@@ -50,6 +53,7 @@ def main() -> None:
     write_json(SEGMENTS, evaluation.segments)
     write_json(FAIRNESS, evaluation.fairness)
     write_json(MITIGATION, evaluation.mitigation)
+    write_json(EXPLANATIONS, evaluation.explanations)
 
 
 if __name__ == "__main__":

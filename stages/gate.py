@@ -16,6 +16,7 @@ SEGMENTS = "metrics/evaluate/segments.json"
 IMPORTANCE = "metrics/evaluate/importance.json"
 FAIRNESS = "metrics/evaluate/fairness.json"
 MITIGATION = "metrics/evaluate/mitigation.json"
+EXPLANATIONS = "metrics/evaluate/explanations.json"
 LEADERBOARD = "metrics/leaderboard.json"
 PREPARED = "metrics/prepare.json"
 METADATA = "models/model.json"
@@ -29,7 +30,8 @@ def main() -> None:
     passed = all(row["passed"] for row in results)
     write_json(GATES, {"passed": passed, "gates": results})
     card = model_card(params, read_json(METADATA), metrics, results, read_json(SEGMENTS), read_json(IMPORTANCE), read_json(LEADERBOARD),
-                      test_rows=read_json(PREPARED)["test_rows"], fairness=read_json(FAIRNESS), mitigation=read_json(MITIGATION))
+                      test_rows=read_json(PREPARED)["test_rows"], fairness=read_json(FAIRNESS), mitigation=read_json(MITIGATION),
+                      explanations=read_json(EXPLANATIONS))
     write_text(CARD, card)
     if not passed:
         raise StageError(failure_message(results))

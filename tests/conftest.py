@@ -64,7 +64,8 @@ FULL_SIZE_TESTS = {
 # once per process (5 to 12 s).
 ONE_WORKER_MODULES = {"tests/test_families.py", "tests/test_review.py",
                       "tests/test_multiclass.py", "tests/test_task_switch.py", "tests/test_service.py",
-                      "tests/test_personal_data.py", "tests/test_explanations.py", "tests/test_fairness_pipeline.py"}
+                      "tests/test_personal_data.py", "tests/test_explanations.py", "tests/test_fairness_pipeline.py",
+                      "tests/test_service_explain.py"}
 
 
 def work_unit(nodeid: str) -> str:
@@ -91,6 +92,8 @@ UNIT_SECONDS = {
     "tests/test_multiclass.py": 18,
     "tests/test_pipeline.py::test_two_runs_from_scratch": 15,
     "tests/test_service.py": 15,
+    "tests/test_service_explain.py": 15,
+    "tests/test_explain_outputs.py::test_a_mitigated_model": 45,
     "tests/test_pipeline.py::test_experiment_sweep": 12,
     "tests/test_unusual_columns.py": 12,
     "tests/test_pipeline.py::test_changing_the_model": 8,

@@ -135,6 +135,8 @@ class EvaluateParams(Section):
     importance_repeats: int = Field(ge=1)
     # permutation importance on a seeded sample of at most this many test rows (null: every row)
     importance_rows: Optional[int] = Field(default=20_000, ge=1)
+    # global explanations (mean |SHAP contribution|) on a seeded sample of at most this many test rows (null: every row)
+    explain_rows: Optional[int] = Field(default=200, ge=1)
     nested_cv: bool = False  # repeat the selection inside outer folds: an unbiased CV figure, at many times the cost
 
 

@@ -18,7 +18,7 @@ import pandas as pd
 import yaml
 
 from tabular_mlops.data.contract import Contract
-from tabular_mlops.deployment.bundle import MANIFEST_FILE, MODEL_FILE
+from tabular_mlops.deployment.bundle import BACKGROUND_FILE, MANIFEST_FILE, MODEL_FILE
 from tabular_mlops.errors import StageError
 from tabular_mlops.files import sha256_of
 
@@ -82,6 +82,28 @@ class Bundle:
                 if value not in seen and not _missing(value) and str(value) not in seen:
                     flags[position].append(column)
         return flags
+
+    @cached_property
+    def explainer(self):
+        """The SHAP explainer (tabular_mlops.explanations) of the model against the bundle's
+        background rows, built once. StageError when the model cannot be explained: multiclass,
+        a fairness-mitigated model (its decisions come from fairlearn's randomised mixture, which
+        the unmitigated pipeline's contributions would not describe), or a bundle without a background."""
+        from tabular_mlops.explanations.explainers import build_explainer
+        from tabular_mlops.models.mitigation import is_mitigated
+
+        if self.problem == "multiclass":
+            raise StageError(f"{self.directory}: explanations are available for binary classification and regression, "
+                             "not for this multiclass model")
+        if is_mitigated(self.model):
+            raise StageError(f"{self.directory}: explanations are not available for a fairness-mitigated model "
+                             f"(train.fairness.mitigation: {self.manifest['model'].get('mitigation', {}).get('method')})")
+        spec = self.manifest.get("background")
+        if spec is None or not (self.directory / spec["file"]).is_file():
+            raise StageError(f"{self.directory}: the bundle has no explanation background ({BACKGROUND_FILE}); "
+                             "rebuild it with `dvc repro bundle`")
+        background = pd.read_parquet(self.directory / spec["file"])
+        return build_explainer(self.model, background, self.problem, int(spec["seed"]))
 
     @property
     def prediction_columns(self) -> list[str]:

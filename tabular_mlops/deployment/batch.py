@@ -5,7 +5,8 @@ A row that breaks a rule goes to the rejects file (CSV: `row`, the 0-based data 
 `column` and `rule`, every broken rule joined by "; "; then the row as read); the other rows are
 scored and written to OUTPUT (CSV or Parquet by suffix): the input columns, then `probability`
 and `decision` (binary), `probability:<class>` and `decision` (multiclass) or `prediction`
-(regression), then `unseen_categories`. Personal columns (the contract's `personal`) are
+(regression), then `unseen_categories`; with `explain`, then each row's explanation (explain.py:
+`explanation_output_space`, `explanation_base_value`, `contribution:<column>`, `reason_codes`). Personal columns (the contract's `personal`) are
 written to both files only as keyed pseudonyms (tabular_mlops/privacy/pseudonyms.py), never as
 read, so a person's scored rows can be found by whoever holds the key. A missing input column, or a column the contract does
 not know, stops the run before any scoring; the target column, when present, is checked and
@@ -57,12 +58,14 @@ class ScoreCounts:
 
 
 def score_file(bundle: Bundle, source: str | Path, output: str | Path, rejects: str | Path,
-               chunk_rows: int = 50_000, progress: bool = False, client=None, key_file: str | Path = DEFAULT_KEY_FILE) -> ScoreCounts:
+               chunk_rows: int = 50_000, progress: bool = False, client=None, key_file: str | Path = DEFAULT_KEY_FILE,
+               explain: bool = False) -> ScoreCounts:
     """Score `source` into `output`, rejected rows into `rejects`; return the counts.
 
     With a Dask `client` (engine.name: dask), the chunks are partitions scored on the workers by
     the same score_chunk, in chunks of the same rows, and written here in order: the same files.
-    The pseudonym key (`key_file`, or its variable) is read only when `source` has personal columns."""
+    The pseudonym key (`key_file`, or its variable) is read only when `source` has personal columns.
+    `explain`: add each row's explanation (StageError first when the model cannot be explained)."""
     from tqdm import tqdm
 
     source, output, rejects = Path(source), Path(output), Path(rejects)
@@ -71,13 +74,15 @@ def score_file(bundle: Bundle, source: str | Path, output: str | Path, rejects: 
     checked = _plan(bundle, header, source)
     personal = [name for name in header if name in bundle.contract.personal]
     key = pseudonym_key(key_file) if personal else None
+    if explain and client is None:  # (a cluster's workers build their own: the bundle travels without it)
+        bundle.explainer  # noqa: B018 -- a model that cannot be explained stops the run before any output
     counts = ScoreCounts()
     with ExitStack() as stack:
         scored_writer = stack.enter_context(ChunkWriter(stack.enter_context(atomic_path(output)), output.suffix == ".parquet"))
         rejects_writer = stack.enter_context(ChunkWriter(stack.enter_context(atomic_path(rejects)), parquet=False))
         bar = stack.enter_context(tqdm(total=total, unit="rows", unit_scale=True, disable=not progress, file=sys.stderr))
-        chunks = _local_chunks(bundle, source, header, chunk_rows, checked) if client is None else \
-            _cluster_chunks(client, bundle, source, header, chunk_rows, checked)
+        chunks = _local_chunks(bundle, source, header, chunk_rows, checked, explain) if client is None else \
+            _cluster_chunks(client, bundle, source, header, chunk_rows, checked, explain)
         for scored, rejected, violations, read in chunks:
             scored_writer.write(pseudonymise(scored, personal, key))
             rejects_writer.write(pseudonymise(rejected, personal, key))
@@ -89,31 +94,32 @@ def score_file(bundle: Bundle, source: str | Path, output: str | Path, rejects: 
     return counts
 
 
-def _local_chunks(bundle: Bundle, source: Path, header: list[str], chunk_rows: int, checked: list[str]):
+def _local_chunks(bundle: Bundle, source: Path, header: list[str], chunk_rows: int, checked: list[str], explain: bool = False):
     first_row = 0
     for chunk in read_chunks(source, header, chunk_rows):
-        yield *score_chunk(bundle, chunk, checked, first_row), len(chunk)
+        yield *score_chunk(bundle, chunk, checked, first_row, explain), len(chunk)
         first_row += len(chunk)
 
 
-def _cluster_chunks(client, bundle: Bundle, source: Path, header: list[str], chunk_rows: int, checked: list[str]):
+def _cluster_chunks(client, bundle: Bundle, source: Path, header: list[str], chunk_rows: int, checked: list[str], explain: bool = False):
     from tabular_mlops.engine.partitions import in_order, partitions
 
     parts = partitions(source, chunk_rows)
     if not parts:  # no rows: the empty chunk, for the output's columns
-        yield from _local_chunks(bundle, source, header, chunk_rows, checked)
-    yield from in_order(client, _score_partition, parts, bundle, checked)
+        yield from _local_chunks(bundle, source, header, chunk_rows, checked, explain)
+    yield from in_order(client, _score_partition, parts, bundle, checked, explain)
 
 
-def _score_partition(part, bundle: Bundle, checked: list[str]):
+def _score_partition(part, bundle: Bundle, checked: list[str], explain: bool = False):
     from tabular_mlops.engine.partitions import read_partition
 
     # A CSV as text, as read_chunks reads it.
     chunk = read_partition(part, dtype="str" if part.path.endswith(".csv") else None)
-    return *score_chunk(bundle, chunk, checked, part.first_row), len(chunk)
+    return *score_chunk(bundle, chunk, checked, part.first_row, explain), len(chunk)
 
 
-def score_chunk(bundle: Bundle, chunk: pd.DataFrame, checked: list[str], first_row: int) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+def score_chunk(bundle: Bundle, chunk: pd.DataFrame, checked: list[str], first_row: int,
+                explain: bool = False) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """The scored rows (scored-table format), the rejected ones (with `row`, `column`, `rule`)
     and the violations (position, column, rule) of one chunk whose first row is data row
     `first_row` of the file. `checked`: the columns held to the contract."""
@@ -124,7 +130,13 @@ def score_chunk(bundle: Bundle, chunk: pd.DataFrame, checked: list[str], first_r
     reasons = violations.groupby("position", sort=True).agg({"column": JOIN.join, "rule": JOIN.join})
     bad = chunk.index.isin(reasons.index)
     good = chunk[~bad].assign(**{name: coerced.loc[~bad, name] for name in checked})
-    scored = pd.concat([good, _predictions(bundle, good)], axis=1)
+    predicted = _predictions(bundle, good)
+    parts = [good, predicted]
+    if explain:
+        from tabular_mlops.deployment.explain import explanation_columns  # SHAP: only when asked for
+
+        parts.append(explanation_columns(bundle, good, predicted["decision"] if "decision" in predicted else [None] * len(good)))
+    scored = pd.concat(parts, axis=1)
     rejected = pd.concat([pd.DataFrame({"row": reasons.index + first_row, "column": reasons["column"], "rule": reasons["rule"]},
                                        index=reasons.index), chunk[bad]], axis=1)
     return scored.reset_index(drop=True), rejected.reset_index(drop=True), violations

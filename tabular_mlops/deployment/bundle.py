@@ -2,7 +2,8 @@
 
 The `bundle` stage writes `models/bundle/` once the gates passed: `model.joblib` (a copy of the
 trained pipeline) and `manifest.json` (its sha256, the model's metadata, the decision threshold,
-the test metrics and the data contract that requests are checked against). dvc.yaml declares
+the test metrics and the data contract that requests are checked against) and `background.parquet`
+(a seeded sample of training rows, model inputs only, that explanations start from). dvc.yaml declares
 the folder as an artifact, so `dvc artifacts get` fetches any committed version of it.
 
 The sha256 lives here rather than in models/model.json: the model's bytes may differ in the
@@ -16,15 +17,19 @@ import shutil
 import tempfile
 from pathlib import Path
 
+import pandas as pd
+
 from tabular_mlops.data.contract import Contract
 from tabular_mlops.errors import StageError
 from tabular_mlops.files import write_json
 
 MODEL_FILE = "model.joblib"
 MANIFEST_FILE = "manifest.json"
+BACKGROUND_FILE = "background.parquet"
 
 
-def bundle_manifest(metadata: dict, contract: Contract, evaluation: dict, gates: dict, model_sha256: str) -> dict:
+def bundle_manifest(metadata: dict, contract: Contract, evaluation: dict, gates: dict, model_sha256: str,
+                    background: dict | None = None) -> dict:
     """What the service reads besides the pickle; refuses a model whose gates did not pass."""
     if not gates.get("passed"):
         raise StageError("metrics/gates.json: the gates did not pass, so the model is not bundled for deployment")
@@ -34,16 +39,20 @@ def bundle_manifest(metadata: dict, contract: Contract, evaluation: dict, gates:
         "threshold": evaluation.get("threshold"),  # binary classification only
         "metrics": {"test": evaluation["test"]},
         "contract": contract.model_dump(mode="json", exclude_none=True),
+        # {file, rows, seed}: what Bundle.explainer explains against
+        **({"background": background} if background is not None else {}),
     }
 
 
-def write_bundle(directory: str | Path, model_path: str | Path, manifest: dict) -> None:
+def write_bundle(directory: str | Path, model_path: str | Path, manifest: dict, background: pd.DataFrame | None = None) -> None:
     """Build the folder beside its destination, then rename it into place: a crash leaves no half bundle."""
     destination = Path(directory)
     destination.parent.mkdir(parents=True, exist_ok=True)
     building = Path(tempfile.mkdtemp(dir=destination.parent, prefix=f".{destination.name}."))
     try:
         shutil.copyfile(model_path, building / MODEL_FILE)
+        if background is not None:
+            background.to_parquet(building / BACKGROUND_FILE, index=False)
         write_json(building / MANIFEST_FILE, manifest)
         os.chmod(building, 0o755)
         shutil.rmtree(destination, ignore_errors=True)

@@ -1,10 +1,12 @@
 """`tabular-mlops score`: a CSV or Parquet file of any size, a chunk at a time, into the scored-table format.
 
-    tabular-mlops score INPUT OUTPUT [--model models/bundle] [--rejects PATH] [--chunk-rows 50000] [--engine dask [--scheduler ADDRESS]]
+    tabular-mlops score INPUT OUTPUT [--model models/bundle] [--rejects PATH] [--chunk-rows 50000] [--explain] [--engine dask [--scheduler ADDRESS]]
 
 Every row is checked against the bundle's data contract with validate's rules: rows that break
 one go to the rejects file with the rules they break, the others are scored into OUTPUT (what
-each file holds: tabular_mlops/deployment/batch.py, and the README's "Batch scoring").
+each file holds: tabular_mlops/deployment/batch.py, and the README's "Batch scoring"). --explain adds each
+row's SHAP explanation: the output space, the base value, a `contribution:<column>` per input column and,
+for a refusal, its reason codes (tabular_mlops/deployment/explain.py).
 Exits 0 with rejects (they are counted), 2 when more than --max-reject-rate of the rows were
 rejected (after writing everything) or on an error. Personal columns are written as keyed
 pseudonyms (the key: serve.key_file in params.yaml, or $TABULAR_MLOPS_PSEUDONYM_KEY).
@@ -31,6 +33,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--engine", choices=["pandas", "dask"], default="pandas",
                         help="dask: score the chunks on a Dask cluster, with the same results (default: pandas)")
     parser.add_argument("--scheduler", metavar="ADDRESS", help="with --engine dask: a running scheduler, e.g. tcp://10.0.0.5:8786 (default: a LocalCluster)")
+    parser.add_argument("--explain", action="store_true",
+                        help="add each row's explanation: output space, base value, contribution:<column>, reason_codes (refusals)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar (there is none when stderr is not a terminal)")
 
 
@@ -55,7 +59,8 @@ def run(arguments: argparse.Namespace) -> int:
         print(f"warning: {warning}", file=sys.stderr)
     with engine_client(engine) as client:
         counts = score_file(bundle, arguments.input, output, rejects, arguments.chunk_rows,
-                            progress=not arguments.quiet and sys.stderr.isatty(), client=client, key_file=serve_params().key_file)
+                            progress=not arguments.quiet and sys.stderr.isatty(), client=client, key_file=serve_params().key_file,
+                            explain=arguments.explain)
     print(counts.line())
     if counts.reject_rate > arguments.max_reject_rate:
         raise StageError(f"{arguments.input}: {counts.rejected} of {counts.read} rows rejected ({counts.reject_rate:.1%}), "

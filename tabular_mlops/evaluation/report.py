@@ -17,6 +17,7 @@ from tabular_mlops.config.params import Params
 from tabular_mlops.data.contract import Contract
 from tabular_mlops.evaluation.fairness import fairness_reports, gap_metrics, mitigation_comparison
 from tabular_mlops.evaluation.diagnostics import choose_threshold, importance, log_plots, round_plot_files, segments
+from tabular_mlops.evaluation.explanations import global_explanations
 from tabular_mlops.evaluation.nested import nested_cv_report
 from tabular_mlops.evaluation.scoring import baseline, cross_validated_predictions, improvement, predict, rounded, score
 from tabular_mlops.models.budget import screening_sample
@@ -34,6 +35,7 @@ class Evaluation:
     nested_selections: dict  # what each outer fold chose, or {"enabled": False}
     fairness: dict  # protected column -> groups and gaps (evaluation.fairness)
     mitigation: dict  # the mitigated model beside the unmitigated one, or {"mitigation": "none"}
+    explanations: dict  # mean |SHAP contribution| per column (evaluation.explanations), or {"skipped": why}
 
 
 def evaluate_model(params: Params, contract: Contract, model: BaseEstimator,
@@ -66,7 +68,9 @@ def evaluate_model(params: Params, contract: Contract, model: BaseEstimator,
     if reports:
         sections["fairness"] = gap_metrics(task, reports)
     compared = mitigation_comparison(params, contract, model, test_inputs, test_target, (cv_inputs, cv_target))
-    return Evaluation(sections, threshold, prediction, ranked, {"column": column, "segments": by_segment}, selections, reports, compared)
+    explained = global_explanations(params, contract, model, train_inputs, test_inputs, test_target)
+    return Evaluation(sections, threshold, prediction, ranked, {"column": column, "segments": by_segment}, selections, reports, compared,
+                      explained)
 
 
 def write_live(directory: str | Path, plots_declared: str | Path, params: Params, evaluation: Evaluation, test_target: pd.Series) -> None:
@@ -87,4 +91,8 @@ def write_live(directory: str | Path, plots_declared: str | Path, params: Params
         log_plots(live, params, test_target, evaluation.prediction, evaluation.threshold)
         live.log_plot("importance", pd.DataFrame(evaluation.importance), x="importance", y="column",
                       template="bar_horizontal_sorted", title="Permutation importance, test split")
+        if "columns" in evaluation.explanations:
+            space = evaluation.explanations["output_space"]
+            live.log_plot("explanations", pd.DataFrame(evaluation.explanations["columns"]), x="mean_abs_contribution", y="column",
+                          template="bar_horizontal_sorted", title=f"Mean |SHAP contribution| ({space}), test sample")
     round_plot_files(Path(directory) / "plots")

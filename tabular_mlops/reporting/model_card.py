@@ -67,8 +67,25 @@ def _table(header: list[str], rows: list[list]) -> list[str]:
     return lines + ["| " + " | ".join("" if cell is None else f"{cell:.4f}" if isinstance(cell, float) else str(cell) for cell in row) + " |" for row in rows]
 
 
+SPACES = {"log_odds": "log-odds of the positive class", "probability": "probability of the positive class", "value": "the predicted value"}
+
+
+def explanation_lines(explanations: dict | None) -> list[str]:
+    """The global SHAP explanations beside permutation importance: the output space, the sample, the top 10."""
+    lines = ["", "## Explanations (SHAP, mean |contribution|, top 10)", ""]
+    if not explanations or "skipped" in explanations:
+        why = {"multiclass": "explanations cover binary classification and regression, not multiclass models",
+               "mitigated": "explanations are not available for a fairness-mitigated model"}
+        return lines + [f"Not computed: {why.get((explanations or {}).get('skipped'), 'metrics/evaluate/explanations.json is missing')}."]
+    space = explanations["output_space"]
+    lines += [f"Output space: `{space}` ({SPACES.get(space, space)}); each row's contributions add up from the base value (the mean "
+              f"output over the bundle's background rows; trees: over the training rows) to its own output. Averaged over {explanations['rows']:,} test rows.", ""]
+    return lines + _table(["column", "mean abs contribution"], [[row["column"], row["mean_abs_contribution"]] for row in explanations["columns"][:10]])
+
+
 def model_card(params: Params, metadata: dict, metrics: dict, gates: list[dict], segments: dict, importance: list[dict], leaderboard: dict,
-               test_rows: int | None = None, fairness: dict | None = None, mitigation: dict | None = None) -> str:
+               test_rows: int | None = None, fairness: dict | None = None, mitigation: dict | None = None,
+               explanations: dict | None = None) -> str:
     task, data = params.data.problem, params.data
     family = metadata["model_family"]
     lines = [
@@ -119,6 +136,7 @@ def model_card(params: Params, metadata: dict, metrics: dict, gates: list[dict],
              if rows is not None and sample is not None and rows > sample else "test split")
     lines += ["", f"## Permutation importance ({drawn}, top 10)", ""]
     lines += _table(["column", "importance", "std"], [[row["column"], row["importance"], row["std"]] for row in importance[:10]])
+    lines += explanation_lines(explanations)
     lines += ["", "## Intended use", "", INTENDED_USE, "", "## Limitations", ""]
     limitations = [calibration(params, metadata, metrics), *LIMITATIONS] if task == "classification" else LIMITATIONS
     lines += [f"- {item}" for item in limitations]

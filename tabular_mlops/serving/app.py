@@ -2,7 +2,8 @@
 
 `create_app` is the factory uvicorn calls in each worker. The request schema comes from the
 bundle's manifest (JSON, read at once); the model itself is unpickled, after `load_bundle`'s
-checks, in a start-up task, and `/ready` answers 503 until it is done.
+checks, in a start-up task, and `/ready` answers 503 until it is done. The same task builds the
+model's explainer and explains one row, so `?explain=true` does not pay SHAP's start-up in a request.
 """
 from __future__ import annotations
 
@@ -23,6 +24,8 @@ from starlette.responses import JSONResponse, Response
 from tabular_mlops.data.contract import Contract
 from tabular_mlops.deployment.artifact import Bundle, load_bundle
 from tabular_mlops.deployment.bundle import MANIFEST_FILE
+from tabular_mlops.deployment.explain import explanations
+from tabular_mlops.errors import StageError
 from tabular_mlops.privacy.pseudonyms import DEFAULT_KEY_FILE, pseudonym_key, split_personal
 from tabular_mlops.serving.outputs import FEEDBACK_SCHEMA, answer, feedback_outcome, headline_score, new_ids
 from tabular_mlops.serving.prediction_log import PredictionLog
@@ -78,8 +81,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             raise _NotReady()
         return state["bundle"], state["log"]
 
-    def score(records: list[dict]) -> list[dict]:
+    def score(records: list[dict], explain: bool = False) -> list[dict]:
         bundle, log = ready()
+        if explain and state.get("explainer_error"):
+            raise RequestError([{"field": "explain", "rule": state["explainer_error"]}])
         frame = parser.frame(records)
         unseen_groups = bundle.unseen_groups(frame)
         if unseen_groups:  # a threshold_optimizer model has no threshold for them
@@ -88,6 +93,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         predicted = bundle.predict(frame)
         unseen = bundle.unseen_categories(frame)
         ids = new_ids(len(records))
+        # Explained before the log commits (a failure logs nothing); never logged itself.
+        explained = explanations(bundle, frame, predicted["decision"].tolist() if "decision" in predicted else [None] * len(frame)) \
+            if explain else None
         columns = {name: predicted[name].tolist() for name in predicted.columns}
         outputs = [dict(zip(columns, values), unseen_categories=flags) for *values, flags in zip(*columns.values(), unseen)]
         # Personal values, model inputs or not, are logged only as pseudonyms; protected ones as given.
@@ -95,21 +103,25 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         log.log(bundle.version, ids, kept, outputs, subjects)  # committed before anyone sees the answer
         answers = [answer(problem, bundle.version, prediction_id, output) for prediction_id, output in zip(ids, outputs)]
         metrics.observe_scores([headline_score(problem, given) for given in answers])
+        for given, explanation in zip(answers, explained or ()):
+            given["explanation"] = explanation
         return answers
 
     @app.post("/predict", openapi_extra=single, summary="Score one record")
     async def predict(request: Request):
         ready()  # 503 before a 422: the client should retry elsewhere, not fix its request
+        explain = explain_flag(request)
         records = parser.one(await request.body())
-        return _json((await run_in_threadpool(score, records))[0])
+        return _json((await run_in_threadpool(score, records, explain))[0])
 
     @app.post("/predict/batch", openapi_extra=batch, summary="Score a JSON list of records or a CSV table")
     async def predict_batch(request: Request):
         ready()
+        explain = explain_flag(request)
         body = await request.body()
         is_csv = request.headers.get("content-type", "").split(";")[0].strip().lower() == "text/csv"
         records = parser.batch_csv(body, settings.max_rows) if is_csv else parser.batch_json(body, settings.max_rows)
-        return _json({"predictions": await run_in_threadpool(score, records) if records else []})
+        return _json({"predictions": await run_in_threadpool(score, records, explain) if records else []})
 
     @app.post("/feedback", summary="Record the observed outcome of a prediction", openapi_extra={"requestBody": {
         "required": True, "content": {"application/json": {"schema": FEEDBACK_SCHEMA}}}})
@@ -144,6 +156,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
+def explain_flag(request: Request) -> bool:
+    """`?explain=true` or `false` (or absent: false); anything else is a 422 naming the parameter."""
+    given = request.query_params.getlist("explain")
+    if not given:
+        return False
+    if len(given) > 1 or given[0] not in ("true", "false"):
+        raise RequestError([{"field": "explain", "rule": "the query parameter explain must be true or false"}])
+    return given[0] == "true"
+
+
 def _json(content: dict) -> Response:
     """Plain types already, so no jsonable_encoder pass; pydantic's encoder writes 1,000 answers
     in 0.3 ms where JSONResponse's json.dumps takes 1.3 (floats alike: the shortest round trip)."""
@@ -156,10 +178,23 @@ def _open(settings: Settings, state: dict, personal: bool) -> None:
         bundle = load_bundle(settings.model, settings.lock)
         log = PredictionLog(settings.log)
         log.register_model(bundle.version, bundle.manifest["model"]["target"], bundle.manifest["contract"])
+        explainer_error = _warm_explainer(bundle)
     except Exception:
         logger.exception("the model bundle could not be loaded; /ready stays 503")
         raise
-    state.update(log=log, bundle=bundle, key=key)
+    state.update(log=log, bundle=bundle, key=key, explainer_error=explainer_error)
+
+
+def _warm_explainer(bundle: Bundle) -> str | None:
+    """Build the explainer and explain one background row (SHAP's import and numba compilation
+    happen here, not in a request); why explanations are unavailable, or None."""
+    try:
+        background = bundle.explainer.background.head(1)
+    except StageError as error:
+        logger.warning("?explain=true will be refused: %s", error)
+        return str(error).split(": ", 1)[-1]
+    explanations(bundle, background, [None])
+    return None
 
 
 class _NotReady(Exception):
