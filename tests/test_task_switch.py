@@ -43,6 +43,7 @@ DIABETES_TABLE = "data/raw/diabetes.csv"
 CLASSIFICATION_PLOTS = {f"metrics/evaluate/plots/sklearn/{name}.json" for name in ("roc", "precision_recall", "calibration", "confusion_matrix")}
 REGRESSION_PLOTS = {f"metrics/evaluate/plots/custom/{name}.json" for name in ("predicted_vs_actual", "residuals")}
 IMPORTANCE_PLOT = "metrics/evaluate/plots/custom/importance.json"
+EXPLANATIONS_PLOT = "metrics/evaluate/plots/custom/explanations.json"  # SHAP, both tasks
 
 pytestmark = pytest.mark.slow
 
@@ -227,14 +228,14 @@ def test_dvc_plots_show_draws_only_the_tasks_plots_without_a_warning(runs, task)
     _, classification, regression = runs
     run, expected = (classification, CLASSIFICATION_PLOTS) if task == "classification" else (regression, REGRESSION_PLOTS)
     assert "WARNING" not in run.plots_show.output and "failed to load" not in run.plots_show.output, run.plots_show.output
-    assert run.plot_ids == {html_id(path) for path in expected | {IMPORTANCE_PLOT}}
+    assert run.plot_ids == {html_id(path) for path in expected | {IMPORTANCE_PLOT, EXPLANATIONS_PLOT}}
 
 
 def test_dvc_plots_diff_across_the_task_switch_shows_both_tasks_plots_without_a_warning(runs, tmp_path) -> None:
     repo, _, _ = runs
     result, ids = plots_page_ids(repo, tmp_path, "HEAD~2", "HEAD")  # yes/no results, regression results
     assert "WARNING" not in result.output and "failed to load" not in result.output, result.output
-    assert ids == {html_id(path) for path in CLASSIFICATION_PLOTS | REGRESSION_PLOTS | {IMPORTANCE_PLOT}}
+    assert ids == {html_id(path) for path in CLASSIFICATION_PLOTS | REGRESSION_PLOTS | {IMPORTANCE_PLOT, EXPLANATIONS_PLOT}}
 
 
 SWEPT_REGRESSORS = ("linear_regression", "ridge")

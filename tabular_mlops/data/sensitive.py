@@ -3,7 +3,8 @@
 Only suggestions: the drafted contract marks them and says why in its header, and the person
 reviewing it decides. A name is matched as words (`customer_email`, `DateOfBirth`), so `Age`
 matches but `Mileage` does not; values are checked where a name says nothing (an email address
-column called `contact`, a text column whose every value is different).
+or phone number column called `contact`). An identifier of rows (every value different) is not
+suggested: featurize's report points at it, and data.drop_columns is the place for it.
 """
 from __future__ import annotations
 
@@ -24,7 +25,6 @@ PROTECTED_WORDS = {
 }
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$", re.IGNORECASE)
 PHONE = re.compile(r"^\+?[\d\s().-]{7,}$")
-UNIQUE_TEXT_ROWS = 50  # a text column with every value different over at least this many rows identifies rows
 
 
 def name_words(column: str) -> set[str]:
@@ -48,8 +48,6 @@ def suggest_personal(column: str, values: pd.Series) -> str | None:
         return "its values are email addresses"
     if sample.map(lambda value: bool(PHONE.match(value)) and sum(c.isdigit() for c in value) >= 7).all():
         return "its values look like phone numbers"
-    if len(text) >= UNIQUE_TEXT_ROWS and text.astype(str).is_unique:
-        return f"every one of its {len(text)} text values is different, as names and identifiers are"
     return None
 
 

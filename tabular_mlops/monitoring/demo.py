@@ -35,10 +35,12 @@ def run_demo(params: Params, url: str, out: str | Path, seed: int, api_key: str 
     test = read_table(TEST_SPLIT)
     lines = []
     for name, batch in (("unshifted", test), ("shifted", shifted_batch(test, seed))):
-        inputs = batch[list(reference.profile["columns"])]
+        # The protected columns too: the service accepts them, and the monitor compares their groups.
+        protected = [name for name in reference.profile.get("protected", {}) if name not in reference.profile["columns"]]
+        inputs = batch[[*reference.profile["columns"], *protected]]
         answers = score_through_service(url, inputs, api_key)
         scored = pd.concat([inputs, _answers_table(answers)], axis=1).assign(**{params.data.target: batch[params.data.target].to_numpy()})
-        report = check_batch(scored, reference, params.monitor, f"the {name} batch")
+        report = check_batch(scored, reference, params.monitor, f"the {name} batch", params.fairness.min_group_rows)
         folder = Path(out) / name
         write_json(folder / "monitor.json", report)
         write_text(folder / "monitor.md", markdown(report))
