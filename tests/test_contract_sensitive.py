@@ -82,3 +82,9 @@ def test_the_bundled_contract_keeps_marital_out_of_the_model_and_age_in():
     assert contract.protected == ["Age", "Marital"] and contract.personal == []
     assert "Marital" not in contract.features([]) and "Age" in contract.features([])
     assert contract.columns["Age"].bands == [25, 35, 45, 55, 65]
+
+
+def test_dates_and_row_identifiers_are_not_suggested_personal():
+    table = pd.DataFrame({"Status": ["bad", "good"] * 30, "opened": [f"2024-01-{day:02d}" for day in range(1, 31)] * 2,
+                          "ref": [f"R{i:05d}" for i in range(60)]})
+    assert suggestions(table, "Status") == {}

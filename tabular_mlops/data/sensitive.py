@@ -12,6 +12,8 @@ import re
 
 import pandas as pd
 
+from tabular_mlops.data.dates import parse_datetimes
+
 # Words that name a person or a way to reach or identify one.
 PERSONAL_WORDS = {
     "name", "firstname", "lastname", "surname", "fullname", "email", "mail", "phone", "mobile", "telephone",
@@ -44,6 +46,8 @@ def suggest_personal(column: str, values: pd.Series) -> str | None:
     if text.empty or pd.api.types.is_numeric_dtype(text) or pd.api.types.is_bool_dtype(text):
         return None
     sample = text.astype(str).head(1000)
+    if parse_datetimes(sample).notna().all():
+        return None  # 2024-01-31 is a date, not a phone number
     if sample.map(lambda value: bool(EMAIL.match(value))).all():
         return "its values are email addresses"
     if sample.map(lambda value: bool(PHONE.match(value)) and sum(c.isdigit() for c in value) >= 7).all():
