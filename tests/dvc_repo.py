@@ -107,13 +107,19 @@ def reproduce_small(repo: Path) -> None:
     """conftest's `small_repo`: the 600-row project with `train.model: auto` and the committed
     gates, reproduced from nothing (no dvc.lock, no metrics, an empty cache), not committed."""
     small_credit_project(repo, gates=None, model="auto")
-    # No run in the first commit: the committed full-size dvc.lock and metrics are not this run's.
+    reproduce_from_nothing(repo)
+
+
+def reproduce_from_nothing(repo: Path) -> DvcResult:
+    """Drop the committed dvc.lock files and metrics (the full-size run's, not this copy's), make
+    the first commit and run `dvc repro`, which must pass."""
     for lock_file in LOCK_FILES:
         (repo / lock_file).unlink()
     shutil.rmtree(repo / "metrics")
     init_git_repo(repo)
     result = dvc(repo, "repro")
     assert result.returncode == 0, result.output
+    return result
 
 
 def committed_variant(source: Path, destination: Path, change, message: str) -> Path:

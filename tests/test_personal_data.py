@@ -28,7 +28,7 @@ import yaml
 from tabular_mlops.privacy.pseudonyms import pseudonym, pseudonym_key
 from tabular_mlops.serving.prediction_log import read_scored
 from tests import service as svc
-from tests.dvc_repo import LOCK_FILES, dvc, environment, init_git_repo, small_credit_project, update_params
+from tests.dvc_repo import dvc, environment, reproduce_from_nothing, small_credit_project, update_params
 
 pytestmark = pytest.mark.slow
 
@@ -99,12 +99,7 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     contract = yaml.safe_load((repo / "data/contract.yaml").read_text())
     contract["columns"].update(PERSONAL)
     (repo / "data/contract.yaml").write_text(yaml.safe_dump(contract, sort_keys=False))
-    for lock_file in LOCK_FILES:
-        (repo / lock_file).unlink()
-    shutil.rmtree(repo / "metrics")
-    init_git_repo(repo)
-    result = dvc(repo, "repro")
-    assert result.returncode == 0, result.output
+    result = reproduce_from_nothing(repo)
     assert not leaking(result.output)
     return repo
 
