@@ -1,5 +1,6 @@
 """evaluate: the decision threshold, permutation importance, metrics per segment, and the plots."""
 import json
+import sys
 from types import SimpleNamespace
 
 import numpy as np
@@ -229,3 +230,35 @@ def test_a_segment_below_min_rows_is_reported_as_too_few_rows_without_figures():
     rows = {row["segment"]: row for row in segments("classification", groups, target, prediction, threshold=0.5, min_rows=30)}
     assert rows["b"] == {"segment": "b", "rows": 5, "status": "too few rows"}
     assert rows["a"]["rows"] == 40 and rows["a"]["roc_auc"] is not None and "status" not in rows["a"]
+
+
+def test_write_live_writes_the_bytes_dvclives_own_live_writes_inside_a_dvc_repository(tmp_path, monkeypatch):
+    """write_live skips Live's look at the repository (a second a run); the files must not change."""
+    import subprocess
+
+    from tabular_mlops.evaluation import report
+    from tests.dvc_repo import init_git_repo
+
+    (tmp_path / "dvc.yaml").write_text("stages: {}\n")
+    init_git_repo(tmp_path)
+    subprocess.run([sys.executable, "-m", "dvc", "init", "-q"], cwd=tmp_path, check=True, capture_output=True)
+    subprocess.run(["git", "commit", "-qam", "dvc init"], cwd=tmp_path, check=True, capture_output=True)
+    monkeypatch.chdir(tmp_path)
+    params = SimpleNamespace(data=DataParams(path="t.csv", target="y", task="classification", positive_class="bad", contract="c.yaml"))
+    target = pd.Series([0, 1, 0, 1, 1, 0])
+    evaluation = SimpleNamespace(
+        sections={"test": {"roc_auc": 0.8123456789}, "fairness": {"Marital": {"demographic_parity_difference": 0.19}}},
+        threshold=0.5, prediction=np.array([0.1, 0.8, 0.3, 0.6, 0.9, 0.4]),
+        importance=[{"column": "Age", "importance": 0.01}],
+        explanations={"output_space": "log_odds", "columns": [{"column": "Age", "mean_abs_contribution": 0.2}]})
+
+    def written(folder: str) -> dict[str, bytes]:
+        report.write_live(f"{folder}/live", f"{folder}/live/dvc.yaml", params, evaluation, target)
+        return {path.relative_to(tmp_path / folder).as_posix(): path.read_bytes()
+                for path in sorted((tmp_path / folder).rglob("*")) if path.is_file()}
+
+    ours = written("ours")
+    monkeypatch.setattr(report, "_PipelineLive", Live)
+    dvclives = written("dvclive")
+    assert "live/dvc.yaml" in ours and "live/metrics.json" in ours and "live/plots/sklearn/roc.json" in ours
+    assert ours == dvclives

@@ -105,6 +105,21 @@ def test_the_first_stage_runs_in_its_own_interpreter_and_starts_a_server_for_the
 
 
 @pytest.mark.slow
+def test_a_stage_that_finds_the_server_still_starting_waits_and_runs_warm(project: Path, server_env: dict[str, str]) -> None:
+    stop_servers(server_folder(server_env)) if server_folder(server_env).exists() else None
+    first = subprocess.Popen([sys.executable, "-m", "stages", "sleeper"], cwd=project, env=server_env,
+                             stdout=subprocess.PIPE, text=True)  # runs cold and starts a server
+    try:
+        first.stdout.readline()
+        # The server imports for seconds; this stage starts long before it listens.
+        second = run_stage(project, server_env, "probe")
+        assert second.returncode == 0 and second.stdout.startswith("warm"), second.stdout + second.stderr
+    finally:
+        first.kill()
+        first.wait()
+
+
+@pytest.mark.slow
 def test_the_stage_gets_the_clients_arguments_folder_environment_umask_streams_and_exit_code(project: Path, warm: dict[str, str]) -> None:
     previous = os.umask(0o027)
     try:

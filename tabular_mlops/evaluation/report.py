@@ -25,6 +25,20 @@ from tabular_mlops.models.mitigation import decisions, model_columns
 from tabular_mlops.progress import Progress
 
 
+class _PipelineLive(Live):
+    """dvclive's Live without its look at the DVC repository.
+
+    Live opens the repository (Live._init_dvc) to warn about a stage that outputs its dvc.yaml
+    and to find an experiment to save into. Evaluate has neither: save_dvc_exp is off and its
+    dvc.yaml is committed to git. The look costs about 0.9 s a run, a quarter of a small evaluate.
+    What is left is what dvclive does outside a Git repository: name the dvc.yaml it writes.
+    dvclive is pinned; tests/test_evaluate.py checks that the files are those Live writes.
+    """
+
+    def _init_dvc(self) -> None:
+        self._dvc_file = self._init_dvc_file()
+
+
 @dataclass(frozen=True)
 class Evaluation:
     sections: dict[str, dict]  # test, cv, nested_cv (when on), baseline, over_baseline, fairness ({column: {gap: value}})
@@ -77,7 +91,7 @@ def write_live(directory: str | Path, plots_declared: str | Path, params: Params
     """Metrics and plots through dvclive. dvclive also writes `plots_declared` (a dvc.yaml naming
     only this task's plots; DVC reads every dvc.yaml in the repository), so neither task shows an
     empty plot or a "failed to load" warning."""
-    with Live(str(directory), dvcyaml=str(plots_declared), save_dvc_exp=False, report=None) as live:
+    with _PipelineLive(str(directory), dvcyaml=str(plots_declared), save_dvc_exp=False, report=None) as live:
         for section, metrics in evaluation.sections.items():
             if section == "fairness":  # {column: {gap: value}}, already rounded
                 for column, gaps in metrics.items():

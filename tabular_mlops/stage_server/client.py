@@ -2,22 +2,27 @@
 
 Standard library only, so that handing a stage to the server costs milliseconds. When no
 server answers, the stage runs in this interpreter (as `python -m stages.NAME` would) and a
-server is started in the background for the stages that follow.
+server is started in the background for the stages that follow. When a server is still
+starting (it holds its lock but does not listen yet), the stage waits for it: the server began
+importing the libraries first, so it is ready before this interpreter could import them.
 """
 from __future__ import annotations
 
+import fcntl
 import os
 import runpy
 import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from tabular_mlops.stage_server.protocol import ServerPlace, enabled, private_folder, send_request, server_place
 
 USAGE = "usage: python -m stages NAME [ARGUMENTS]  (NAME: a module in stages/, e.g. validate)"
 PACKAGE_ROOT = Path(__file__).resolve().parents[2]
+STARTING_WAIT_SECONDS = 20  # longer than a server's imports take on a busy machine
 
 
 def run(arguments: list[str]) -> int:
@@ -29,6 +34,8 @@ def run(arguments: list[str]) -> int:
     if folder is not None:
         place = server_place(folder)
         code = run_on_server(place, module, arguments[1:])
+        if code is None:
+            code = run_once_started(place, module, arguments[1:])
         if code is not None:
             return code
         start_server(place)
@@ -65,6 +72,28 @@ def run_on_server(place: ServerPlace, module: str, arguments: list[str]) -> int 
         return int(ended[1])
     print(f"error: the stage process {stage} ended without an exit status (killed by a signal?)", file=sys.stderr)
     return 1
+
+
+def run_once_started(place: ServerPlace, module: str, arguments: list[str]) -> int | None:
+    """Wait for a server that is starting; None when none is (or it did not start in time)."""
+    deadline = time.monotonic() + STARTING_WAIT_SECONDS
+    while _server_lock_held(place) and time.monotonic() < deadline:
+        time.sleep(0.02)
+        code = run_on_server(place, module, arguments)
+        if code is not None:
+            return code
+    return None
+
+
+def _server_lock_held(place: ServerPlace) -> bool:
+    try:
+        with open(place.lock, "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)  # released when the file closes
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
+    return False
 
 
 def _standard_streams() -> list[int]:

@@ -35,7 +35,8 @@ LIBRARIES = (
     "sklearn.compose", "sklearn.dummy", "sklearn.impute", "sklearn.inspection", "sklearn.isotonic",
     "sklearn.metrics", "sklearn.model_selection", "sklearn.pipeline", "sklearn.preprocessing", "sklearn.tree",
     "scipy.stats", "pandas", "pyarrow.parquet", "pandera.pandas", "joblib", "threadpoolctl", "yaml", "dvclive",
-    "tqdm", "pydantic",
+    "tqdm", "pydantic", "fairlearn.metrics", "fairlearn.postprocessing", "fairlearn.reductions",
+    "shap",  # evaluate's explanations, half a second with numba and llvmlite
 )
 OUR_PACKAGES = ("tabular_mlops", "stages")
 
