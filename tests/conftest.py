@@ -82,7 +82,7 @@ UNIT_SECONDS = {
     "tests/test_task_switch.py": 100,
     "full-size reproduced repository": 70,
     "tests/test_families.py": 60,
-    "tests/test_benchmarks.py": 190,
+    "tests/test_benchmarks.py": 140,
     "tests/test_review.py": 35,
     "tests/test_personal_data.py": 50,
     "tests/test_fairness_pipeline.py": 60,
