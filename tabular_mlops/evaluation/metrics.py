@@ -67,7 +67,7 @@ def higher_is_better(reported: str) -> bool:
     Raises KeyError for a name that is not a metric.
     """
     section, _, name = reported.rpartition(".")
-    if section.startswith("fairness") or section.startswith("mitigation"):
+    if section.startswith("fairness"):
         if not any(name in gaps for gaps in FAIRNESS_GAPS.values()):
             raise KeyError(reported)
         return name.endswith("_ratio")  # a ratio of 1 and a difference of 0 mean equal groups

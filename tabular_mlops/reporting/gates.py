@@ -21,7 +21,7 @@ def metric_value(metrics: dict, name: str) -> float | None:
     """`test.roc_auc` -> metrics["test"]["roc_auc"]; `fairness.Marital.demographic_parity_difference`
     -> metrics["fairness"]["Marital"][...]. A column name may hold dots: the gap is the last part."""
     section, rest = name.split(".", 1)
-    if section in ("fairness", "mitigation"):
+    if section == "fairness":
         column, gap = rest.rsplit(".", 1)
         if column not in metrics.get(section, {}):
             known = ", ".join(metrics.get(section, {})) or "none"
