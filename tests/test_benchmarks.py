@@ -19,7 +19,7 @@ def test_the_benchmark_command_writes_every_section_of_the_table(tmp_path: Path)
                              "--repeats", "1", "--out", str(out)], cwd=ROOT, env=environment(), capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stdout + result.stderr
     text = out.read_text()
-    for row in ("| (a) the same stages' main() in one process (median of 1) |", "| (b) no-op `dvc repro` |", "| (c) `dvc repro` after",
+    for row in ("| (a) the same stages' main() in one process (median of 1) |", "| (b) no-op `dvc repro` (median of 5) |", "| (c) `dvc repro` after",
                 "| validate | ", "| cross_validate logistic_regression | ", "| a plain script:", "| `dvc repro` from scratch, default params |"):
         assert row in text, row
     assert "| (a) `dvc repro` from scratch, `TABULAR_MLOPS_STAGE_SERVER=0` | not run with --small | |" in text
