@@ -128,6 +128,7 @@ def in_one_process(repo: Path) -> float:
     the pipeline before has the libraries imported and SHAP's numba code compiled (10 s for the
     mlp), which every `dvc repro` pays again."""
     stages = [[command[2].removeprefix("stages."), *command[3:]] for command in stage_commands(repo)]
+
     def run() -> None:
         result = subprocess.run([sys.executable, "-c", IN_ONE_PROCESS, json.dumps(stages)], cwd=repo, env=environment(),
                                 capture_output=True, text=True)
