@@ -26,7 +26,7 @@ def main() -> None:
     report = check_batch(current, reference, spec, spec.current, params.fairness.min_group_rows)
     write_json(REPORT_JSON, report)
     write_text(REPORT_MD, markdown(report))
-    write_text(REPORT_HTML, html(report, reference.training, current, reference.profile["columns"]))
+    write_text(REPORT_HTML, html(report, reference, current))
     print(f"monitor: {headline(report)} (report: {REPORT_MD}, {REPORT_HTML})")
     failure = gate_failure(report, spec, spec.current)
     if failure:

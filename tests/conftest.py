@@ -55,6 +55,7 @@ FULL_SIZE_TESTS = {
     },
     "tests/test_monitor.py": {
         "test_resamples_of_the_test_split_raise_at_most_two_false_alarms_in_twenty",
+        "test_the_committed_pipeline_monitoring_its_own_test_split_shows_no_drift_and_no_estimated_drop",
         "test_the_shifted_batch_drifts_and_its_estimated_drop_is_flagged_like_the_realised_one",
         "test_demo_drift_scores_both_batches_through_the_service_and_only_the_shifted_one_fires",
     },

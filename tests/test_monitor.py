@@ -76,6 +76,16 @@ def test_resamples_of_the_test_split_raise_at_most_two_false_alarms_in_twenty(re
     assert sum(bool(report["performance"]["flagged_metrics"]) for report in alarms) <= 2
 
 
+def test_the_committed_pipeline_monitoring_its_own_test_split_shows_no_drift_and_no_estimated_drop(reproduced_repo: Path) -> None:
+    # monitor.current is the scored test split: the very rows behind the reference's estimate and its scores.
+    report = json.loads((reproduced_repo / "metrics/monitor.json").read_text())
+    assert report["status"] == "ok" and report["dataset_drift"] is False
+    assert report["columns"]["probability"]["statistic"] == 0.0
+    performance = report["performance"]
+    assert performance["estimated_drop"] == {name: 0.0 for name in performance["estimated"]}
+    assert performance["realised"] == performance["reference_realised"]
+
+
 def test_the_shifted_batch_drifts_and_its_estimated_drop_is_flagged_like_the_realised_one(reproduced_repo: Path) -> None:
     reference = read_reference(reproduced_repo / "models/reference")
     bundle = load_bundle(reproduced_repo / "models/bundle", reproduced_repo / "dvc.lock")

@@ -187,7 +187,7 @@ def render_in_chromium(page: Path, screenshot: Path, profile: Path, plot_count: 
     """Open the page headless, offline (no host name resolves); return the DOM after scripts ran."""
     if not Path(CHROMIUM).exists():
         pytest.fail(
-            f"{CHROMIUM} is missing: this test renders the plots in headless Chromium. .ci/run installs it "
+            f"{CHROMIUM} is missing: this test renders the plots in headless Chromium. `bash .ci/run` (the README's second command) installs it "
             "(apt-get install -y --no-install-recommends chromium chromium-driver); do the same here."
         )
     profile.mkdir()

@@ -184,7 +184,7 @@ class MonitorParams(Section):
     min_rows: int = Field(default=300, ge=1)  # fewer current rows: "not enough data", no verdict
     drift: DriftParams = Field(default_factory=DriftParams)
     calibration: CalibrationParams = Field(default_factory=CalibrationParams)
-    # Binary classification: largest tolerated drop, reference (test split) realised minus current estimate.
+    # Binary classification: largest tolerated drop, the test split's estimate minus the current estimate.
     max_estimated_drop: dict[EstimatedMetric, float] = Field(default_factory=lambda: {"roc_auc": 0.05})
     fail_on_dataset_drift: bool = False  # true: the monitor stage fails (after writing its report) on dataset drift
     fail_on_estimated_drop: bool = False  # true: ... on an estimated drop beyond max_estimated_drop

@@ -168,6 +168,21 @@ def as_labels(values: pd.Series) -> pd.Series:
     return values.map(lambda v: v if pd.isna(v) else str(int(v)) if float(v).is_integer() else str(v))
 
 
+def labels_as_written(values: pd.Series, categories: list[str]) -> pd.Series:
+    """Labels as the contract writes them (`categories`). validate reads a whole CSV, and pandas
+    makes a column of numbers numeric, so '1.0' and '01' both became the label '1'; a chunk read
+    as text keeps them as written, so a number that is not a label as written is tried in that form."""
+    labels = as_labels(values)
+    if pd.api.types.is_numeric_dtype(values):
+        return labels
+    other = labels.notna() & ~labels.isin(categories)
+    if not other.any():  # the usual case, and the quick one
+        return labels
+    canonical = as_labels(pd.to_numeric(labels[other], errors="coerce").astype("float64"))
+    canonical = canonical[canonical.isin(categories)]
+    return labels.where(~labels.index.isin(canonical.index), canonical.reindex(labels.index))
+
+
 def read_contract(path: str | Path) -> Contract:
     hint = "; draft the contract with `tabular-mlops contract`"
     raw = read_yaml_mapping(path, "'target' and 'columns'", missing_hint=hint, text_where=lambda where: expects_text(Contract, where))

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
-from tabular_mlops.data.contract import Contract, as_labels
+from tabular_mlops.data.contract import Contract, labels_as_written
 from tabular_mlops.data.validation import NOT_EMPTY, NOT_NUMERIC, pandera_column, rule_text
 from tabular_mlops.features.transformers import parse_datetimes
 
@@ -24,7 +24,7 @@ def check_rows(table: pd.DataFrame, contract: Contract, columns: list[str]) -> t
     from 0 in `table`. A missing target is no violation: scoring expects unlabelled rows."""
     frame = table[columns].reset_index(drop=True)
     specs = {name: contract.columns[name] for name in columns}
-    frame = frame.assign(**{name: _labels(frame[name], spec.categories or []) for name, spec in specs.items() if spec.type == "category"})
+    frame = frame.assign(**{name: labels_as_written(frame[name], spec.categories or []) for name, spec in specs.items() if spec.type == "category"})
     violations, not_numbers = [], {}
     for name in (name for name, spec in specs.items() if spec.type in ("integer", "float")):
         # Coerced here rather than by pandera: a value that fails pandera's coercion is reported
@@ -48,21 +48,6 @@ def check_rows(table: pd.DataFrame, contract: Contract, columns: list[str]) -> t
     # Per row, the columns in the table's order (a column's rules in the contract's order).
     order = found["column"].map(columns.index)
     return checked, found.assign(order=order).sort_values(["position", "order"], kind="stable").drop(columns="order").reset_index(drop=True)
-
-
-def _labels(values: pd.Series, categories: list[str]) -> pd.Series:
-    """Labels as the contract writes them. validate reads a whole CSV, and pandas makes a column
-    of numbers numeric, so '1.0' and '01' both became the label '1'; a chunk read as text keeps
-    them as written, so a number that is not a label as written is tried in that form."""
-    labels = as_labels(values)
-    if pd.api.types.is_numeric_dtype(values):
-        return labels
-    other = labels.notna() & ~labels.isin(categories)
-    if not other.any():  # the usual case, and the quick one
-        return labels
-    canonical = as_labels(pd.to_numeric(labels[other], errors="coerce").astype("float64"))
-    canonical = canonical[canonical.isin(categories)]
-    return labels.where(~labels.index.isin(canonical.index), canonical.reindex(labels.index))
 
 
 def _failures(cases: pd.DataFrame, not_numbers: dict[str, set]) -> list[pd.DataFrame]:

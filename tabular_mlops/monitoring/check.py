@@ -1,6 +1,9 @@
 """One scored batch against the reference: drift per column, dataset drift, performance
 estimated without labels (binary) and realised where the batch carries labels.
 
+Like is compared with like: a prediction column with the test split's (held-out) scores, the
+estimate with the same estimator's figure on the test split, and decisions are the ones served.
+
 Below `monitor.min_rows` rows the verdict is "not enough data": no drift verdict and no
 estimate, since both would mostly measure sampling noise (see README, "Monitoring").
 """
@@ -10,12 +13,14 @@ import numpy as np
 import pandas as pd
 
 from tabular_mlops.config.params import MonitorParams
+from tabular_mlops.data.contract import labels_as_written
 from tabular_mlops.errors import StageError
 from tabular_mlops.monitoring.calibration import apply_calibration
 from tabular_mlops.monitoring.drift import NUMERIC, column_drift, dataset_drift
 from tabular_mlops.monitoring.estimation import estimate, realised
 from tabular_mlops.monitoring.groups import group_rates
-from tabular_mlops.monitoring.reference import Reference, positive_labels, realised_other, score_columns
+from tabular_mlops.monitoring.reference import (Reference, drift_baseline, positive_labels, realised_other, score_columns,
+                                                served_positive)
 
 DIGITS = 6  # like the pipeline's metrics: last-bit float noise never changes the committed report
 
@@ -24,7 +29,8 @@ def check_batch(current: pd.DataFrame, reference: Reference, spec: MonitorParams
     profile = reference.profile
     columns = {name: kind for name, kind in profile["columns"].items() if kind != "datetime"}
     columns.update(dict.fromkeys(score_columns(profile), NUMERIC))
-    missing = [name for name in columns if name not in current.columns]
+    needed = [*columns, "decision"] if profile["problem"] == "classification" else list(columns)
+    missing = [name for name in needed if name not in current.columns]
     if missing:
         raise StageError(f"{path}: a scored table needs the columns {', '.join(missing)}; it has {', '.join(map(str, current.columns))}")
     for name in (name for name, kind in columns.items() if kind == NUMERIC):
@@ -34,8 +40,10 @@ def check_batch(current: pd.DataFrame, reference: Reference, spec: MonitorParams
     report = {"rows": len(current), "min_rows": spec.min_rows, "problem": profile["problem"]}
     if len(current) < spec.min_rows:
         return {**report, "status": "not enough data"}
-    drift = {name: column_drift(reference.training[name], current[name], kind, spec.drift) for name, kind in columns.items()}
-    for name, seen in profile["seen_categories"].items():
+    seen_categories = profile["seen_categories"]
+    current = current.assign(**{name: labels_as_written(current[name], seen) for name, seen in seen_categories.items()})
+    drift = {name: column_drift(drift_baseline(reference, name), current[name], kind, spec.drift) for name, kind in columns.items()}
+    for name, seen in seen_categories.items():
         drift[name]["unseen_rate"] = _unseen_rate(current[name], seen)
         drift[name]["unseen_rate_reference"] = _unseen_rate(reference.test[name], seen)
     report.update(status="ok", columns=drift, **dataset_drift(drift, spec.drift), performance=performance(current, reference, spec))
@@ -56,17 +64,19 @@ def performance(current: pd.DataFrame, reference: Reference, spec: MonitorParams
             result["realised"] = realised_other(profile, labelled)
         return result
     mapping = profile["calibration"]["map"]
-    decided = current["probability"].to_numpy() >= profile["threshold"]
-    estimated = estimate(apply_calibration(mapping, current["probability"]), decided)
-    reference_realised = profile["performance"]["realised"]
-    drop = {name: reference_realised[name] - value for name, value in estimated.items() if reference_realised[name] is not None}
-    flagged = sorted(name for name, limit in spec.max_estimated_drop.items() if drop.get(name, 0.0) > limit)
-    result.update(calibrated=mapping is not None, estimated=estimated, reference_realised=reference_realised,
-                  reference_estimated=profile["performance"]["estimated"], estimated_drop=drop,
+    estimated = estimate(apply_calibration(mapping, current["probability"]), served_positive(profile, current))
+    # The drop is estimate minus estimate: the estimator's own bias on the test split (where the
+    # realised figure is known) cancels, so an unshifted batch shows no drop.
+    reference_estimated = profile["performance"]["estimated"]
+    drop = {name: None if reference_estimated[name] is None or value is None else reference_estimated[name] - value
+            for name, value in estimated.items()}
+    flagged = sorted(name for name, limit in spec.max_estimated_drop.items() if (drop.get(name) or 0.0) > limit)
+    result.update(calibrated=mapping is not None, estimated=estimated, reference_estimated=reference_estimated,
+                  reference_realised=profile["performance"]["realised"], estimated_drop=drop,
                   max_estimated_drop=dict(spec.max_estimated_drop), estimated_drop_flagged=bool(flagged), flagged_metrics=flagged)
     if len(labelled):
-        probability = labelled["probability"].to_numpy()
-        result["realised"] = realised(positive_labels(profile, labelled[target]), probability, probability >= profile["threshold"])
+        result["realised"] = realised(positive_labels(profile, labelled[target]), labelled["probability"].to_numpy(),
+                                      served_positive(profile, labelled))
     return result
 
 

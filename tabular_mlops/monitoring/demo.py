@@ -44,7 +44,7 @@ def run_demo(params: Params, url: str, out: str | Path, seed: int, api_key: str 
         folder = Path(out) / name
         write_json(folder / "monitor.json", report)
         write_text(folder / "monitor.md", markdown(report))
-        write_text(folder / "monitor.html", html(report, reference.training, scored, reference.profile["columns"]))
+        write_text(folder / "monitor.html", html(report, reference, scored))
         lines.append(f"{name}: {headline(report)} (report: {folder / 'monitor.html'})")
     return lines
 

@@ -10,10 +10,12 @@ The method follows Evidently's defaults (its data-drift "default algorithm"):
   category shares for the others (natural logarithm, as Evidently 0.7 computes it: between 0
   and sqrt(ln 2) = 0.83).
 With thousands of rows a test finds any difference significant, hence the distances.
-Missing values are left out of the comparison and reported as a rate instead. One difference
-from Evidently: chi-square tests homogeneity of the 2 x k table (scipy's chi2_contingency),
-which treats the reference as a sample too and stays defined for a category the reference lacks.
-PSI (population stability index) is reported beside each column, never a verdict.
+Missing values and infinities (Evidently drops them too) are left out of the comparison and
+reported as rates instead. Where this departs from Evidently: chi-square tests homogeneity of
+the 2 x k table (scipy's chi2_contingency) rather than Evidently's goodness of fit against the
+reference's shares, so it treats the reference as a sample too and stays defined for a category
+the reference lacks. PSI (population stability index) is reported beside each column, never a
+verdict.
 """
 from __future__ import annotations
 
@@ -71,26 +73,41 @@ def normed_wasserstein(reference: pd.Series, current: pd.Series) -> float:
 
 def psi(reference: pd.Series, current: pd.Series, numeric: bool, bins: int) -> float:
     """Population stability index: sum of (current - reference share) * ln(current / reference share),
-    over the reference's quantile bins (numeric) or the values (categories); empty bins count 0.0001."""
+    over bins of the reference (numeric) or the values (categories); empty bins count 0.0001.
+
+    Numeric bins: the reference's inner quantiles (deciles for 10 bins) cut the line, and each cut
+    point is a bin of its own beside the open intervals between them (and below the first, above
+    the last). A value the reference piles up on (a constant or near-constant column) so keeps its
+    own share instead of collapsing the bins; for a continuous column the point bins are empty on
+    both sides and add nothing, leaving the usual quantile-bin PSI."""
     if numeric:
-        edges = np.unique(np.quantile(reference, np.linspace(0, 1, bins + 1)))
-        edges[0], edges[-1] = -np.inf, np.inf
-        expected = np.histogram(reference, edges)[0] / len(reference)
-        actual = np.histogram(current, edges)[0] / len(current)
+        cuts = np.unique(np.quantile(reference, np.linspace(0, 1, bins + 1)[1:-1]))
+        expected, actual = (_point_and_interval_shares(values.to_numpy(), cuts) for values in (reference, current))
     else:
         expected, actual, _ = shares(reference, current)
     expected, actual = np.maximum(expected, PSI_FLOOR), np.maximum(actual, PSI_FLOOR)
     return float(np.sum((actual - expected) * np.log(actual / expected)))
 
 
+def _point_and_interval_shares(values: np.ndarray, cuts: np.ndarray) -> np.ndarray:
+    """Shares of the 2 * len(cuts) + 1 bins: below cuts[0], at cuts[0], between cuts[0] and
+    cuts[1], at cuts[1], ..., at cuts[-1], above it."""
+    position = np.searchsorted(cuts, values, side="left")  # the first cut at or above the value
+    at_cut = (position < len(cuts)) & (cuts[np.minimum(position, len(cuts) - 1)] == values)
+    return np.bincount(2 * position + at_cut, minlength=2 * len(cuts) + 1) / len(values)
+
+
 def column_drift(reference: pd.Series, current: pd.Series, kind: str, spec: DriftParams) -> dict:
-    """The verdict on one column: method, statistic, threshold, drifted, PSI and missing rates."""
+    """The verdict on one column: method, statistic, threshold, drifted, PSI, missing rates and,
+    for a numeric column, infinite rates. Missing values and infinities (as Evidently drops them)
+    are left out of the comparison and reported as rates instead."""
     result = {"missing_rate": _missing_rate(current), "missing_rate_reference": _missing_rate(reference)}
-    reference, current = reference.dropna(), current.dropna()
     if kind == NUMERIC:
         reference, current = reference.astype("float64"), current.astype("float64")
+        result.update(infinite_rate=_infinite_rate(current), infinite_rate_reference=_infinite_rate(reference))
+        reference, current = (values[np.isfinite(values)] for values in (reference, current))
     else:
-        reference, current = reference.astype(str), current.astype(str)
+        reference, current = reference.dropna().astype(str), current.dropna().astype(str)
     if current.empty or reference.empty:
         # A column that lost every value has moved as far as it can; one never filled cannot be compared.
         return {**result, "method": "all_missing", "statistic": None, "threshold": None,
@@ -124,3 +141,7 @@ def dataset_drift(columns: dict[str, dict], spec: DriftParams) -> dict:
 
 def _missing_rate(values: pd.Series) -> float:
     return float(values.isna().mean()) if len(values) else 0.0
+
+
+def _infinite_rate(values: pd.Series) -> float:
+    return float(np.isinf(values).mean()) if len(values) else 0.0

@@ -10,6 +10,7 @@ from __future__ import annotations
 import pandas as pd
 
 from tabular_mlops.fairness.groups import TOO_FEW_ROWS, group_labels, group_sort_key
+from tabular_mlops.monitoring.reference import served_positive
 
 
 def group_rates(current: pd.DataFrame, reference_test: pd.DataFrame, profile: dict, min_group_rows: int) -> dict:
@@ -40,7 +41,7 @@ def group_rates(current: pd.DataFrame, reference_test: pd.DataFrame, profile: di
 
 
 def _rates(table: pd.DataFrame, column: str, bands: list[float] | None, profile: dict) -> dict[str, tuple[int, float]]:
-    positive = (table["decision"].astype(str) == profile["positive_class"]) if "decision" in table else table["probability"] >= profile["threshold"]
+    positive = pd.Series(served_positive(profile, table), index=table.index)
     labels = group_labels(table[column], bands)
     return {label: (int(len(part)), float(part.mean())) for label, part in positive.groupby(labels.to_numpy())}
 

@@ -3,9 +3,11 @@
 `models/reference/` holds, in the scored-table format (inputs, the bundle's prediction columns,
 `unseen_categories`, the target where known):
 - `training.parquet`: the training inputs (a seeded sample of `monitor.reference_rows` when there
-  are more), scored: the drift reference, the distribution the model learnt from;
-- `test.parquet`: the test split, scored and labelled: a reference the model did not learn from,
-  for calibration and for performance realised beside its estimate;
+  are more), scored: the drift reference of the inputs, the distribution the model learnt from;
+- `test.parquet`: the test split, scored and labelled: rows the model did not learn from, the
+  drift reference of the prediction columns (a model's scores on its own training rows are more
+  extreme than on new rows, so they would make an unshifted batch look drifted), and the base
+  for calibration and for the performance a batch's estimate is compared with;
 - `profile.json`: column kinds, the categories seen in training, the threshold, the calibration
   check on the test split (and the map when it is needed) and the test split's performance.
 The monitor reads only this folder and the batch: it never unpickles the model.
@@ -55,8 +57,21 @@ def scored(bundle, table: pd.DataFrame, target: str, extra: list[str] = ()) -> p
     return output.assign(**{target: table[target]}) if target in table.columns else output
 
 
+def drift_baseline(reference: Reference, column: str) -> pd.Series:
+    """What a batch's `column` is compared with: the training sample for an input, the test split
+    (held out) for a prediction column."""
+    held_out = column in score_columns(reference.profile)
+    return (reference.test if held_out else reference.training)[column]
+
+
 def positive_labels(profile: dict, labels: pd.Series) -> np.ndarray:
     return (labels.astype(str) == profile["positive_class"]).to_numpy(dtype=int)
+
+
+def served_positive(profile: dict, scored_rows: pd.DataFrame) -> np.ndarray:
+    """The decisions people were given (the scored table's `decision` column, a fairness-mitigated
+    model's randomised ones included), as True for the positive class."""
+    return (scored_rows["decision"].astype(str) == profile["positive_class"]).to_numpy()
 
 
 def build_reference(bundle, train: pd.DataFrame, test: pd.DataFrame, rows: int, seed: int,
@@ -93,13 +108,13 @@ def build_reference(bundle, train: pd.DataFrame, test: pd.DataFrame, rows: int, 
 
 def binary_checks(profile: dict, labelled: pd.DataFrame, spec: CalibrationParams) -> dict:
     """Calibration on the test split (a map when ECE > max_ece) and the test split's realised
-    and estimated performance, with the model's own decisions."""
+    and estimated performance, with the decisions the bundle serves."""
     labelled = labelled[labelled[profile["target"]].notna()]
     target, probability = positive_labels(profile, labelled[profile["target"]]), labelled["probability"].to_numpy()
     before = reliability(target, probability, spec.bins)
     mapping = fit_calibration(target, probability, spec.method) if before["ece"] > spec.max_ece else None
     calibrated = apply_calibration(mapping, probability)
-    decided = probability >= profile["threshold"]
+    decided = served_positive(profile, labelled)
     return {
         "calibration": {"ece": before["ece"], "max_ece": spec.max_ece, "bins": before["bins"], "map": mapping,
                         "ece_calibrated": reliability(target, calibrated, spec.bins)["ece"]},

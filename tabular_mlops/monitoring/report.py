@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from tabular_mlops.monitoring.drift import NUMERIC
+from tabular_mlops.monitoring.reference import Reference, drift_baseline
 
 WIDTH, HEIGHT, MARGIN = 560, 220, 40
 COLOURS = {"reference": "#4c78a8", "current": "#f58518"}
@@ -35,9 +36,16 @@ def column_rows(report: dict) -> list[list[str]]:
     for name, column in report["columns"].items():
         rows.append([name, column["method"], _number(column["statistic"]), _number(column["threshold"]),
                      "**yes**" if column["drifted"] else "no", _number(column["psi"]),
-                     f"{_number(column['missing_rate'])} / {_number(column['missing_rate_reference'])}",
+                     f"{_number(column['missing_rate'])} / {_number(column['missing_rate_reference'])}" + _infinite(column),
                      f"{_number(column['unseen_rate'])} / {_number(column['unseen_rate_reference'])}" if "unseen_rate" in column else ""])
     return rows
+
+
+def _infinite(column: dict) -> str:
+    """Infinities are left out of the comparison like missing values; said only where there are some."""
+    if not column.get("infinite_rate") and not column.get("infinite_rate_reference"):
+        return ""
+    return f" (infinite: {_number(column['infinite_rate'])} / {_number(column['infinite_rate_reference'])})"
 
 
 COLUMN_HEADER = ["column", "method", "statistic", "threshold", "drifted", "PSI", "missing (current / reference)",
@@ -50,7 +58,7 @@ def performance_rows(performance: dict) -> list[list[str]]:
         return [[name, "", "", "", "", "", _number(value)] for name, value in performance.get("realised", {}).items()]
     realised = performance.get("realised", {})
     return [[name, _number(performance["reference_realised"][name]), _number(performance["reference_estimated"][name]),
-             _number(value), _number(performance["estimated_drop"].get(name)), _number(performance["max_estimated_drop"].get(name)),
+             "not estimable" if value is None else _number(value), _number(performance["estimated_drop"].get(name)), _number(performance["max_estimated_drop"].get(name)),
              _number(realised.get(name))] for name, value in performance["estimated"].items()]
 
 
@@ -67,7 +75,8 @@ def markdown(report: dict) -> str:
         lines.append(f"Performance {performance['estimated']}.")
     else:
         lines.append("Estimated from the model's probabilities without labels (confidence-based performance estimation"
-                     f"{', after the calibration map' if performance['calibrated'] else ''}); the drop is the test split's realised value minus the current estimate.")
+                     f"{', after the calibration map' if performance['calibrated'] else ''}); the drop is the same estimate on the test split"
+                     " minus the current estimate, so the estimator's own bias cancels. The test split's realised value is beside it.")
     lines.append(f"Labelled rows in the batch: {performance['labelled_rows']}.")
     rows = performance_rows(performance)
     if rows:
@@ -99,8 +108,10 @@ def _number(value) -> str:
     return "n/a" if value is None else f"{value:.4f}"
 
 
-def html(report: dict, reference: pd.DataFrame, current: pd.DataFrame, kinds: dict[str, str]) -> str:
-    """The report page; one <svg class="drift-plot"> per drifted column."""
+def html(report: dict, reference: Reference, current: pd.DataFrame) -> str:
+    """The report page; one <svg class="drift-plot"> per drifted column, against the column's own
+    drift reference (training inputs, or the test split's scores for a prediction column)."""
+    kinds = reference.profile["columns"]
     parts = [f"<h1>Monitoring report ({escape(report['problem'])})</h1>", f"<p class=\"headline\">{escape(headline(report))}</p>"]
     if report["status"] == "ok":
         parts += ["<h2>Drift per column</h2>", _html_table(COLUMN_HEADER, column_rows(report))]
@@ -109,7 +120,7 @@ def html(report: dict, reference: pd.DataFrame, current: pd.DataFrame, kinds: di
         parts += [_html_table(PERFORMANCE_HEADER, rows)] if rows else [f"<p>Performance {escape(str(report['performance']['estimated']))}.</p>"]
         parts.append("<h2>Drifted columns: reference (blue) and current (orange)</h2>")
         for name in report["drifted"]:
-            parts.append(f"<h3>{escape(name)}</h3>" + distribution_svg(name, reference[name], current[name], kinds.get(name, NUMERIC)))
+            parts.append(f"<h3>{escape(name)}</h3>" + distribution_svg(name, drift_baseline(reference, name), current[name], kinds.get(name, NUMERIC)))
     style = ("body{font-family:sans-serif;margin:2em;max-width:70em}table{border-collapse:collapse}"
              "td,th{border:1px solid #ccc;padding:2px 6px;text-align:right}td:first-child{text-align:left}")
     return (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Monitoring report</title>"
@@ -142,8 +153,10 @@ def distribution_svg(name: str, reference: pd.Series, current: pd.Series, kind: 
 
 
 def _binned(reference: pd.Series, current: pd.Series, kind: str) -> tuple[list[str], dict[str, list[float]]]:
+    if kind == NUMERIC:  # infinities are left out, as in the comparison
+        reference, current = (values.astype("float64")[np.isfinite(values.astype("float64"))] for values in (reference, current))
     if kind == NUMERIC and pd.concat([reference, current]).nunique() > PLOT_BINS:
-        both = pd.concat([reference, current]).astype("float64")
+        both = pd.concat([reference, current])
         edges = np.linspace(both.min(), both.max(), PLOT_BINS + 1)
         shares = {which: (np.histogram(values.astype("float64"), edges)[0] / max(len(values), 1)).tolist()
                   for which, values in (("reference", reference), ("current", current))}
