@@ -17,7 +17,7 @@ from tabular_mlops.config.params import DataParams, expects_text
 from tabular_mlops.data.tables import read_table
 from tabular_mlops.errors import StageError
 from tabular_mlops.data.dates import parse_datetimes
-from tabular_mlops.data.sensitive import suggest_personal, suggest_protected
+from tabular_mlops.data.sensitive import decision_comment, decision_line, suggest_personal, suggest_protected
 from tabular_mlops.files import read_yaml_mapping, write_text
 
 ColumnType = Literal["integer", "float", "category", "datetime", "text"]
@@ -27,7 +27,9 @@ class ColumnContract(BaseModel):
     """One column's rules, and what it is: `personal` (identifies a person: never a model input
     unless `model_input: true` says so, never written by validate, masked in messages, hashed in
     logs) and `protected` (a group attribute that evaluation and the monitor compare groups by;
-    not a model input unless `model_input: true`). `bands` groups a protected number into ranges."""
+    not a model input unless `model_input: true`). The drafted contract writes `model_input` out for
+    every column it suggests (true for protected, false for personal), so nothing rests on these
+    defaults unseen. `bands` groups a protected number into ranges."""
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     type: ColumnType
@@ -122,8 +124,10 @@ def suggestions(table: pd.DataFrame, target: str) -> dict[str, dict[str, str]]:
 
 
 def _marked(spec: ColumnContract, values: pd.Series, why: dict[str, str]) -> ColumnContract:
-    """A personal column of text lists no categories: the draft must not copy people's names into git."""
-    changes: dict = {"personal": "personal" in why, "protected": "protected" in why}
+    """The suggestion, with its decision written out: a protected column stays a model input (the
+    draft must not change what the model learns), a personal one is kept out. A personal column of
+    text lists no categories: the draft must not copy people's names into git."""
+    changes: dict = {"personal": "personal" in why, "protected": "protected" in why, "model_input": "protected" in why}
     if changes["personal"] and spec.type == "category":
         changes.update(type="text", categories=None)
     if changes["protected"] and spec.type in ("integer", "float"):
@@ -195,16 +199,36 @@ def read_contract(path: str | Path) -> Contract:
 
 
 def contract_yaml(contract: Contract, source: str | Path, suggested: dict[str, dict[str, str]] | None = None) -> str:
+    """The contract as YAML; each suggested column's `model_input` line says what was decided and why."""
     header = (
         f"# Data contract for {source}, drafted by `tabular-mlops contract`.\n"
         "# Review it before committing: widen ranges and categories that new data may legitimately hold.\n"
     )
-    if suggested:
-        header += ("# Suggested, to review: personal columns are checked, then never written, never model inputs and never\n"
-                   "# shown; protected ones are not model inputs (model_input: true makes one) and are compared by group.\n")
-        header += "".join(f"#   {name}: {kind} ({reason})\n" for name, why in suggested.items() for kind, reason in why.items())
+    kinds = {kind for why in (suggested or {}).values() for kind in why}
+    if kinds:
+        header += "# Suggested from names and values; each one's model_input line says what was decided. Yours to change:\n"
+    if "protected" in kinds:
+        header += ("# - protected: a group attribute that fairness figures compare. It stays a model input (model_input: true)\n"
+                   "#   until you set model_input: false; fairness is still reported by it. Credit: the law may forbid some\n"
+                   "#   protected characteristics as inputs. Medicine: age and sex are usually needed as inputs.\n")
+    if "personal" in kinds:
+        header += ("# - personal: identifies a person. It is NOT a model input (model_input: false): validate checks it, then\n"
+                   "#   drops it, so the pipeline's files and the model never hold its values. To train on it, set\n"
+                   "#   model_input: true (a text column must first become type: category with its categories listed);\n"
+                   "#   if it is not personal data, also delete personal: true.\n")
     body = contract.model_dump(exclude_defaults=True)
-    return header + yaml.dump(body, Dumper=_ContractDumper, sort_keys=False, width=100)
+    text = _dump({"target": body["target"]}, 100) + "columns:\n"
+    for name, spec in body["columns"].items():
+        why = (suggested or {}).get(name, {})
+        for line in _dump({name: spec}, 98).splitlines():  # 98 + the 2 of indentation: wrapped as in one document
+            if why and line.startswith("  model_input:"):
+                line += "".join(f"  # {decision_comment(kind, reason)}" for kind, reason in why.items())
+            text += f"  {line}\n"
+    return header + text
+
+
+def _dump(data: dict, width: int) -> str:
+    return yaml.dump(data, Dumper=_ContractDumper, sort_keys=False, width=width)
 
 
 class _ContractDumper(yaml.SafeDumper):
@@ -217,11 +241,16 @@ _ContractDumper.add_representer(
 
 
 def draft_contract(data: DataParams, force: bool) -> str:
-    """Write the contract drafted from the table that data.path names; return what was done."""
+    """Write the contract drafted from the table that data.path names; return what was done: a
+    summary line, then a line per suggested column with its reason and what was decided."""
     destination = Path(data.contract)
     if destination.exists() and not force:
         raise StageError(f"{destination}: contract exists (data.contract); pass --force to overwrite it")
     table = read_table(data.path)
     contract = infer_contract(table, data.target, data.path, data.task)
-    write_text(destination, contract_yaml(contract, data.path, suggestions(table, data.target)))
-    return f"wrote {destination}: {len(contract.columns)} columns, target '{contract.target}'. Review it, then commit it."
+    suggested = suggestions(table, data.target)
+    write_text(destination, contract_yaml(contract, data.path, suggested))
+    lines = [f"wrote {destination}: {len(contract.columns)} columns, target '{contract.target}'. Review it, then commit it."]
+    lines += [f"  {decision_line(str(name), kind, reason, contract.columns[name].type)}"
+              for name, why in suggested.items() for kind, reason in why.items()]
+    return "\n".join(lines)

@@ -1,10 +1,17 @@
 """Suggesting which columns of a user's table are personal or protected, for the drafted contract.
 
-Only suggestions: the drafted contract marks them and says why in its header, and the person
-reviewing it decides. A name is matched as words (`customer_email`, `DateOfBirth`), so `Age`
-matches but `Mileage` does not; values are checked where a name says nothing (an email address
-or phone number column called `contact`). An identifier of rows (every value different) is not
-suggested: featurize's report points at it, and data.drop_columns is the place for it.
+Only suggestions: the drafted contract marks them and writes what it decided on each one's
+`model_input` line, `tabular-mlops contract` prints the same, one line per column, and the person
+reviewing it decides. A protected column stays a model input: whether to train on age or sex is
+the user's call (the law may forbid it in credit; medicine usually needs it), so the draft never
+changes what the model learns. A personal column (a name, an email) is kept out, loudly: not
+storing people's details is the point of marking it, and a person's email is never a sensible
+input.
+
+A name is matched as words (`customer_email`, `DateOfBirth`, `ageOFocc`), so `Age` matches but
+`Mileage` does not; values are checked where a name says nothing (an email address or phone
+number column called `contact`). An identifier of rows (every value different) is not suggested:
+featurize's report points at it, and data.drop_columns is the place for it.
 """
 from __future__ import annotations
 
@@ -59,3 +66,31 @@ def suggest_protected(column: str) -> str | None:
     """Why `column` looks like a group attribute to check for bias, or None."""
     matched = sorted(name_words(column) & PROTECTED_WORDS)
     return f"its name says '{matched[0]}'" if matched else None
+
+
+PROTECTED_DECISION = ("still a model input (model_input: true). Set model_input: false to train without it; fairness is"
+                      " still reported by it. Credit: the law may forbid it as an input. Medicine: age and sex are usually needed.")
+PERSONAL_DECISION = ("NOT a model input (model_input: false): validate checks it, then drops it, so the pipeline's files"
+                     " and the model never hold it.")
+
+
+def decision_line(column: str, kind: str, reason: str, column_type: str) -> str:
+    """What the draft decided for a suggested column, why, and how to change it: one line for the terminal."""
+    if kind == "protected":
+        return f"{column}: protected ({reason}): {PROTECTED_DECISION}"
+    return f"{column}: personal ({reason}): {PERSONAL_DECISION} {personal_change(column_type)}"
+
+
+def personal_change(column_type: str) -> str:
+    """How to train on a column suggested personal: a text column is never an input, so it must become a category."""
+    if column_type == "text":
+        return ("If it is not personal data and should be an input: delete personal: true, set type: category,"
+                " list its categories and set model_input: true.")
+    return "To train on it anyway, set model_input: true (its values are then stored with the data and the model)."
+
+
+def decision_comment(kind: str, reason: str) -> str:
+    """The same decision, short, beside the `model_input` line of the drafted contract."""
+    if kind == "protected":
+        return f"suggested protected ({reason}): kept as an input; false trains without it"
+    return f"suggested personal ({reason}): kept OUT of the model and the data; see the header to change it"
