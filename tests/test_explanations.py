@@ -243,7 +243,7 @@ def test_the_seed_changes_the_permutation_explainer_only(task, family):
 # --- mapping, bad input ---
 
 def test_one_hot_missing_indicator_and_calendar_columns_map_to_their_source():
-    # Home prefixes Home_type: Home_type_x is Home_type's, the longer name
+    # Home prefixes Home_type: Home_type_x is Home_type's (tests/test_explanation_sources.py: names that mislead)
     train = pd.DataFrame({"Income": [1.0, np.nan, 3.0, 4.0], "Home": ["a", "b", "a", "b"], "Home_type": ["x", "y", "x", "y"],
                           "Opened": ["2024-01-05", "2024-03-10", "2025-07-01", "2024-11-30"]})
     preprocessor = build_preprocessor(["Income"], ["Home", "Home_type"], featurize_spec(), datetimes=["Opened"]).fit(train)

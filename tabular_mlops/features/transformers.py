@@ -63,6 +63,11 @@ class OutlierClipper(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         X = validate_data(self, X, dtype=np.float64, ensure_all_finite="allow-nan", reset=False)
         return np.clip(X, self.lower_, self.upper_)
 
+    def get_feature_sources_out(self) -> list[int]:
+        """For each output column, the position of the input column it is computed from (explanations/sources.py)."""
+        check_is_fitted(self, ["lower_", "upper_"])
+        return list(range(self.n_features_in_))
+
 
 def _why_not_clip(values: np.ndarray, lower: float, upper: float) -> str | None:
     """Why a column must not be clipped to [lower, upper], or None when clipping is safe."""
@@ -152,6 +157,12 @@ class DatetimeParts(TransformerMixin, BaseEstimator):
     def get_feature_names_out(self, input_features=None):
         check_is_fitted(self, "parts_")
         return np.array([f"{name}_{part}" for name, parts in self.parts_.items() for part in parts], dtype=object)
+
+    def get_feature_sources_out(self) -> list[int]:
+        """For each output column, the position of the input column it is computed from (explanations/sources.py):
+        parts_ holds the input columns in order, each with the parts it outputs."""
+        check_is_fitted(self, "parts_")
+        return [position for position, parts in enumerate(self.parts_.values()) for _ in parts]
 
     def _frame(self, X, reset: bool) -> pd.DataFrame:
         validate_data(self, X, reset=reset, skip_check_array=True)
