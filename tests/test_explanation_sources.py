@@ -1,4 +1,4 @@
-"""explanations.sources: each transformed column credited to the raw column it comes from, for
+"""features.sources: each transformed column credited to the raw column it comes from, for
 column names that prefix each other (`A`, `A_b`; `D`, `D_day`), unicode names and a column named
 `missingindicator_x`. Checked against a hand-written list, and independently of any name by
 perturbing one raw column at a time: changing only column X must change only the transformed
@@ -23,7 +23,7 @@ from tabular_mlops.config.params import FeaturizeParams
 from tabular_mlops.errors import StageError
 from tabular_mlops.explanations.contributions import explain
 from tabular_mlops.explanations.explainers import build_explainer
-from tabular_mlops.explanations.sources import column_positions, input_columns, transformed_sources
+from tabular_mlops.features.sources import column_positions, input_columns, transformed_sources
 from tabular_mlops.features.preprocessing import build_preprocessor
 from tests.test_preprocessing import featurize_spec
 

@@ -28,7 +28,7 @@ from tabular_mlops.errors import StageError
 from tabular_mlops.explanations.contributions import explain
 from tabular_mlops.explanations.explainers import build_explainer
 from tabular_mlops.explanations.reasons import global_importance, reason_codes, top_contributions
-from tabular_mlops.explanations.sources import transformed_sources
+from tabular_mlops.features.sources import transformed_sources
 from tabular_mlops.features.preprocessing import build_preprocessor
 from tabular_mlops.models.pipeline import family_pipeline
 from tests.test_preprocessing import featurize_spec

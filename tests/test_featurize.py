@@ -75,6 +75,16 @@ def test_a_feature_made_constant_by_preprocessing_is_named_with_its_raw_column(t
                         " is not: preprocessing removed what the column says (see metrics/featurize.json)"]
 
 
+def test_a_constant_feature_is_credited_to_its_column_when_another_columns_name_prefixes_it(train):
+    # `Home_infrequent`'s name prefixes `Home_infrequent_sklearn`, Home's infrequent bucket: the
+    # fitted encoder, not the longest prefix, says whose it is.
+    both = train.assign(Home_infrequent=["x", "y"] * 5)
+    spec = featurize_spec(outliers={"method": "iqr", "iqr_factor": 1.5}, categorical={"min_frequency": 100})
+    preprocessor = build_preprocessor(["Debt", "Income"], ["Home", "Home_infrequent"], spec).fit(both)
+    found = constant_features(preprocessor, both, preprocessor.transform(both))
+    assert found == [("Home", "categorical__Home_infrequent_sklearn"), ("Home_infrequent", "categorical__Home_infrequent_infrequent_sklearn")]
+
+
 def test_a_column_constant_in_the_raw_data_is_not_reported(train):
     flat = train.assign(Income=5.0)
     preprocessor = fit(flat)

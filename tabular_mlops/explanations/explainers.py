@@ -48,7 +48,7 @@ from sklearn.pipeline import Pipeline
 from tabular_mlops.errors import StageError
 from tabular_mlops.explanations.outputs import array_output, model_output, output_space
 from tabular_mlops.explanations.randomness import seeded_global_numpy
-from tabular_mlops.explanations.sources import column_positions, input_columns, transformed_sources
+from tabular_mlops.features.sources import column_positions, input_columns, transformed_sources
 
 TASKS = ("classification", "regression")
 BACKGROUND_ROWS = 100  # at most this many background rows: the approximate methods' cost grows linearly with them

@@ -9,8 +9,8 @@ import pandas as pd
 from sklearn.compose import ColumnTransformer
 
 from tabular_mlops.data.dates import parse_datetimes
+from tabular_mlops.features.sources import transformed_sources
 
-INDICATOR = "missingindicator_"
 
 
 def featurize_report(preprocessor: ColumnTransformer, inputs: pd.DataFrame) -> dict:
@@ -95,28 +95,17 @@ def constant_features(preprocessor: ColumnTransformer, inputs: pd.DataFrame, fea
     """(raw column, feature) for each feature that is constant on the training rows although its
     raw column is not: preprocessing destroyed what the column said. `features`: the preprocessor's
     output on `inputs` (passed in: on millions of rows a second copy would double the memory)."""
+    # Each feature's raw column from the fitted steps (features/sources.py), not from its name:
+    # with columns `A` and `A_b`, the feature `A_b_c` may be either's.
+    datetimes = {column for branch, _, columns in _branches(preprocessor) if branch == "datetime" for column in columns}
     found = []
-    for branch, transformer, columns in _branches(preprocessor):
-        names = transformer.get_feature_names_out(columns)
-        block = features.iloc[:, preprocessor.output_indices_[branch]]
-        for name, feature in zip(names, block.columns):
-            raw = _source(name, columns)
-            values = parse_datetimes(inputs[raw]) if branch == "datetime" else inputs[raw]
-            if block[feature].nunique(dropna=False) <= 1 and values.nunique() > 1:
-                found.append((raw, feature))
+    for raw, feature in zip(transformed_sources(preprocessor), features.columns):
+        values = parse_datetimes(inputs[raw]) if raw in datetimes else inputs[raw]
+        if features[feature].nunique(dropna=False) <= 1 and values.nunique() > 1:
+            found.append((raw, feature))
     return found
 
 
 def _branches(preprocessor: ColumnTransformer):
     return [(name, transformer, list(columns)) for name, transformer, columns in preprocessor.transformers_
             if name != "remainder" and len(columns) > 0]
-
-
-def _source(name: str, columns: list[str]) -> str:
-    """The raw column a branch output comes from: `Debt`, `missingindicator_Debt`, `Home_rent`, `Date_year`."""
-    name = name.removeprefix(INDICATOR) if name.startswith(INDICATOR) and name not in columns else name
-    if name in columns:
-        return name
-    # The longest column name that prefixes `<column>_<category or part>`.
-    return max((column for column in columns if name.startswith(f"{column}_")), key=len)
-

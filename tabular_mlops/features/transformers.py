@@ -64,7 +64,7 @@ class OutlierClipper(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         return np.clip(X, self.lower_, self.upper_)
 
     def get_feature_sources_out(self) -> list[int]:
-        """For each output column, the position of the input column it is computed from (explanations/sources.py)."""
+        """For each output column, the position of the input column it is computed from (features/sources.py)."""
         check_is_fitted(self, ["lower_", "upper_"])
         return list(range(self.n_features_in_))
 
@@ -159,7 +159,7 @@ class DatetimeParts(TransformerMixin, BaseEstimator):
         return np.array([f"{name}_{part}" for name, parts in self.parts_.items() for part in parts], dtype=object)
 
     def get_feature_sources_out(self) -> list[int]:
-        """For each output column, the position of the input column it is computed from (explanations/sources.py):
+        """For each output column, the position of the input column it is computed from (features/sources.py):
         parts_ holds the input columns in order, each with the parts it outputs."""
         check_is_fitted(self, "parts_")
         return [position for position, parts in enumerate(self.parts_.values()) for _ in parts]

@@ -35,7 +35,7 @@ def transformed_sources(preprocessor: ColumnTransformer) -> list[str]:
         where = range(len(sources))[preprocessor.output_indices_[branch]]
         found = _step_sources(transformer, columns, branch) if columns else []
         if len(found) != len(where):
-            raise StageError(f"explanations: branch '{branch}' outputs {len(where)} columns but its fitted steps account "
+            raise StageError(f"preprocessor: branch '{branch}' outputs {len(where)} columns but its fitted steps account "
                              f"for {len(found)}; cannot tell which raw column each one comes from")
         for position, source in zip(where, found):
             sources[position] = source
@@ -67,7 +67,7 @@ def _branches(preprocessor: ColumnTransformer) -> list[tuple[str, object, list[s
         # a slice or a boolean mask would be read as names or positions: refused, not guessed
         if isinstance(columns, (str, slice)) or any(isinstance(c, (bool, np.bool_)) for c in columns):
             kind = f"{type(columns).__name__} {columns!r}" if isinstance(columns, (str, slice)) else "a boolean mask"
-            raise StageError(f"explanations: branch '{branch}' selects its columns by {kind}; expected a list of column names")
+            raise StageError(f"preprocessor: branch '{branch}' selects its columns by {kind}; expected a list of column names")
         # remainder="passthrough" lists its columns by position
         branches.append((branch, transformer, [fitted_names[c] if isinstance(c, (int, np.integer)) else c for c in columns]))
     return branches
@@ -84,7 +84,7 @@ def _step_sources(step, sources: list, branch: str) -> list:
         return sources
     n_inputs = getattr(step, "n_features_in_", len(sources))
     if n_inputs != len(sources):
-        raise StageError(f"explanations: branch '{branch}': its {type(step).__name__} was fitted on {n_inputs} columns, "
+        raise StageError(f"preprocessor: branch '{branch}': its {type(step).__name__} was fitted on {n_inputs} columns, "
                          f"but the steps before it output {len(sources)}")
     if hasattr(step, SOURCES_METHOD):
         return [sources[position] for position in getattr(step, SOURCES_METHOD)()]
@@ -95,7 +95,7 @@ def _step_sources(step, sources: list, branch: str) -> list:
     if isinstance(step, OneHotEncoder):
         return _one_hot_sources(step, sources)
     known = ", ".join(kind.__name__ for kind in (OneHotEncoder, SimpleImputer, *ONE_TO_ONE))
-    raise StageError(f"explanations: branch '{branch}' holds a {type(step).__name__}, whose output columns cannot be traced "
+    raise StageError(f"preprocessor: branch '{branch}' holds a {type(step).__name__}, whose output columns cannot be traced "
                      f"to its input columns; expected one of {known}, a FunctionTransformer(feature_names_out='one-to-one') "
                      f"or a transformer with a {SOURCES_METHOD}() method")
 
