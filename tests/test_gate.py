@@ -74,3 +74,13 @@ def test_a_fairness_gate_on_a_column_that_is_not_protected_names_the_protected_o
 
     with pytest.raises(StageError, match=r"'Income' is not a protected column of the data contract \(protected columns: Marital\)"):
         check_gates([Gate(metric="fairness.Income.demographic_parity_difference", max=0.2)], {"fairness": {"Marital": {}}})
+
+
+def test_review_against_a_base_that_predates_a_gated_metric_shows_nan_and_no_regression():
+    from tabular_mlops.reporting.review import regressions
+
+    base = {"test": {"brier": 0.13}, "over_baseline": {"roc_auc": 0.35}}  # evaluated before test.brier_skill existed
+    new = {"test": {"brier": 0.13, "brier_skill": 0.33}, "over_baseline": {"roc_auc": 0.35}}
+    rows = regressions([Gate(metric="over_baseline.roc_auc", min=0.1), Gate(metric="test.brier_skill", min=0.01)], base, new, 0.01)
+    assert [row["regressed"] for row in rows] == [False, False]
+    assert rows[1]["new"] == 0.33 and rows[1]["base"] != rows[1]["base"]  # NaN
