@@ -90,7 +90,7 @@ UNIT_SECONDS = {
     "tests/test_reproducibility.py": 25,
     "tests/test_explanations.py": 12,
     "tests/test_lock_merge.py": 20,
-    "tests/test_multiclass.py": 18,
+    "tests/test_multiclass.py": 35,
     "tests/test_pipeline.py::test_two_runs_from_scratch": 15,
     "tests/test_service.py": 15,
     "tests/test_service_explain.py": 15,

@@ -76,7 +76,7 @@ CASES = {
     "unknown model name": ("train", replace_in("params.yaml", "model: auto", "model: xgboost"), "key 'train.model' must be 'auto', 'logistic_regression', 'linear_svm', 'linear_regression', 'ridge', 'random_forest', 'hist_gradient_boosting', 'mlp' or 'dummy'; got 'xgboost'"),
     "model of the other task": ("train", replace_in("params.yaml", "model: auto", "model: ridge"), "train.model must be 'auto' or a classification family: logistic_regression, linear_svm, random_forest, hist_gradient_boosting, mlp, dummy; got 'ridge'"),
     "unknown search hyperparameter": ("train", replace_in("params.yaml", "{C: [0.01, 0.1, 1.0, 10.0]}", "{Cee: [1.0]}"), "train.search.space.logistic_regression.Cee: 'Cee' is not a hyperparameter of logistic_regression"),
-    "unknown gate metric": ("gate", replace_in("params.yaml", "metric: test.roc_auc,", "metric: test.auc,"), "gates.classification[0].metric must be one of test.roc_auc"),
+    "unknown gate metric": ("gate", replace_in("params.yaml", "metric: over_baseline.roc_auc,", "metric: over_baseline.auc,"), "gates.classification[0].metric must be one of test.roc_auc"),
     "segment column not in the contract": ("validate", replace_in("params.yaml", "segment_column: Marital", "segment_column: Gender"), "params.yaml: data.segment_column 'Gender' is not a column of data/contract.yaml that validate keeps"),
     "misspelt params key": ("prepare", replace_in("params.yaml", "test_size:", "tset_size:"), "unknown key 'prepare.tset_size' (did you mean 'test_size'?)"),
     "negative test size": ("prepare", replace_in("params.yaml", "test_size: 0.2", "test_size: -0.2"), "key 'prepare.test_size' must be greater than 0; got -0.2"),

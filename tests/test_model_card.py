@@ -18,10 +18,10 @@ METADATA = {
     "libraries": {"scikit-learn": "1.9.1", "pandas": "3.1.1"},
 }
 METRICS = {
-    "test": {"roc_auc": 0.83, "average_precision": 0.6, "log_loss": 0.45, "brier": 0.14, "accuracy": 0.78, "f1": 0.61},
+    "test": {"roc_auc": 0.83, "average_precision": 0.6, "log_loss": 0.45, "brier": 0.14, "accuracy": 0.78, "f1": 0.61, "brier_skill": 0.3},
     "cv": {"roc_auc_mean": 0.82, "roc_auc_std": 0.02, "average_precision_mean": 0.58, "average_precision_std": 0.03,
            "log_loss_mean": 0.46, "log_loss_std": 0.01, "brier_mean": 0.15, "brier_std": 0.01},
-    "baseline": {"roc_auc": 0.5, "average_precision": 0.28, "log_loss": 0.59, "brier": 0.2, "accuracy": 0.72, "f1": 0.0},
+    "baseline": {"roc_auc": 0.5, "average_precision": 0.28, "log_loss": 0.59, "brier": 0.2, "accuracy": 0.72, "f1": 0.0, "brier_skill": 0.0},
     "threshold": 0.31,
 }
 GATES = [
@@ -78,6 +78,7 @@ def test_metrics_table_puts_test_cv_and_baseline_side_by_side(card):
     rows = section(card, "Test split")
     assert "| roc_auc | 0.8300 | 0.8200 | 0.0200 | 0.5000 |" in rows
     assert "| accuracy | 0.7800 |  |  | 0.7200 |" in rows  # not cross-validated: it needs the threshold
+    assert "| brier_skill | 0.3000 |  |  | 0.0000 |" in rows  # nor this: it is relative to the test split's baseline
 
 
 def test_segments_table_shows_every_segment_and_a_missing_roc_auc_as_blank(card):
@@ -133,9 +134,9 @@ def test_multiclass_card_names_every_class_and_has_no_threshold():
     params = Params.model_validate(raw)
     names = ("roc_auc", "log_loss", "brier", "accuracy", "f1_macro")
     metrics = {
-        "test": dict(zip(names, (0.9, 0.4, 0.3, 0.8, 0.7))),
+        "test": dict(zip(names, (0.9, 0.4, 0.3, 0.8, 0.7)), brier_skill=1 - 0.3 / 0.66),
         "cv": {f"{name}_{stat}": 0.5 for name in names for stat in ("mean", "std")},
-        "baseline": dict(zip(names, (0.5, 1.1, 0.66, 0.4, 0.2))),
+        "baseline": dict(zip(names, (0.5, 1.1, 0.66, 0.4, 0.2)), brier_skill=0.0),
     }
     segments = {"column": "Home", "segments": [
         {"segment": "rent", "rows": 9, "roc_auc": 0.95, "log_loss": 0.3, "brier": 0.2, "accuracy": 0.9, "f1_macro": 0.85},
@@ -145,6 +146,7 @@ def test_multiclass_card_names_every_class_and_has_no_threshold():
     card = model_card(params, METADATA | {"output": output}, metrics, [], segments, IMPORTANCE, LEADERBOARD)
     assert f"- **Output**: {output}" in card and "Decision threshold" not in card
     assert "| f1_macro | 0.7000 | 0.5000 | 0.5000 | 0.2000 |" in section(card, "Test split")
+    assert "| brier_skill | 0.5455 |  |  | 0.0000 |" in section(card, "Test split")
     rows = section(card, "Segments by `Home`")
     assert rows[0] == "| segment | rows | roc_auc | log_loss | brier | accuracy | f1_macro |"
     assert rows[3] == "| own | 2 |  | 0.5000 | 0.4000 | 0.5000 |  |"

@@ -293,7 +293,7 @@ def test_no_gates_at_all_is_accepted(write_params):
 def test_the_task_picks_its_gates_so_switching_task_needs_no_edit_there(write_params):
     classification = load_params(REPO_PARAMS)
     regression = load_params(write_params(lambda raw: raw["data"].update(task="regression", positive_class=None)))
-    assert [gate.metric for gate in classification.task_gates] == ["test.roc_auc", "test.brier", "over_baseline.roc_auc"]
+    assert [gate.metric for gate in classification.task_gates] == ["over_baseline.roc_auc", "test.brier_skill"]
     assert [gate.metric for gate in regression.task_gates] == ["test.r2", "over_baseline.r2"]
     assert all(gate.min is not None for gate in regression.task_gates)
 
@@ -344,6 +344,27 @@ def test_gate_metric_names_cover_test_cv_and_over_baseline_for_each_task():
     assert "test.average_precision" not in multiclass and "test.f1" not in multiclass
     for task in ("classification", "multiclass", "regression"):
         assert len(gate_metric_names(task)) == 2 * len(METRICS_BY_TASK[task]) + 2 * len(CV_METRICS_BY_TASK[task])
+
+
+@pytest.mark.parametrize("positive_class", ["bad", None])
+def test_the_brier_skill_score_is_gated_on_the_test_split_for_two_classes_or_more(write_params, positive_class):
+    # The shipped classification list holds for a binary and a multiclass target alike.
+    params = load_params(write_params(lambda raw: raw["data"].update(positive_class=positive_class)))
+    assert "test.brier_skill" in [gate.metric for gate in params.task_gates]
+    assert {"test.brier_skill", "over_baseline.brier_skill"} <= set(gate_metric_names(params.data.problem))
+    # It is relative to evaluate's test-split baseline, so it has no cross-validated figure to gate.
+    path = write_params(lambda raw: (raw["data"].update(positive_class=positive_class),
+                                     raw["gates"].update(classification=[{"metric": "cv.brier_skill_mean", "min": 0.01}])))
+    with pytest.raises(StageError) as error:
+        load_params(path)
+    assert str(error.value).endswith(f"gates.classification[0].metric must be one of {', '.join(gate_metric_names(params.data.problem))},"
+                                     " or fairness.<protected column>.<gap>; got 'cv.brier_skill_mean'")
+
+
+def test_a_brier_skill_gate_for_regression_is_refused_listing_the_regression_metrics(write_params):
+    path = write_params(then(as_regression, lambda raw: raw["gates"].update(regression=[{"metric": "test.brier_skill", "min": 0.01}])))
+    with pytest.raises(StageError, match=r"gates\.regression\[0\]\.metric must be one of test\.rmse, test\.mae, test\.r2, .*; got 'test\.brier_skill'$"):
+        load_params(path)
 
 
 @pytest.mark.parametrize(

@@ -49,7 +49,7 @@ def test_repro_from_a_fresh_clone_runs_every_stage_and_beats_080_roc_auc(reprodu
     for plot in ("sklearn/roc", "sklearn/precision_recall", "sklearn/calibration", "sklearn/confusion_matrix", "custom/importance"):
         assert (reproduced_repo / f"metrics/evaluate/plots/{plot}.json").stat().st_size > 100
     gates = json.loads((reproduced_repo / "metrics/gates.json").read_text())
-    assert gates["passed"] and len(gates["gates"]) == 3
+    assert gates["passed"] and [gate["metric"] for gate in gates["gates"]] == ["over_baseline.roc_auc", "test.brier_skill"]
     card = (reproduced_repo / "metrics/model_card.md").read_text()
     assert "## Gates" in card and "## Segments by `Marital`" in card and "## Limitations" in card
 
@@ -148,16 +148,15 @@ def test_failing_gate_exits_non_zero_naming_the_metric_and_keeps_the_metrics(sma
     lock_before = (small_repo_copy / "dvc.lock").read_bytes()  # the gate stage's own
     result = dvc(small_repo_copy, "repro")
     assert result.returncode != 0
-    # The dummy misses all three: no ranking skill, and its Brier score, that of always
-    # predicting the training split's share of 'bad', is above 0.20 (computed here with
-    # scikit-learn from the prepared splits).
+    # The dummy misses both: no ranking skill, and its Brier score is that of always predicting the
+    # training split's share of 'bad' (computed here with scikit-learn from the prepared splits), the
+    # baseline's, so its Brier skill score is 0.
     train, test = (pd.read_parquet(small_repo_copy / f"data/prepared/{split}.parquet") for split in ("train", "test"))
     prior = (train["Status"] == "bad").mean()
     brier = round(brier_score_loss(test["Status"] == "bad", np.full(len(test), prior)), 6)
-    assert brier > 0.2
-    assert "gate failed (3 of 3): test.roc_auc = 0.5 is below the minimum 0.8" in result.output
-    assert f"test.brier = {brier:g} is above the maximum 0.2" in result.output
-    assert "over_baseline.roc_auc = 0 is below the minimum 0.1" in result.output
+    assert evaluation_of(small_repo_copy)["test"]["brier"] == evaluation_of(small_repo_copy)["baseline"]["brier"] == brier
+    assert "gate failed (2 of 2): over_baseline.roc_auc = 0 is below the minimum 0.1" in result.output
+    assert "test.brier_skill = 0 is below the minimum 0.01" in result.output
     assert "Traceback" not in result.output
     gates = json.loads((small_repo_copy / "metrics/gates.json").read_text())
     assert gates["passed"] is False
@@ -165,7 +164,7 @@ def test_failing_gate_exits_non_zero_naming_the_metric_and_keeps_the_metrics(sma
     workspace = next(iter(shown.values()))["data"]
     assert workspace["metrics/evaluate/metrics.json"]["data"]["test"]["roc_auc"] == 0.5
     assert workspace["metrics/gates.json"]["data"]["passed"] is False
-    assert "| test.roc_auc | 0.8000 |  | 0.5000 | FAIL |" in (small_repo_copy / "metrics/model_card.md").read_text()
+    assert "| over_baseline.roc_auc | 0.1000 |  | 0.0000 | FAIL |" in (small_repo_copy / "metrics/model_card.md").read_text()
     assert read_lock(small_repo_copy)["stages"]["gate"] == yaml_stage(lock_before, "gate")
 
 

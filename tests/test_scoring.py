@@ -14,10 +14,12 @@ from tabular_mlops.evaluation.scoring import (
     cross_validated_predictions,
     cross_validation,
     folds,
+    holdout_sections,
     improvement,
     predict,
     rounded,
     score,
+    skill,
 )
 
 SPEC = FeaturizeParams.model_validate(
@@ -114,6 +116,56 @@ def test_classification_baseline_has_no_ranking_skill_and_predicts_the_training_
     assert scores["roc_auc"] == 0.5
     assert scores["brier"] == pytest.approx(np.mean((0.25 - test) ** 2))
     assert scores["f1"] == 0.0
+
+
+def test_binary_brier_skill_is_one_minus_the_brier_over_the_training_share_forecasts_by_scikit_learn():
+    from sklearn.metrics import brier_score_loss
+
+    train, test, probability = pd.Series([0, 0, 0, 1]), pd.Series([0, 1, 1, 0, 1]), np.array([0.1, 0.7, 0.4, 0.3, 0.9])
+    sections = holdout_sections("classification", train, test, probability)
+    prior = np.full(len(test), 0.25)
+    expected = 1 - brier_score_loss(test, probability) / brier_score_loss(test, prior)
+    assert sections["test"]["brier_skill"] == pytest.approx(expected)
+    # scikit-learn's two-column Brier sums over both classes (twice the one-column figure): the same skill,
+    # which is why one bound serves two classes and many.
+    two_columns = 1 - (brier_score_loss(test, np.column_stack([1 - probability, probability]), labels=[0, 1])
+                       / brier_score_loss(test, np.column_stack([1 - prior, prior]), labels=[0, 1]))
+    assert two_columns == pytest.approx(expected)
+    assert sections["baseline"]["brier_skill"] == 0.0  # the baseline is its own reference
+    assert sections["over_baseline"]["brier_skill"] == pytest.approx(expected)  # higher is better
+
+
+def test_multiclass_brier_skill_matches_a_hand_worked_case():
+    train = pd.Series(["a"] * 6 + ["b"] * 3 + ["c"])  # the baseline forecasts (0.6, 0.3, 0.1) for every row
+    sections = holdout_sections("multiclass", train, MULTICLASS_TARGET, MULTICLASS_PROBABILITIES)
+    # Squared errors summed over the classes, per row. Baseline: a 0.16+0.09+0.01 = 0.26, b 0.36+0.49+0.01 = 0.86,
+    # c 0.36+0.09+0.81 = 1.26, each class twice: 4.76 over 6 rows. The model's rows: 0.14, 0.38, 0.26, 0.74, 0.86, 0.24 = 2.62.
+    assert sections["baseline"]["brier"] == pytest.approx(4.76 / 6) and sections["test"]["brier"] == pytest.approx(2.62 / 6)
+    assert sections["test"]["brier_skill"] == pytest.approx(1 - 2.62 / 4.76)
+
+
+def test_a_uniform_three_class_guess_scores_two_thirds_and_no_skill_over_balanced_classes():
+    target = pd.Series(["a", "b", "c", "c", "b", "a"])
+    uniform = pd.DataFrame(np.full((6, 3), 1 / 3), columns=["a", "b", "c"])
+    sections = holdout_sections("multiclass", target, target, uniform)  # trained on balanced classes: the prior is uniform too
+    assert round(sections["test"]["brier"], 3) == 0.667  # (2/3)^2 + 2 (1/3)^2, whichever the class
+    assert sections["test"]["brier_skill"] == pytest.approx(0.0, abs=1e-12)
+
+
+def test_the_audited_three_class_brier_of_0_325_is_skilful_where_class_shares_are_55_24_21():
+    # A telco table's contract type: a model's multiclass Brier 0.325 is far above 0.20 yet well below
+    # the class-share forecast's 1 - (0.55² + 0.24² + 0.21²) = 0.5958.
+    train = pd.Series(["month"] * 55 + ["one_year"] * 21 + ["two_year"] * 24)
+    reference = baseline("multiclass", train, train)
+    assert reference["brier"] == pytest.approx(1 - (0.55 ** 2 + 0.24 ** 2 + 0.21 ** 2))
+    assert skill({"brier": 0.325}, reference)["brier_skill"] == pytest.approx(1 - 0.325 / 0.5958)
+    assert skill({"brier": 2 / 3}, reference)["brier_skill"] < 0  # the uniform guess is worse than the shares
+
+
+def test_regression_has_no_brier_skill():
+    assert skill({"rmse": 1.0, "mae": 1.0, "r2": 0.5}, {"rmse": 2.0, "mae": 2.0, "r2": 0.0}) == {}
+    sections = holdout_sections("regression", pd.Series([1.0, 2.0, 3.0]), pd.Series([2.0, 4.0]), np.array([2.5, 3.5]))
+    assert set(sections["test"]) == {"rmse", "mae", "r2"}
 
 
 def test_regression_baseline_predicts_the_training_mean():

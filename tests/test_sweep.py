@@ -14,7 +14,7 @@ from tabular_mlops.experiments.sweep import chosen_metric, parse_ranking
 REPO_PARAMS = Path(__file__).resolve().parents[1] / "params.yaml"
 
 # Written out by hand, not read from tabular_mlops.evaluation.metrics.
-HIGHER_IS_BETTER = {"roc_auc", "average_precision", "accuracy", "f1", "r2"}
+HIGHER_IS_BETTER = {"roc_auc", "average_precision", "accuracy", "f1", "r2", "brier_skill"}
 LOWER_IS_BETTER = {"log_loss", "brier", "rmse", "mae"}
 
 
@@ -41,6 +41,7 @@ def expected_higher_is_better(reported: str) -> bool:
 @pytest.mark.parametrize("metric, higher", [
     ("test.roc_auc", True), ("test.brier", False), ("cv.roc_auc_mean", True), ("cv.roc_auc_std", False),
     ("cv.rmse_mean", False), ("test.r2", True), ("over_baseline.rmse", True), ("over_baseline.log_loss", True),
+    ("test.brier_skill", True), ("over_baseline.brier_skill", True),
 ])
 def test_a_few_metrics_rank_in_the_direction_written_by_hand(metric, higher):
     ranked = parse_ranking(show_csv(metric, {"low": "0.3", "high": "0.7"}), ["low", "high"], metric)

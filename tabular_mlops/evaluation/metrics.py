@@ -15,6 +15,8 @@ class Metric:
     task: str  # classification (binary: data.positive_class named), multiclass (positive_class null), regression
     higher_is_better: bool
     needs_threshold: bool = False  # accuracy and F1 depend on the decision threshold; CV reports the others
+    # Relative to evaluate's no-skill baseline (fitted on the training split, scored on the test split): not cross-validated.
+    needs_baseline: bool = False
 
 
 DEFINITIONS: tuple[Metric, ...] = (
@@ -24,12 +26,16 @@ DEFINITIONS: tuple[Metric, ...] = (
     Metric("brier", "classification", higher_is_better=False),
     Metric("accuracy", "classification", higher_is_better=True, needs_threshold=True),
     Metric("f1", "classification", higher_is_better=True, needs_threshold=True),
-    # Multiclass decides by the most probable class (no threshold), so CV reports all five.
+    # The Brier skill score, 1 - brier / baseline brier: 1 perfect, 0 no better than forecasting the training
+    # class shares for every row, negative worse. A ratio, so one bound means the same for two classes or many.
+    Metric("brier_skill", "classification", higher_is_better=True, needs_baseline=True),
+    # Multiclass decides by the most probable class (no threshold), so CV reports all but brier_skill.
     Metric("roc_auc", "multiclass", higher_is_better=True),  # one-vs-rest, macro average
     Metric("log_loss", "multiclass", higher_is_better=False),
     Metric("brier", "multiclass", higher_is_better=False),  # summed over classes: 0 best, 2 worst
     Metric("accuracy", "multiclass", higher_is_better=True),
     Metric("f1_macro", "multiclass", higher_is_better=True),
+    Metric("brier_skill", "multiclass", higher_is_better=True, needs_baseline=True),
     Metric("rmse", "regression", higher_is_better=False),
     Metric("mae", "regression", higher_is_better=False),
     Metric("r2", "regression", higher_is_better=True),
@@ -40,9 +46,10 @@ assert all(m.higher_is_better == BY_NAME[m.name].higher_is_better for m in DEFIN
 
 # The metric that ranks families on the leaderboard and candidates in the search.
 PRIMARY_METRIC = {"classification": "roc_auc", "multiclass": "roc_auc", "regression": "rmse"}
-# What evaluate writes: test.<metric>, cv.<metric>_mean / _std (nested_cv.* too when on), over_baseline.<metric>
+# What evaluate writes: test.<metric>, cv.<metric>_mean / _std (nested_cv.* too when on), baseline.<metric>, over_baseline.<metric>
 METRICS_BY_TASK = {task: tuple(m.name for m in DEFINITIONS if m.task == task) for task in PRIMARY_METRIC}
-CV_METRICS_BY_TASK = {task: tuple(m.name for m in DEFINITIONS if m.task == task and not m.needs_threshold) for task in PRIMARY_METRIC}
+CV_METRICS_BY_TASK = {task: tuple(m.name for m in DEFINITIONS if m.task == task and not (m.needs_threshold or m.needs_baseline))
+                      for task in PRIMARY_METRIC}
 LOWER_IS_BETTER = frozenset(m.name for m in DEFINITIONS if not m.higher_is_better)
 
 

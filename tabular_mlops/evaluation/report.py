@@ -19,7 +19,7 @@ from tabular_mlops.evaluation.fairness import fairness_reports, gap_metrics, mit
 from tabular_mlops.evaluation.diagnostics import choose_threshold, importance, log_plots, round_plot_files, segments
 from tabular_mlops.evaluation.explanations import global_explanations
 from tabular_mlops.evaluation.nested import nested_cv_report
-from tabular_mlops.evaluation.scoring import baseline, cross_validated_predictions, improvement, predict, rounded, score
+from tabular_mlops.evaluation.scoring import cross_validated_predictions, holdout_sections, predict, rounded
 from tabular_mlops.models.budget import screening_sample
 from tabular_mlops.models.mitigation import decisions, model_columns
 from tabular_mlops.progress import Progress
@@ -64,11 +64,10 @@ def evaluate_model(params: Params, contract: Contract, model: BaseEstimator,
     cv, out_of_fold = cross_validated_predictions(task, model, cv_inputs, cv_target, spec.cv_folds, seed, spec.n_jobs,
                                                   on_fold=lambda number: progress.step(f"fold {number}/{spec.cv_folds} done"))
     threshold = choose_threshold(cv_target, out_of_fold, spec.threshold) if task == "classification" else 0.5
-    test_scores = score(task, test_target, prediction, threshold)
-    reference = baseline(task, train_target, test_target, threshold)
+    held_out = holdout_sections(task, train_target, test_target, prediction, threshold)
     nested, selections = nested_cv_report(params, contract, train_inputs, train_target) if spec.nested_cv else ({}, {"enabled": False})
-    sections = {"test": test_scores, "cv": cv, **({"nested_cv": nested} if nested else {}),
-                "baseline": reference, "over_baseline": improvement(test_scores, reference)}
+    sections = {"test": held_out["test"], "cv": cv, **({"nested_cv": nested} if nested else {}),
+                "baseline": held_out["baseline"], "over_baseline": held_out["over_baseline"]}
     column = params.data.segment_column
     by_segment = segments(task, test_inputs[column], test_target, prediction, threshold, params.fairness.min_group_rows) if column else []
     # Above evaluate.importance_rows test rows, on a seeded sample of them (stratified for classification).

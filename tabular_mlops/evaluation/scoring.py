@@ -171,9 +171,28 @@ def baseline(task: str, train_target: pd.Series, test_target: pd.Series, thresho
     return score(task, test_target, predict(task, dummy, pd.DataFrame(np.zeros((len(test_target), 1)), index=test_target.index)), threshold)
 
 
+def skill(scores: dict[str, float], reference: dict[str, float]) -> dict[str, float]:
+    """The Brier skill score, 1 - Brier / the reference's Brier, for classification scores; {} for regression.
+
+    The reference is `baseline`'s, the training class shares for every row, whose Brier is never 0
+    (every class has training rows, so no share is 1); so the baseline's own skill is 0.
+    """
+    return {"brier_skill": 1 - scores["brier"] / reference["brier"]} if "brier" in scores else {}
+
+
 def improvement(test: dict[str, float], reference: dict[str, float]) -> dict[str, float]:
     """How much better than the reference each metric is; positive means better."""
     return {name: (reference[name] - value if name in LOWER_IS_BETTER else value - reference[name]) for name, value in test.items()}
+
+
+def holdout_sections(task: str, train_target: pd.Series, test_target: pd.Series, prediction: np.ndarray | pd.DataFrame,
+                     threshold: float = 0.5) -> dict[str, dict[str, float]]:
+    """evaluate's `test`, `baseline` and `over_baseline` sections: the test split's scores, the no-skill
+    baseline's (skill scores included) and the improvement on it, which the default gates bound."""
+    test = score(task, test_target, prediction, threshold)
+    reference = baseline(task, train_target, test_target, threshold)
+    test, reference = test | skill(test, reference), reference | skill(reference, reference)
+    return {"test": test, "baseline": reference, "over_baseline": improvement(test, reference)}
 
 
 def rounded(metrics: dict[str, float]) -> dict[str, float]:

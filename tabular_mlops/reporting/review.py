@@ -35,12 +35,17 @@ def at_revision(revision: str, path: str) -> str | None:
 
 
 def metric(metrics: dict, name: str) -> float:
-    value = metric_value(metrics, name)
+    """NaN when not computed, or not reported at all: a base revision may predate a metric that is gated now."""
+    try:
+        value = metric_value(metrics, name)
+    except KeyError:
+        return float("nan")
     return float("nan") if value is None else value
 
 
 def regressions(gates: list[Gate], base: dict, new: dict, tolerance: float) -> list[dict]:
-    """Every gated metric, base against new; worse means lower for a `min` gate, higher for a `max` one."""
+    """Every gated metric, base against new; worse means lower for a `min` gate, higher for a `max` one
+    (a metric missing on either side, NaN, is no regression)."""
     rows = []
     for gate in gates:
         old_value, new_value = metric(base, gate.metric), metric(new, gate.metric)
