@@ -114,3 +114,25 @@ def test_threshold_optimizer_brings_the_gap_under_the_gate_and_reports_its_cost(
         assert "must be a group the fairness mitigation saw in training" in refused.json()["errors"][0]["rule"]
     finally:
         service.stop()
+
+
+def test_the_mitigated_models_monitor_counts_the_decisions_it_served(repo: Path) -> None:
+    """After the threshold optimizer (the test above): the reference's and the monitor's precision
+    are scikit-learn's on the `decision` column served, not on probability >= threshold."""
+    from sklearn.metrics import precision_score
+
+    from tabular_mlops.config.params import MonitorParams
+    from tabular_mlops.monitoring.check import check_batch
+    from tabular_mlops.monitoring.reference import read_reference
+
+    reference = read_reference(repo / "models/reference")
+    test = reference.test
+    labels = (test["Status"] == "bad").astype(int)
+    served = (test["decision"] == "bad").astype(int)
+    thresholded = (test["probability"] >= reference.profile["threshold"]).astype(int)
+    assert (served != thresholded).any()  # the randomised mixture decides otherwise on some rows
+    assert reference.profile["performance"]["realised"]["precision"] == pytest.approx(precision_score(labels, served), abs=1e-9)
+    batch = pd.concat([test] * 2, ignore_index=True)  # above monitor.min_rows
+    performance = check_batch(batch, reference, MonitorParams())["performance"]
+    assert performance["realised"]["precision"] == pytest.approx(precision_score(labels, served), abs=1e-6)
+    assert performance["estimated_drop"]["precision"] == pytest.approx(0.0, abs=1e-6)
