@@ -25,12 +25,14 @@ SCHEDULER_ADDRESS = re.compile(r"(tcp|tls|ws|wss|ucx|inproc)://\S+")
 Task = Literal["classification", "regression"]  # the keys of FAMILIES_BY_TASK and of `gates`
 
 class DataParams(Section):
-    path: str
-    target: str
-    task: Task
+    """The table and what to predict: the only section another table needs changed."""
+
+    path: str  # the table, CSV or Parquet
+    target: str  # the column to predict
+    task: Task  # classification (two classes or more) or regression
     positive_class: Optional[str] = None  # classification: the class whose probability is output; null: every class
-    drop_columns: list[str] = Field(default_factory=list)
-    contract: str
+    drop_columns: list[str] = Field(default_factory=list)  # identifiers and leaks, removed before training
+    contract: str  # the data contract (YAML): what each column must hold
     # Metrics per value of this input column, to show gaps between groups; part of the data, so
     # another table changes only data.*.
     segment_column: Optional[str] = None
@@ -58,16 +60,20 @@ class DataParams(Section):
 
 
 class PrepareParams(Section):
-    test_size: float = Field(gt=0, lt=1)
-    drop_duplicates: bool
+    """Cleaning and the train/test split."""
+
+    test_size: float = Field(gt=0, lt=1)  # the share of rows held out as the test split
+    drop_duplicates: bool  # drop exact duplicate rows (counted in the prepare metrics)
     # The train/test split's own seed, apart from `seed` (models, CV folds): a seed sweep keeps the test set.
     split_seed: int = Field(default=42, ge=0)
 
 
 class OutlierParams(Section):
+    """Clipping numeric columns to fences learnt on the training rows (a column with zero-width fences is left unclipped)."""
+
     method: Literal["none", "iqr", "quantile"]
-    iqr_factor: float = Field(gt=0)
-    quantiles: list[float] = Field(min_length=2, max_length=2)
+    iqr_factor: float = Field(gt=0)  # iqr: the fences are Q1 - factor x IQR and Q3 + factor x IQR
+    quantiles: list[float] = Field(min_length=2, max_length=2)  # quantile: the [low, high] training quantiles
 
     @model_validator(mode="after")
     def _quantiles_ordered(self) -> "OutlierParams":
@@ -81,31 +87,39 @@ class OutlierParams(Section):
 
 
 class NumericParams(Section):
+    """Numeric columns: impute, clip, transform, scale, in that order, all fitted on training rows."""
+
     impute: Literal["mean", "median", "most_frequent"]
-    add_indicator: bool
-    transform: Literal["none", "signed_log"]
+    add_indicator: bool  # a "was missing" column per numeric column with gaps in training
+    transform: Literal["none", "signed_log"]  # signed_log: sign(x) * log(1 + |x|), for skewed money columns
     scale: Literal["standard", "robust", "minmax", "none"]
     outliers: OutlierParams
 
 
 class CategoricalParams(Section):
-    impute: Literal["most_frequent", "constant"]
-    min_frequency: Optional[int] = Field(default=None, ge=1)
+    """Category columns: impute, then one-hot; a category unseen in training scores as the infrequent one."""
+
+    impute: Literal["most_frequent", "constant"]  # constant: "missing" becomes a category of its own
+    min_frequency: Optional[int] = Field(default=None, ge=1)  # categories rarer than this are grouped as infrequent
     # One-hot columns per categorical column, the infrequent bucket included: an identifier with
     # thousands of values must not become thousands of columns. null: no bound.
     max_categories: Optional[int] = Field(default=20, ge=2)
 
 
 class FeaturizeParams(Section):
+    """The preprocessing inside the model pipeline, fitted on the training split only."""
+
     numeric: NumericParams
     categorical: CategoricalParams
 
 
 class LeaderboardParams(Section):
+    """Every listed family cross-validated on the training split; train.model: auto takes the best."""
+
     # Families of every task may be listed (dvc.yaml's foreach needs one list whatever the
     # task); cross_validate marks the ones that cannot do data.task and the leaderboard skips them.
     families: list[FamilyName] = Field(min_length=1)
-    cv_folds: int = Field(ge=2)
+    cv_folds: int = Field(ge=2)  # stratified for classification
     # A training split of more rows: every family is screened on the same seeded sample of this many
     # (stratified by the target for classification); train still fits the winner on all rows. null: all rows.
     sample_rows: Optional[int] = Field(default=100_000, ge=2)
@@ -122,17 +136,19 @@ class LeaderboardParams(Section):
 class ThresholdParams(Section):
     """How the decision threshold is chosen, always on out-of-fold training predictions."""
 
-    method: Literal["fixed", "max_f1", "min_cost"]
+    method: Literal["fixed", "max_f1", "min_cost"]  # max_f1: the best F1; min_cost: the lowest total cost of errors
     value: float = Field(gt=0, lt=1)  # used by "fixed"
     cost_false_positive: float = Field(ge=0)  # used by "min_cost"
-    cost_false_negative: float = Field(ge=0)
+    cost_false_negative: float = Field(ge=0)  # used by "min_cost"
 
 
 class EvaluateParams(Section):
-    cv_folds: int = Field(ge=2)
-    n_jobs: int = Field(ge=1)
+    """Test metrics, cross-validation, the baseline, explanations and importances of the trained model."""
+
+    cv_folds: int = Field(ge=2)  # k-fold cross-validation of the whole pipeline on the training split
+    n_jobs: int = Field(ge=1)  # CV folds in parallel; never changes a result
     threshold: ThresholdParams
-    importance_repeats: int = Field(ge=1)
+    importance_repeats: int = Field(ge=1)  # permutation importance: shuffles per column
     # permutation importance on a seeded sample of at most this many test rows (null: every row)
     importance_rows: Optional[int] = Field(default=20_000, ge=1)
     # global explanations (mean |SHAP contribution|) on a seeded sample of at most this many test rows (null: every row)
@@ -145,16 +161,20 @@ class FairnessParams(Section):
 
     min_group_rows: int = Field(default=30, ge=1)  # a smaller group is reported as "too few rows", not as a number
     bootstrap_rounds: int = Field(default=100, ge=10)  # resamples behind each group's confidence interval
-    confidence: float = Field(default=0.95, gt=0, lt=1)
+    confidence: float = Field(default=0.95, gt=0, lt=1)  # of the bootstrap intervals
 
 
 class Gate(Section):
-    metric: str
-    min: Optional[float] = None
+    """A bound the evaluated model must meet, or the pipeline stops at the gate stage."""
+
+    metric: str  # test.*, cv.*_mean, cv.*_std, over_baseline.*, nested_cv.* or fairness.<protected column>.<gap>
+    min: Optional[float] = None  # at least one of min and max
     max: Optional[float] = None
 
 
 class ReviewParams(Section):
+    """`tabular-mlops review`, run on pull requests against the base branch."""
+
     tolerance: float = Field(ge=0)  # `tabular-mlops review`: how much worse a gated metric may get
 
 
@@ -170,6 +190,8 @@ class DriftParams(Section):
 
 
 class CalibrationParams(Section):
+    """The scores' calibration, checked once on the test split, before the monitor estimates performance."""
+
     max_ece: float = Field(default=0.05, ge=0)  # beyond it, a calibration map fitted on the test split corrects the scores
     method: Literal["isotonic", "sigmoid"] = "isotonic"
     bins: int = Field(default=10, ge=2)  # equal-width reliability bins
@@ -179,6 +201,8 @@ EstimatedMetric = Literal["roc_auc", "accuracy", "precision", "recall", "f1"]
 
 
 class MonitorParams(Section):
+    """The reference profile (stage reference) and the monitor stage."""
+
     current: str = "data/scored/batch.parquet"  # the scored table to check (CSV or Parquet)
     reference_rows: int = Field(default=5000, ge=1)  # training rows kept as the drift reference (a seeded sample beyond it)
     min_rows: int = Field(default=300, ge=1)  # fewer current rows: "not enough data", no verdict
@@ -194,7 +218,7 @@ class ServeParams(Section):
     """`tabular-mlops serve`: where predictions are logged and how large a request may be."""
 
     log: str  # SQLite file (WAL mode) of predictions and feedback
-    max_body_bytes: int = Field(ge=1)
+    max_body_bytes: int = Field(ge=1)  # larger request bodies get 413
     max_rows: int = Field(ge=1)  # rows per /predict/batch request
     # The secret key of the pseudonyms that the log and batch scoring keep instead of personal values
     # (32 random bytes, mode 0600, created on first use; $TABULAR_MLOPS_PSEUDONYM_KEY overrides it).
@@ -210,10 +234,10 @@ class ServeParams(Section):
 class ScoreParams(Section):
     """The score stage: batch scoring of a table with the bundle (as `tabular-mlops score` does)."""
 
-    input: str
-    output: str
-    rejects: str
-    chunk_rows: int = Field(ge=1)
+    input: str  # the table to score, CSV or Parquet; a target column, if present, passes through
+    output: str  # the scored table, CSV or Parquet
+    rejects: str  # the rows that break the data contract, with the rules they break (CSV)
+    chunk_rows: int = Field(ge=1)  # rows read and scored at a time: memory grows with this, not with the file
 
     @model_validator(mode="after")
     def _file_types(self) -> "ScoreParams":
@@ -233,8 +257,8 @@ class EngineParams(Section):
     # A running scheduler, e.g. tcp://10.0.0.5:8786 (its workers need this package at this version);
     # null: a LocalCluster of `workers` processes with `threads_per_worker` threads each, started per stage.
     scheduler: Optional[str] = None
-    workers: int = Field(default=2, ge=1)
-    threads_per_worker: int = Field(default=1, ge=1)
+    workers: int = Field(default=2, ge=1)  # the LocalCluster's worker processes
+    threads_per_worker: int = Field(default=1, ge=1)  # the LocalCluster's threads per worker
     partition_rows: int = Field(default=1_000_000, ge=1)  # rows per partition (batch scoring: score.chunk_rows)
 
     @field_validator("scheduler")
@@ -246,7 +270,7 @@ class EngineParams(Section):
 
 
 class Params(Section):
-    seed: int = Field(ge=0)
+    seed: int = Field(ge=0)  # seeds the models and the CV folds (the split has prepare.split_seed)
     data: DataParams
     prepare: PrepareParams
     featurize: FeaturizeParams
