@@ -3,7 +3,7 @@
 .gitattributes unsets `merge` for dvc.lock and metrics/, so `git merge` keeps this branch's
 versions (valid YAML and JSON, no conflict markers) and stops; `dvc repro` then reruns what
 the other branch changed, and `git add dvc.lock metrics && git commit` ends the merge
-(docs/dvc-lock-merges.md).
+(docs/how-to/merge-branches.md).
 """
 from __future__ import annotations
 
