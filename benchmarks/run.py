@@ -253,6 +253,16 @@ def machine() -> list[str]:
             f"Load average at the start: {os.getloadavg()[0]:.2f}.", ""]
 
 
+# Sections below this line are written by other commands (benchmarks/install.py): run.py keeps them.
+KEPT_MARKER = "<!-- measured by other commands; benchmarks/run.py keeps what follows -->"
+
+
+def kept_sections(previous: str) -> list[str]:
+    """The lines of the previous results file from KEPT_MARKER on, or none."""
+    lines = previous.split("\n")
+    return lines[lines.index(KEPT_MARKER):] if KEPT_MARKER in lines else []
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="100000,1000000,10000000", help="rows of the synthetic tables for (d)")
@@ -276,7 +286,9 @@ def main() -> None:
         lines += dask_section(scratch, pipeline_size) if "f" in sections else []
     lines += [f"Load average (1, 5, 15 min) at the end: {', '.join(f'{load:.2f}' for load in os.getloadavg())}: "
               "other work on the machine slows every row alike only if it ran throughout.", ""]
-    Path(arguments.out).write_text("\n".join(lines))
+    out = Path(arguments.out)
+    lines += kept_sections(out.read_text() if out.exists() else "")
+    out.write_text("\n".join(lines))
     print("\n".join(lines))
 
 

@@ -28,3 +28,13 @@ def test_the_benchmark_command_writes_every_section_of_the_table(tmp_path: Path)
     train = next(line for line in text.splitlines() if line.startswith("| train |")).split("|")[2:4]
     assert train[0].strip() and not train[1].strip()  # 2,500 rows is above --pipeline-rows: early stages only
     assert "## (f)" in text
+
+
+def test_sections_written_by_other_commands_survive_a_new_table() -> None:
+    from benchmarks.run import KEPT_MARKER, kept_sections
+
+    previous = "\n".join(["# Benchmarks", "", "## (a) old figures", "| 1 |", KEPT_MARKER, "## (g) Installing", "| 35 |", ""])
+    assert kept_sections(previous) == [KEPT_MARKER, "## (g) Installing", "| 35 |", ""]
+    assert kept_sections("# Benchmarks\n\n## (a) old figures\n") == []
+    # The committed table keeps the install figures the README quotes.
+    assert "## (g)" in "\n".join(kept_sections((ROOT / "benchmarks/results.md").read_text()))
