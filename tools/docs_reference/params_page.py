@@ -6,11 +6,9 @@ beside it in the model's source (or its `description=`), in the order the model 
 from __future__ import annotations
 
 import ast
-import contextlib
 import inspect
 import io
 import re
-import tempfile
 import textwrap
 import tokenize
 from pathlib import Path
@@ -23,9 +21,8 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
-from tabular_mlops.config.params import Params, load_params
-from tabular_mlops.errors import StageError
-from tabular_mlops.evaluation.metrics import FAIRNESS_GAPS, gate_metric_names
+from tabular_mlops.config.params import Params
+from tools.docs_reference.params_examples import gate_metrics, wrong_keys
 
 HEADER = """\
 # params.yaml
@@ -46,38 +43,6 @@ hyperparameters (`train.<family>`) keep the names and meanings of the scikit-lea
 def params_reference(params_file: Path) -> str:
     sections = [render_section(path, model) for path, model in sections_of(Params, "")]
     return "\n".join([HEADER + wrong_keys(params_file), *sections, gate_metrics()])
-
-
-def wrong_keys(params_file: Path) -> str:
-    """What `dvc repro` prints for a misspelt key and for an unknown family, from a real params.yaml."""
-    raw = yaml.safe_load(params_file.read_text())
-    misspelt = {**raw, "prepare": {("tset_size" if key == "test_size" else key): value for key, value in raw["prepare"].items()}}
-    unknown = {**raw, "train": {**raw["train"], "model": "xgboost"}}
-    lines = []
-    with tempfile.TemporaryDirectory() as scratch, contextlib.chdir(scratch):
-        for broken in (misspelt, unknown):
-            Path("params.yaml").write_text(yaml.safe_dump(broken, sort_keys=False))
-            try:
-                load_params("params.yaml")
-            except StageError as error:
-                lines.append(f"error: {error}")
-    return "\n".join(["## When a key is wrong {#when-a-key-is-wrong}", "",
-                      "`prepare.tset_size: 0.2` and `train.model: xgboost` stop the run, before any stage works, with:", "",
-                      "```text", *lines, "```", "", "The stage exits 2 and `dvc.lock` is left as it was.", ""])
-
-
-def gate_metrics() -> str:
-    """The metric names a gate may bound, per kind of problem, from the metric definitions."""
-    lines = ["## Metrics a gate may name {#metrics-a-gate-may-name}", "",
-             "Per kind of problem (`nested_cv.*` only with `evaluate.nested_cv: true`):", "",
-             "| problem | metrics |", "|---|---|"]
-    for problem in ("classification", "multiclass", "regression"):
-        names = gate_metric_names(problem, nested_cv=True)
-        gaps = FAIRNESS_GAPS.get(problem, ())
-        fairness = [f"fairness.<protected column>.{gap}" for gap in gaps]
-        label = {"classification": "binary classification"}.get(problem, problem)
-        lines.append(f"| {label} | {', '.join(f'`{name}`' for name in [*names, *fairness])} |")
-    return "\n".join(lines) + "\n"
 
 
 def sections_of(model: type[BaseModel], path: str) -> list[tuple[str, type[BaseModel]]]:
