@@ -8,7 +8,7 @@
     tabular-mlops erase --key VALUE       remove a person's records from the prediction log
     tabular-mlops demo-drift [--url URL]  score a shifted and an unshifted batch through the service, monitor both
     tabular-mlops stage-server status|stop  the warm interpreters that `dvc repro` runs stages in
-    tabular-mlops synth --rows N --out PATH  write a credit-like table of N rows drawn from the bundled one
+    tabular-mlops synth --rows N --out PATH  write a table of N rows drawn from the project's table
 
 Each subcommand has --help. Expected failures print one `error:` line and exit 2.
 """
@@ -150,7 +150,7 @@ def parser() -> argparse.ArgumentParser:
                                        formatter_class=argparse.RawDescriptionHelpFormatter)
     stage_server.add_argument("action", choices=("status", "stop"))
     stage_server.set_defaults(run=_stage_server)
-    synth = commands.add_parser("synth", help="write a credit-like table of any size, drawn from the bundled one",
+    synth = commands.add_parser("synth", help="write a table of any size drawn from the project's table (data.path)",
                                 description="Resample the source's rows with replacement and jitter its numbers (integers stay"
                                             " integers, values stay in data.contract's ranges): the same missing rates, category"
                                             " shares and class balance, the same rows for the same seed, written a chunk at a time"

@@ -209,7 +209,7 @@ def contract_yaml(contract: Contract, source: str | Path, suggested: dict[str, d
         header += "# Suggested from names and values; each one's model_input line says what was decided. Yours to change:\n"
     if "protected" in kinds:
         header += ("# - protected: a group attribute that fairness figures compare. It stays a model input (model_input: true)\n"
-                   "#   until you set model_input: false; fairness is still reported by it. Credit: the law may forbid some\n"
+                   "#   until you set model_input: false; fairness is still reported by it. Lending: the law may forbid some\n"
                    "#   protected characteristics as inputs. Medicine: age and sex are usually needed as inputs.\n")
     if "personal" in kinds:
         header += ("# - personal: identifies a person. It is NOT a model input (model_input: false): validate checks it, then\n"
