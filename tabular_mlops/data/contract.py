@@ -246,11 +246,17 @@ def draft_contract(data: DataParams, force: bool) -> str:
     destination = Path(data.contract)
     if destination.exists() and not force:
         raise StageError(f"{destination}: contract exists (data.contract); pass --force to overwrite it")
-    table = read_table(data.path)
+    contract, text, decisions = draft(read_table(data.path), data)
+    write_text(destination, text)
+    lines = [f"wrote {destination}: {len(contract.columns)} columns, target '{contract.target}'. Review it, then commit it."]
+    return "\n".join(lines + [f"  {line}" for line in decisions])
+
+
+def draft(table: pd.DataFrame, data: DataParams) -> tuple[Contract, str, list[str]]:
+    """The contract drafted from `table` (read from data.path), its YAML, and a line per suggested
+    column with its reason and what was decided."""
     contract = infer_contract(table, data.target, data.path, data.task)
     suggested = suggestions(table, data.target)
-    write_text(destination, contract_yaml(contract, data.path, suggested))
-    lines = [f"wrote {destination}: {len(contract.columns)} columns, target '{contract.target}'. Review it, then commit it."]
-    lines += [f"  {decision_line(str(name), kind, reason, contract.columns[name].type)}"
-              for name, why in suggested.items() for kind, reason in why.items()]
-    return "\n".join(lines)
+    decisions = [decision_line(str(name), kind, reason, contract.columns[name].type)
+                 for name, why in suggested.items() for kind, reason in why.items()]
+    return contract, contract_yaml(contract, data.path, suggested), decisions
