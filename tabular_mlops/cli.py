@@ -1,5 +1,6 @@
 """`tabular-mlops`: the commands around the pipeline that are not DVC stages.
 
+    tabular-mlops init --table PATH --target COLUMN  make this clone a project for your own table
     tabular-mlops contract [--force]      draft data/contract.yaml from the table in params.yaml
     tabular-mlops sweep -S KEY=V1,V2 ...  queue and run a grid of DVC experiments, rank them
     tabular-mlops review --base REV       compare the pipeline's results with a git revision
@@ -8,7 +9,7 @@
     tabular-mlops erase --key VALUE       remove a person's records from the prediction log
     tabular-mlops demo-drift [--url URL]  score a shifted and an unshifted batch through the service, monitor both
     tabular-mlops stage-server status|stop  the warm interpreters that `dvc repro` runs stages in
-    tabular-mlops synth --rows N --out PATH  write a credit-like table of N rows drawn from the bundled one
+    tabular-mlops synth --rows N --out PATH  write a table of N rows drawn from the project's table
 
 Each subcommand has --help. Expected failures print one `error:` line and exit 2.
 """
@@ -18,6 +19,12 @@ import argparse
 import sys
 
 from tabular_mlops.errors import EXIT_EXPECTED_FAILURE, StageError
+
+
+def _init(arguments: argparse.Namespace) -> int:
+    from tabular_mlops.project import init
+
+    return init.run(arguments)
 
 
 def _contract(arguments: argparse.Namespace) -> int:
@@ -105,6 +112,7 @@ def _whole_number(text: str, flag: str, minimum: int) -> int:
 def parser() -> argparse.ArgumentParser:
     # Subcommand modules are imported when they run, so `--help` and `contract` stay quick.
     from tabular_mlops.experiments.sweep import add_arguments as sweep_arguments
+    from tabular_mlops.project.init import add_arguments as init_arguments
     from tabular_mlops.deployment.score_command import add_arguments as score_arguments
     from tabular_mlops.privacy.erase_command import add_arguments as erase_arguments
     from tabular_mlops.reporting.review import add_arguments as review_arguments
@@ -113,6 +121,10 @@ def parser() -> argparse.ArgumentParser:
 
     root = argparse.ArgumentParser(prog="tabular-mlops", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    init = commands.add_parser("init", help="make this clone a project for your own table (run once, from a fresh clone)",
+                               description=_doc("tabular_mlops.project.init"), formatter_class=argparse.RawDescriptionHelpFormatter)
+    init_arguments(init)
+    init.set_defaults(run=_init)
     contract = commands.add_parser("contract", help="draft the data contract from the table that params.yaml names",
                                    description="Draft data.contract from the table at data.path; review it before committing.")
     contract.add_argument("--force", action="store_true", help="overwrite an existing contract")
@@ -150,7 +162,7 @@ def parser() -> argparse.ArgumentParser:
                                        formatter_class=argparse.RawDescriptionHelpFormatter)
     stage_server.add_argument("action", choices=("status", "stop"))
     stage_server.set_defaults(run=_stage_server)
-    synth = commands.add_parser("synth", help="write a credit-like table of any size, drawn from the bundled one",
+    synth = commands.add_parser("synth", help="write a table of any size drawn from the project's table (data.path)",
                                 description="Resample the source's rows with replacement and jitter its numbers (integers stay"
                                             " integers, values stay in data.contract's ranges): the same missing rates, category"
                                             " shares and class balance, the same rows for the same seed, written a chunk at a time"

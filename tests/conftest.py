@@ -98,6 +98,8 @@ UNIT_SECONDS = {
     "tests/test_pipeline.py::test_experiment_sweep": 12,
     "tests/test_unusual_columns.py": 12,
     "tests/test_pipeline.py::test_changing_the_model": 8,
+    "tests/test_init.py::test_the_tutorials_commands": 30,
+    "tests/test_init.py::test_init_then_dvc_repro": 15,
 }
 
 

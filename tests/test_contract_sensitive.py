@@ -138,7 +138,7 @@ def test_the_draft_keeps_age_and_sex_as_model_inputs_and_prints_each_suggestion_
     for line, column in zip(out[1:], ("age", "sex")):
         assert line.startswith(f"  {column}: protected (its name says '{column}'): still a model input (model_input: true).")
         assert "Set model_input: false to train without it; fairness is still reported by it." in line
-        assert "Credit: the law may forbid it as an input. Medicine: age and sex are usually needed." in line
+        assert "Lending: the law may forbid it as an input. Medicine: age and sex are usually needed." in line
 
 
 def test_a_suggested_personal_column_is_kept_out_loudly_and_the_way_back_in_works(tmp_path, monkeypatch, capsys):

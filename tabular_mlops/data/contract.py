@@ -209,7 +209,7 @@ def contract_yaml(contract: Contract, source: str | Path, suggested: dict[str, d
         header += "# Suggested from names and values; each one's model_input line says what was decided. Yours to change:\n"
     if "protected" in kinds:
         header += ("# - protected: a group attribute that fairness figures compare. It stays a model input (model_input: true)\n"
-                   "#   until you set model_input: false; fairness is still reported by it. Credit: the law may forbid some\n"
+                   "#   until you set model_input: false; fairness is still reported by it. Lending: the law may forbid some\n"
                    "#   protected characteristics as inputs. Medicine: age and sex are usually needed as inputs.\n")
     if "personal" in kinds:
         header += ("# - personal: identifies a person. It is NOT a model input (model_input: false): validate checks it, then\n"
@@ -246,11 +246,17 @@ def draft_contract(data: DataParams, force: bool) -> str:
     destination = Path(data.contract)
     if destination.exists() and not force:
         raise StageError(f"{destination}: contract exists (data.contract); pass --force to overwrite it")
-    table = read_table(data.path)
+    contract, text, decisions = draft(read_table(data.path), data)
+    write_text(destination, text)
+    lines = [f"wrote {destination}: {len(contract.columns)} columns, target '{contract.target}'. Review it, then commit it."]
+    return "\n".join(lines + [f"  {line}" for line in decisions])
+
+
+def draft(table: pd.DataFrame, data: DataParams) -> tuple[Contract, str, list[str]]:
+    """The contract drafted from `table` (read from data.path), its YAML, and a line per suggested
+    column with its reason and what was decided."""
     contract = infer_contract(table, data.target, data.path, data.task)
     suggested = suggestions(table, data.target)
-    write_text(destination, contract_yaml(contract, data.path, suggested))
-    lines = [f"wrote {destination}: {len(contract.columns)} columns, target '{contract.target}'. Review it, then commit it."]
-    lines += [f"  {decision_line(str(name), kind, reason, contract.columns[name].type)}"
-              for name, why in suggested.items() for kind, reason in why.items()]
-    return "\n".join(lines)
+    decisions = [decision_line(str(name), kind, reason, contract.columns[name].type)
+                 for name, why in suggested.items() for kind, reason in why.items()]
+    return contract, contract_yaml(contract, data.path, suggested), decisions

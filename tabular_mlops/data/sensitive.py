@@ -3,7 +3,7 @@
 Only suggestions: the drafted contract marks them and writes what it decided on each one's
 `model_input` line, `tabular-mlops contract` prints the same, one line per column, and the person
 reviewing it decides. A protected column stays a model input: whether to train on age or sex is
-the user's call (the law may forbid it in credit; medicine usually needs it), so the draft never
+the user's call (the law may forbid it in lending; medicine usually needs it), so the draft never
 changes what the model learns. A personal column (a name, an email) is kept out, loudly: not
 storing people's details is the point of marking it, and a person's email is never a sensible
 input.
@@ -69,7 +69,7 @@ def suggest_protected(column: str) -> str | None:
 
 
 PROTECTED_DECISION = ("still a model input (model_input: true). Set model_input: false to train without it; fairness is"
-                      " still reported by it. Credit: the law may forbid it as an input. Medicine: age and sex are usually needed.")
+                      " still reported by it. Lending: the law may forbid it as an input. Medicine: age and sex are usually needed.")
 PERSONAL_DECISION = ("NOT a model input (model_input: false): validate checks it, then drops it, so the pipeline's files"
                      " and the model never hold it.")
 

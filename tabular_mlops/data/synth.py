@@ -1,4 +1,4 @@
-"""Credit-like tables of any size, drawn from a real one, to try the pipeline on millions of rows.
+"""Tables of any size drawn from a real one (the project's, by default), to try the pipeline on millions of rows.
 
 Whole rows of the source are resampled with replacement, so each column's missing rate, the
 category shares, the class balance and the relations between columns are the source's, up to

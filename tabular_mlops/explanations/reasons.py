@@ -18,7 +18,7 @@ DIGITS = 6
 
 
 def reason_codes(explanation: Explanation, rows: pd.DataFrame, *, excluded: Collection[str], count: int = 4) -> list[list[dict]]:
-    """Per row, the columns that pushed the output up most (for credit: toward refusal), largest first.
+    """Per row, the columns that pushed the output up most (for a risk score: toward refusal), largest first.
 
     Only positive contributions, never a column in `excluded` (personal columns: a person may not
     be told, nor refused, because of them), at most `count`, each with the row's raw value.

@@ -1,4 +1,4 @@
-"""A realistic shifted batch for the monitoring demo, made from the credit test split.
+"""A realistic shifted batch for the monitoring demo, made from the bundled example's test split.
 
 The story: a new partner channel brings mostly young part-time workers, in a downturn. The
 rows are resampled (with replacement, seeded) so that part-time workers weigh 15 times and
@@ -17,7 +17,7 @@ PART_TIME_WEIGHT, YOUNG_WEIGHT, YOUNG_BELOW, INCOME_FACTOR = 15.0, 3.0, 30, 2 / 
 
 
 def shifted_batch(test: pd.DataFrame, seed: int) -> pd.DataFrame:
-    """As many rows as `test`, resampled and changed as the module docstring says (credit columns Job, Age, Income)."""
+    """As many rows as `test`, resampled and changed as the module docstring says (the bundled example's columns Job, Age, Income)."""
     weights = np.where(test["Job"] == "partime", PART_TIME_WEIGHT, 1.0) * np.where(test["Age"] < YOUNG_BELOW, YOUNG_WEIGHT, 1.0)
     rows = np.random.default_rng(seed).choice(len(test), size=len(test), replace=True, p=weights / weights.sum())
     batch = test.iloc[rows].reset_index(drop=True)
