@@ -104,7 +104,7 @@ def assert_pipeline_ran(repo: Path) -> None:
 def assert_second_init_refused(repo: Path, table: Path, target: str) -> None:
     again = run_init(repo, "--table", str(table), "--target", target)
     assert again.returncode == 2
-    assert again.stderr.startswith("error: this project is no longer the bundled example") and again.stderr.count("\n") == 1
+    assert again.stderr.startswith("error: init has already made this project yours") and again.stderr.count("\n") == 1
     assert again.stdout == ""
 
 
@@ -195,7 +195,7 @@ def no_longer_the_example(repo: Path) -> None:
 
 
 @pytest.mark.parametrize("setup, arguments, message", [
-    (no_longer_the_example, ["--target", "y"], "this project is no longer the bundled example (example.yaml is gone)"),
+    (no_longer_the_example, ["--target", "y"], "init has already made this project yours (example.yaml is gone)"),
     (lambda repo: (repo / "params.yaml").write_text("# edited\n", encoding="utf-8"), ["--target", "y"],
      "the git tree has uncommitted changes (params.yaml); commit or stash them first"),
     (lambda repo: None, ["--table", "missing.csv", "--target", "y"], "missing.csv: file not found"),

@@ -31,7 +31,7 @@ class Request:
 def example_files(root: Path) -> list[str]:
     """What init removes, files that exist: the example's own (example.yaml lists them), example.yaml, the
     lock files, and the pipeline's outputs that git holds (those the lock files record, and all under
-    metrics/). Refuse a project that is no longer the example."""
+    metrics/). Refuse a project that is not the example."""
     import yaml
 
     for needed in ("params.yaml", "dvc.yaml"):
@@ -39,7 +39,7 @@ def example_files(root: Path) -> list[str]:
             raise StageError(f"{needed}: not found in {root}; run init from the project's root folder")
     manifest = root / EXAMPLE
     if not manifest.is_file():
-        raise StageError(f"this project is no longer the bundled example ({EXAMPLE} is gone), so init has already run;"
+        raise StageError(f"init has already made this project yours ({EXAMPLE} is gone);"
                          " to change the table, edit the data: block of params.yaml and run `tabular-mlops contract --force`")
     own = [str(name) for name in yaml.safe_load(manifest.read_text(encoding="utf-8"))["files"]]
     outputs = []
