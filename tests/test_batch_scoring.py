@@ -196,6 +196,18 @@ def test_too_many_rejects_is_a_verdict_exit_1_after_writing_everything(small_rep
     assert len(read(tmp_path / "out.csv")) == 25 and len(pd.read_csv(tmp_path / "out.rejects.csv")) == 5
 
 
+def test_the_old_second_positional_output_still_scores_with_a_one_line_notice(small_repo: Path, rows: pd.DataFrame, tmp_path: Path,
+                                                                              capsys: pytest.CaptureFixture) -> None:
+    source = planted(rows, tmp_path, ".csv")
+    assert main(["score", str(source), str(tmp_path / "out.csv"), "--model", str(small_repo / "models/bundle")]) == 0
+    captured = capsys.readouterr()
+    assert captured.out == "scored 25 rows, rejected 5 rows (of 30 read)\n" and len(read(tmp_path / "out.csv")) == 25
+    assert captured.err == ("warning: the output is now --output OUTPUT (score INPUT --output OUTPUT); "
+                            "the second positional will be removed\n")
+    assert main(["score", str(source), str(tmp_path / "a.csv"), "--output", str(tmp_path / "b.csv")]) == 2
+    assert capsys.readouterr().err == f"error: give the output once: --output {tmp_path / 'b.csv'} or {tmp_path / 'a.csv'}, not both\n"
+
+
 def one_error_line(capsys: pytest.CaptureFixture) -> str:
     captured = capsys.readouterr()
     lines = captured.err.strip().splitlines()

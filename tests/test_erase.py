@@ -67,3 +67,10 @@ def test_an_empty_value_a_missing_log_or_key_is_one_error_line_and_creates_nothi
     error = capsys.readouterr().err
     assert error.startswith(expected) and error.count("\n") == 1 and EMAIL not in error
     assert sorted(path.name for path in project.rglob("*")) == before  # no new key, no new log
+
+
+def test_the_old_flag_key_still_erases_with_a_one_line_notice(project: Path, capsys: pytest.CaptureFixture) -> None:
+    assert main(["erase", "--key", EMAIL]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.startswith("erased 3 predictions of that person")
+    assert captured.err == "warning: --key is now --value (the person's value; the secret is --key-file); --key will be removed\n"

@@ -105,7 +105,7 @@ def test_numbers_are_jittered_but_keep_their_zeros_and_their_mean(written: pd.Da
 def test_integer_columns_are_written_as_integers_in_both_formats(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(ROOT)
     assert synth("--rows", "500", "--output", str(tmp_path / "t.parquet")) == 0
-    assert synth("--rows", "500", "--output", str(tmp_path / "t.csv")) == 0
+    assert synth("--rows", "500", "--out", str(tmp_path / "t.csv")) == 0  # the old name: argparse reads it as --output
     schema = pq.read_schema(tmp_path / "t.parquet")
     assert {str(schema.field(name).type) for name in NUMBERS} == {"int64"}
     assert ".0" not in (tmp_path / "t.csv").read_text()
