@@ -8,6 +8,7 @@ verdicts that need a reproduced pipeline are tested where it is built: the gate 
 from __future__ import annotations
 
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -131,3 +132,33 @@ def test_version_prints_the_installed_package_version(capsys: pytest.CaptureFixt
 
     assert exit_code(["--version"]) == 0
     assert capsys.readouterr().out == f"tabular-mlops {version('tabular-mlops')}\n"
+
+
+def console_blocks(page: Path) -> list[tuple[list[str], list[str]]]:
+    """Each ```console block of a docs page: (its `$ ` commands, every line it shows, commands included)."""
+    blocks = page.read_text().split("```console\n")[1:]
+    shown = [block.split("```")[0].splitlines() for block in blocks]
+    return [([line[2:] for line in lines if line.startswith("$ ")], lines) for lines in shown]
+
+
+@pytest.mark.slow  # scores with small_repo's bundle
+def test_the_exit_codes_page_example_prints_what_it_shows(small_repo: Path, tmp_path: Path) -> None:
+    import subprocess
+
+    from tests.service import environment
+    from tests.test_batch_scoring import planted
+
+    import pandas as pd
+
+    shutil.copytree(small_repo / "models/bundle", tmp_path / "models/bundle")
+    (tmp_path / "data").mkdir()
+    rows = pd.read_parquet(small_repo / "data/prepared/test.parquet").head(30).reset_index(drop=True)
+    planted(rows, tmp_path / "data", ".csv").rename(tmp_path / "data/new.csv")  # 30 rows, 5 breaking the contract
+    [(commands, shown)] = console_blocks(ROOT / "docs/reference/exit-codes.md")
+    # Each command echoed as the page shows it; `(exit $s)` keeps the previous command's code for `echo $?`.
+    script = "s=0\n" + "\n".join(f"echo '$ {command}'\n(exit $s)\n{command}\ns=$?" for command in commands)
+    env = {**environment(), "PYTHONUNBUFFERED": "1"}
+    env["PATH"] = f"{Path(sys.executable).parent}:{env['PATH']}"  # the console script installed beside this python
+    ran = subprocess.run(["bash", "-c", script], cwd=tmp_path, env=env,
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=300)
+    assert ran.stdout.splitlines() == shown

@@ -149,3 +149,12 @@ def test_serve_outside_a_project_takes_flags_and_variables_and_says_so(small_rep
     first = capsys.readouterr().err.splitlines()[0]
     assert first == ("settings: --model, --port from flags; TABULAR_MLOPS_PREDICTION_LOG, TABULAR_MLOPS_MAX_ROWS from the "
                      "environment; host, workers, max_body_bytes, key_file built in (no params.yaml in this folder)")
+
+
+def test_the_http_api_page_lists_each_setting_with_its_flag_variable_params_key_and_default() -> None:
+    from tabular_mlops.serving.settings import BUILT_IN, IN_PARAMS, VARIABLES, flag
+
+    page = (ROOT / "docs/reference/http-api.md").read_text().split("## Settings\n")[1].split("\n## ")[0]
+    rows = [[cell.strip().strip("`") for cell in line.strip("|").split("|")] for line in page.splitlines() if line.startswith("| `--")]
+    expected = [[flag(name), VARIABLES[name], f"serve.{name}" if name in IN_PARAMS else "", str(BUILT_IN[name])] for name in VARIABLES]
+    assert rows == expected

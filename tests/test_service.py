@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -149,6 +150,28 @@ def test_every_error_answers_one_shape_naming_the_field_and_the_rule_never_the_v
     assert SECRET_TEXT not in response.text
 
 
+def shown_error_bodies() -> dict[int, list[dict]]:
+    """docs/reference/http-api.md's table of errors: {status: the example bodies it shows}."""
+    page = (svc.ROOT / "docs/reference/http-api.md").read_text().split("## Errors\n")[1].split("\n## ")[0]
+    shown: dict[int, list[dict]] = {}
+    for status, body in re.findall(r"^\| (\d{3}) \|.*\| `(\{.*\})` \|$", page, flags=re.M):
+        shown.setdefault(int(status), []).append(json.loads(body))
+    return shown
+
+
+def test_the_http_api_page_shows_the_error_bodies_the_service_answers(service, test_rows: pd.DataFrame) -> None:
+    shown = shown_error_bodies()
+    one = record(test_rows)
+    answered = [httpx.post(f"{service.url}/feedback", json={"prediction_id": "0" * 32, "outcome": "bad"}),
+                httpx.get(f"{service.url}/nowhere"), httpx.get(f"{service.url}/predict"),
+                httpx.post(f"{service.url}/predict/batch", json=[one] * (MAX_ROWS + 1)),
+                httpx.post(f"{service.url}/predict/batch", json=[one, {**one, "Income": -1}])]
+    for response in answered:
+        assert response.json() in shown[response.status_code], (response.status_code, response.text)
+    # 401, 500 and 503 are checked against the page by the tests that provoke them, below.
+    assert {response.status_code for response in answered} | {401, 500, 503} == set(shown)
+
+
 def test_serve_says_which_setting_came_from_where(service) -> None:
     # The fixture passes --model and --port, its folder has a params.yaml: the rest comes from there or is built in.
     assert ("settings: --model, --port from flags; serve.log, serve.max_body_bytes, serve.max_rows, serve.key_file "
@@ -245,6 +268,7 @@ def test_a_key_guards_every_endpoint_but_health_and_an_unseen_category_is_scored
             missing = httpx.request(method, f"{running.url}{path}")
             wrong = httpx.request(method, f"{running.url}{path}", headers={"X-API-Key": SECRET_TEXT})
             assert (missing.status_code, missing.json()) == (wrong.status_code, wrong.json()) == (401, refused)
+        assert shown_error_bodies()[401] == [refused]
         answer = httpx.post(f"{running.url}/predict", json=record(test_rows, Home="houseboat"), headers={"X-API-Key": key})
         assert answer.status_code == 200, answer.text
         assert answer.json()["unseen_categories"] == ["Home"] and 0 <= answer.json()["probability"] <= 1
@@ -273,7 +297,8 @@ def test_ready_is_503_until_the_bundle_is_loaded(small_repo: Path, tmp_path: Pat
     app = create_app(settings)
     client = TestClient(app)  # outside `with`: the start-up task has not run
     assert client.get("/health").status_code == 200 and client.get("/ready").status_code == 503
-    assert client.post("/predict", json={}).status_code == 503
+    not_ready = client.post("/predict", json={})
+    assert not_ready.status_code == 503 and [not_ready.json()] == shown_error_bodies()[503]
     with TestClient(app) as started:
         deadline = time.monotonic() + 30
         while started.get("/ready").status_code != 200 and time.monotonic() < deadline:
@@ -299,7 +324,7 @@ def test_an_unexpected_error_is_a_generic_500(small_repo: Path, tmp_path: Path, 
             time.sleep(0.05)
         response = client.post("/predict", json=record(test_rows))
     assert response.status_code == 500
-    assert response.json() == {"errors": [{"field": None, "rule": "internal error; the server log has the details"}]}
+    assert [response.json()] == shown_error_bodies()[500] == [{"errors": [{"field": None, "rule": "internal error; the server log has the details"}]}]
     assert SECRET_TEXT in caplog.text  # logged server-side, with its traceback
 
 
