@@ -98,7 +98,7 @@ def synth_copy(parent: Path, rows: int, configure=None) -> Path:
     """A fresh copy of the project whose data.path is a synthetic table of `rows` rows."""
     repo = fresh_copy(parent, f"rows-{rows}-{len(list(parent.iterdir()))}")
     table = repo / "data/raw/synth.parquet"
-    subprocess.run([sys.executable, "-m", "tabular_mlops", "synth", "--rows", str(rows), "--out", str(table)],
+    subprocess.run([sys.executable, "-m", "tabular_mlops", "synth", "--rows", str(rows), "--output", str(table)],
                    cwd=repo, env=environment(), check=True, capture_output=True)
 
     def point_at_table(params: dict) -> None:

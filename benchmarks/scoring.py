@@ -36,7 +36,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         source = Path(folder) / "rows.csv"
         raw.to_csv(source, index=False)
-        command = [sys.executable, "-m", "tabular_mlops", "score", str(source), str(Path(folder) / "scored.parquet"),
+        command = [sys.executable, "-m", "tabular_mlops", "score", str(source), "--output", str(Path(folder) / "scored.parquet"),
                    "--model", arguments.model, "--chunk-rows", arguments.chunk_rows, "--quiet"]
         start = time.perf_counter()
         result = subprocess.run(command, capture_output=True, text=True)

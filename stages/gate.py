@@ -1,12 +1,12 @@
 """Gate: hold the evaluation to the thresholds in `gates`, and write the model card.
 
 Both metrics/gates.json and metrics/model_card.md are written before a failing gate stops
-the pipeline, so a failed run's numbers stay visible to `dvc metrics show`.
+the pipeline (exit 1), so a failed run's numbers stay visible to `dvc metrics show`.
 """
 from __future__ import annotations
 
 from tabular_mlops.config.params import load_params
-from tabular_mlops.errors import StageError, run_stage
+from tabular_mlops.errors import Verdict, run_stage
 from tabular_mlops.files import read_json, write_json, write_text
 from tabular_mlops.reporting.gates import GATES, check_gates, failure_message
 from tabular_mlops.reporting.model_card import model_card
@@ -34,7 +34,7 @@ def main() -> None:
                       explanations=read_json(EXPLANATIONS))
     write_text(CARD, card)
     if not passed:
-        raise StageError(failure_message(results))
+        raise Verdict(failure_message(results))
 
 
 if __name__ == "__main__":

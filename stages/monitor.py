@@ -2,13 +2,13 @@
 
 Writes metrics/monitor.json (a DVC metric: `dvc metrics diff` shows drift between commits),
 metrics/monitor.md and the self-contained metrics/monitor.html; then, when a gate option
-asks for it, fails on dataset drift or on an estimated drop (after writing the report).
+asks for it, fails (exit 1) on dataset drift or on an estimated drop, after writing the report.
 """
 from __future__ import annotations
 
 from tabular_mlops.config.params import load_params
 from tabular_mlops.data.tables import read_table
-from tabular_mlops.errors import StageError, run_stage
+from tabular_mlops.errors import Verdict, run_stage
 from tabular_mlops.files import write_json, write_text
 from tabular_mlops.monitoring.check import check_batch, gate_failure
 from tabular_mlops.monitoring.reference import read_reference
@@ -30,7 +30,7 @@ def main() -> None:
     print(f"monitor: {headline(report)} (report: {REPORT_MD}, {REPORT_HTML})")
     failure = gate_failure(report, spec, spec.current)
     if failure:
-        raise StageError(failure)
+        raise Verdict(failure)
 
 
 if __name__ == "__main__":

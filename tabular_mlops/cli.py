@@ -1,24 +1,18 @@
-"""`tabular-mlops`: the commands around the pipeline that are not DVC stages.
+"""The tabular-mlops command: everything around the pipeline that `dvc repro` does not run.
 
-    tabular-mlops init --table PATH --target COLUMN  make this clone a project for your own table
-    tabular-mlops contract [--force]      draft data/contract.yaml from the table in params.yaml
-    tabular-mlops sweep -S KEY=V1,V2 ...  queue and run a grid of DVC experiments, rank them
-    tabular-mlops review --base REV       compare the pipeline's results with a git revision
-    tabular-mlops serve [--model DIR]     serve a model bundle over HTTP (FastAPI, uvicorn)
-    tabular-mlops score INPUT OUTPUT      score a CSV or Parquet file with the model bundle, in chunks
-    tabular-mlops erase --key VALUE       remove a person's records from the prediction log
-    tabular-mlops demo-drift [--url URL]  score a shifted and an unshifted batch through the service, monitor both
-    tabular-mlops stage-server status|stop  the warm interpreters that `dvc repro` runs stages in
-    tabular-mlops synth --rows N --out PATH  write a table of N rows drawn from the project's table
-
-Each subcommand has --help. Expected failures print one `error:` line and exit 2.
+Make this repository a project for your own table, draft the data contract, sweep experiments,
+review a change, serve and score with the model, erase a person's records, watch the monitor
+flag drift, and write synthetic tables. Each command's --help says what it does, gives examples
+and lists the environment variables it reads.
 """
 from __future__ import annotations
 
 import argparse
 import sys
 
-from tabular_mlops.errors import EXIT_EXPECTED_FAILURE, StageError
+from tabular_mlops import cli_texts as texts
+from tabular_mlops.cli_texts import add_command
+from tabular_mlops.errors import StageError, Verdict, exit_code_of
 
 
 def _init(arguments: argparse.Namespace) -> int:
@@ -73,7 +67,7 @@ def _demo_drift(arguments: argparse.Namespace) -> int:
 
     params = load_params()
     seed = params.seed if arguments.seed is None else arguments.seed
-    for line in run_demo(params, arguments.url, arguments.out, seed, os.environ.get("TABULAR_MLOPS_API_KEY")):
+    for line in run_demo(params, arguments.url, arguments.output, seed, os.environ.get("TABULAR_MLOPS_API_KEY")):
         print(line)
     return 0
 
@@ -88,13 +82,13 @@ def _synth(arguments: argparse.Namespace) -> int:
     from tabular_mlops.config.params import load_params
     from tabular_mlops.data.synth import check_output, write_synth
 
-    check_output(arguments.out)
+    check_output(arguments.output)
     rows = _whole_number(arguments.rows, "--rows", 1)
     seed = None if arguments.seed is None else _whole_number(arguments.seed, "--seed", 0)
     chunk_rows = {} if arguments.chunk_rows is None else {"chunk_rows": _whole_number(arguments.chunk_rows, "--chunk-rows", 1)}
     params = load_params()
     source = arguments.source or params.data.path
-    print(write_synth(source, params.data.contract, arguments.out, rows, params.seed if seed is None else seed, **chunk_rows))
+    print(write_synth(source, params.data.contract, arguments.output, rows, params.seed if seed is None else seed, **chunk_rows))
     return 0
 
 
@@ -117,77 +111,61 @@ def parser() -> argparse.ArgumentParser:
     from tabular_mlops.privacy.erase_command import add_arguments as erase_arguments
     from tabular_mlops.reporting.review import add_arguments as review_arguments
     from tabular_mlops.serving.server import add_arguments as serve_arguments
-    import tabular_mlops.stage_server.server  # noqa: F401 - its docstring is the --help text
 
-    root = argparse.ArgumentParser(prog="tabular-mlops", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    root = argparse.ArgumentParser(prog="tabular-mlops", description=__doc__, epilog=texts.ROOT_EPILOG,
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+    root.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     commands = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    init = commands.add_parser("init", help="make this clone a project for your own table (run once, from a fresh clone)",
-                               description=_doc("tabular_mlops.project.init"), formatter_class=argparse.RawDescriptionHelpFormatter)
+    init = add_command(commands, "init", texts.INIT)
     init_arguments(init)
     init.set_defaults(run=_init)
-    contract = commands.add_parser("contract", help="draft the data contract from the table that params.yaml names",
-                                   description="Draft data.contract from the table at data.path; review it before committing.")
+    contract = add_command(commands, "contract", texts.CONTRACT)
     contract.add_argument("--force", action="store_true", help="overwrite an existing contract")
     contract.set_defaults(run=_contract)
-    sweep = commands.add_parser("sweep", help="run a grid of DVC experiments and rank them by a cross-validated metric",
-                                description=_doc("tabular_mlops.experiments.sweep"), formatter_class=argparse.RawDescriptionHelpFormatter)
-    sweep_arguments(sweep)
-    sweep.set_defaults(run=_sweep)
-    review = commands.add_parser("review", help="compare the workspace's results with a git revision",
-                                 description=_doc("tabular_mlops.reporting.review"), formatter_class=argparse.RawDescriptionHelpFormatter)
-    review_arguments(review)
-    review.set_defaults(run=_review)
-    serve = commands.add_parser("serve", help="serve a model bundle over HTTP", description=_doc("tabular_mlops.serving.server"),
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    serve_arguments(serve)
-    serve.set_defaults(run=_serve)
-    score = commands.add_parser("score", help="score a CSV or Parquet file with the model bundle; bad rows go to a rejects file",
-                                description=_doc("tabular_mlops.deployment.score_command"), formatter_class=argparse.RawDescriptionHelpFormatter)
-    score_arguments(score)
-    score.set_defaults(run=_score)
-    erase = commands.add_parser("erase", help="remove a person's records from the prediction log, found by their value's pseudonym",
-                                description=_doc("tabular_mlops.privacy.erase_command"), formatter_class=argparse.RawDescriptionHelpFormatter)
-    erase_arguments(erase)
-    erase.set_defaults(run=_erase)
-    demo = commands.add_parser("demo-drift", help="see the monitor flag drift on batches scored by the running service",
-                               description="Score the test split and a shifted batch made from it (young part-time workers, incomes"
-                                           " down a third) through the service at --url, then run the monitor on both answers"
-                                           " against models/reference; a report per batch is written under --out.")
-    demo.add_argument("--url", default="http://127.0.0.1:8000", help="the running `tabular-mlops serve` (default: %(default)s)")
-    demo.add_argument("--out", default="monitoring-demo", help="folder for the two reports (default: %(default)s)")
-    demo.add_argument("--seed", type=int, default=None, help="the shifted batch's resampling seed (default: params.yaml seed)")
+    for name, text, add_arguments, run in (("sweep", texts.SWEEP, sweep_arguments, _sweep),
+                                           ("review", texts.REVIEW, review_arguments, _review),
+                                           ("serve", texts.SERVE, serve_arguments, _serve),
+                                           ("score", texts.SCORE, score_arguments, _score),
+                                           ("erase", texts.ERASE, erase_arguments, _erase)):
+        command = add_command(commands, name, text)
+        add_arguments(command)
+        command.set_defaults(run=run)
+    demo = add_command(commands, "demo-drift", texts.DEMO_DRIFT)
+    demo.add_argument("--url", default="http://127.0.0.1:8000", help="the running service (default: %(default)s)")
+    demo.add_argument("--output", metavar="DIR", default="monitoring-demo", help="folder for the two reports (default: %(default)s)")
+    demo.add_argument("--seed", type=int, default=None, help="the shifted batch's resampling seed (default: seed in params.yaml)")
     demo.set_defaults(run=_demo_drift)
-    stage_server = commands.add_parser("stage-server", help="list or stop the warm interpreters that run the pipeline's stages",
-                                       description=_doc("tabular_mlops.stage_server.server"),
-                                       formatter_class=argparse.RawDescriptionHelpFormatter)
-    stage_server.add_argument("action", choices=("status", "stop"))
-    stage_server.set_defaults(run=_stage_server)
-    synth = commands.add_parser("synth", help="write a table of any size drawn from the project's table (data.path)",
-                                description="Resample the source's rows with replacement and jitter its numbers (integers stay"
-                                            " integers, values stay in data.contract's ranges): the same missing rates, category"
-                                            " shares and class balance, the same rows for the same seed, written a chunk at a time"
-                                            " (how: tabular_mlops/data/synth.py).")
-    synth.add_argument("--rows", required=True, help="how many rows, e.g. 10_000_000")
-    synth.add_argument("--out", required=True, help="the table to write: .csv or .parquet")
-    synth.add_argument("--seed", help="the same seed gives the same rows (default: params.yaml seed)")
-    synth.add_argument("--source", help="the table to draw from; it must pass data.contract (default: data.path)")
-    synth.add_argument("--chunk-rows", help="rows generated and written at a time, rounded up to a multiple of 50,000: memory"
+    synth = add_command(commands, "synth", texts.SYNTH)
+    synth.add_argument("--rows", metavar="N", required=True, help="how many rows, e.g. 10_000_000")
+    synth.add_argument("--output", metavar="PATH", required=True, help="the table to write: .csv or .parquet")
+    synth.add_argument("--seed", help="the same seed gives the same rows (default: seed in params.yaml)")
+    synth.add_argument("--source", metavar="PATH", help="the table to draw from; it must pass the data contract (default: data.path in params.yaml)")
+    synth.add_argument("--chunk-rows", metavar="N", help="rows generated and written at a time, rounded up to a multiple of 50,000: memory"
                                             " grows with this; the rows do not change with it (default: 250,000)")
     synth.set_defaults(run=_synth)
+    debug = add_command(commands, "debug", texts.DEBUG)
+    debug_commands = debug.add_subparsers(dest="debug_command", required=True, metavar="COMMAND")
+    stage_server = add_command(debug_commands, "stage-server", texts.STAGE_SERVER)
+    stage_server.add_argument("action", choices=("status", "stop"), help="status: list the running servers; stop: stop them")
+    stage_server.set_defaults(run=_stage_server)
     return root
 
 
-def _doc(module: str) -> str:
-    return sys.modules[module].__doc__ or ""
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("tabular-mlops")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "(not installed)"
 
 
 def main(argv: list[str] | None = None) -> int:
     arguments = parser().parse_args(argv)
     try:
         return arguments.run(arguments)
-    except StageError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return EXIT_EXPECTED_FAILURE
+    except (StageError, Verdict) as error:  # 2 and 1: tabular_mlops/errors.py
+        return exit_code_of(error)
 
 
 if __name__ == "__main__":

@@ -1,10 +1,19 @@
-"""One exception type for expected failures, and the wrapper that turns it into one line."""
+"""The two ways a command ends short of success, and the wrapper that turns each into one line.
+
+    0  success
+    1  a verdict the user asked for: a gate failed, drift was found, too many rows were rejected,
+       a review found a regression, an experiment failed (`Verdict`)
+    2  bad usage or input: a missing file, a wrong param, a bad flag (`StageError`)
+
+Like `diff` and `pytest`: a script can tell "the answer is no" from "the question was wrong".
+"""
 from __future__ import annotations
 
 import os
 import sys
-from typing import Callable, NoReturn
+from typing import Callable
 
+EXIT_VERDICT = 1
 EXIT_EXPECTED_FAILURE = 2
 
 
@@ -15,9 +24,18 @@ class StageError(Exception):
     """
 
 
+class Verdict(Exception):
+    """The check the user asked for says no: a failed gate, detected drift, too many rejects.
+
+    Raised after every output is written, so the numbers behind the verdict stay readable. The
+    message says what failed; it is printed as `verdict: gate failed (1 of 3): ...`, so a log
+    tells a verdict from an `error:` at a glance (`tabular-mlops sweep` quotes both).
+    """
+
+
 def run_stage(main: Callable[[], None]) -> None:
-    """Run a stage's main() on one BLAS and one OpenMP thread; an expected failure prints one
-    line on stderr and exits 2.
+    """Run a stage's main() on one BLAS and one OpenMP thread; a verdict prints one `verdict:`
+    line on stderr and exits 1, an expected failure one `error:` line and exits 2.
 
     Unexpected exceptions keep their traceback: they are bugs, not user errors.
     """
@@ -32,10 +50,15 @@ def run_stage(main: Callable[[], None]) -> None:
     with threadpool_limits(limits=1):
         try:
             main()
-        except StageError as error:
-            _fail(str(error))
+        except (StageError, Verdict) as error:
+            sys.exit(exit_code_of(error))
 
 
-def _fail(message: str) -> NoReturn:
-    print(f"error: {message}", file=sys.stderr)
-    sys.exit(EXIT_EXPECTED_FAILURE)
+def exit_code_of(error: StageError | Verdict) -> int:
+    """Print `error`'s one line on stderr; the exit code it calls for."""
+    if isinstance(error, Verdict):
+        print(f"verdict: {error}", file=sys.stderr)
+        return EXIT_VERDICT
+    print(f"error: {error}", file=sys.stderr)
+    return EXIT_EXPECTED_FAILURE
+

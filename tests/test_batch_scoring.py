@@ -179,21 +179,33 @@ def test_memory_grows_with_the_chunk_not_with_the_file(small_repo: Path, rows: p
 def test_the_command_prints_the_counts_and_exits_0_with_rejects(small_repo: Path, rows: pd.DataFrame, tmp_path: Path,
                                                                 capsys: pytest.CaptureFixture) -> None:
     source = planted(rows, tmp_path, ".csv")
-    assert main(["score", str(source), str(tmp_path / "out.csv"), "--model", str(small_repo / "models/bundle")]) == 0
+    assert main(["score", str(source), "--output", str(tmp_path / "out.csv"), "--model", str(small_repo / "models/bundle")]) == 0
     assert capsys.readouterr().out == "scored 25 rows, rejected 5 rows (of 30 read)\n"
     assert len(pd.read_csv(tmp_path / "out.rejects.csv")) == 5  # the default: OUTPUT with .rejects.csv
 
 
-def test_too_many_rejects_exit_2_after_writing_everything(small_repo: Path, rows: pd.DataFrame, tmp_path: Path,
+def test_too_many_rejects_is_a_verdict_exit_1_after_writing_everything(small_repo: Path, rows: pd.DataFrame, tmp_path: Path,
                                                           capsys: pytest.CaptureFixture) -> None:
     source = planted(rows, tmp_path, ".csv")
-    code = main(["score", str(source), str(tmp_path / "out.csv"), "--model", str(small_repo / "models/bundle"),
+    code = main(["score", str(source), "--output", str(tmp_path / "out.csv"), "--model", str(small_repo / "models/bundle"),
                  "--max-reject-rate", "0.1"])
-    assert code == 2
+    assert code == 1
     error = capsys.readouterr().err.strip()
-    assert error == (f"error: {source}: 5 of 30 rows rejected (16.7%), more than --max-reject-rate 0.1; "
+    assert error == (f"verdict: {source}: 5 of 30 rows rejected (16.7%), more than --max-reject-rate 0.1; "
                      f"their reasons are in {tmp_path / 'out.rejects.csv'}")
     assert len(read(tmp_path / "out.csv")) == 25 and len(pd.read_csv(tmp_path / "out.rejects.csv")) == 5
+
+
+def test_the_old_second_positional_output_still_scores_with_a_one_line_notice(small_repo: Path, rows: pd.DataFrame, tmp_path: Path,
+                                                                              capsys: pytest.CaptureFixture) -> None:
+    source = planted(rows, tmp_path, ".csv")
+    assert main(["score", str(source), str(tmp_path / "out.csv"), "--model", str(small_repo / "models/bundle")]) == 0
+    captured = capsys.readouterr()
+    assert captured.out == "scored 25 rows, rejected 5 rows (of 30 read)\n" and len(read(tmp_path / "out.csv")) == 25
+    assert captured.err == ("warning: the output is now --output OUTPUT (score INPUT --output OUTPUT); "
+                            "the second positional will be removed\n")
+    assert main(["score", str(source), str(tmp_path / "a.csv"), "--output", str(tmp_path / "b.csv")]) == 2
+    assert capsys.readouterr().err == f"error: give the output once: --output {tmp_path / 'b.csv'} or {tmp_path / 'a.csv'}, not both\n"
 
 
 def one_error_line(capsys: pytest.CaptureFixture) -> str:
@@ -207,13 +219,13 @@ def test_a_missing_file_a_missing_column_an_unknown_column_are_one_line_and_leav
         small_repo: Path, rows: pd.DataFrame, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     model = ["--model", str(small_repo / "models/bundle")]
     output = tmp_path / "out.csv"
-    assert main(["score", str(tmp_path / "nowhere.csv"), str(output), *model]) == 2
+    assert main(["score", str(tmp_path / "nowhere.csv"), "--output", str(output), *model]) == 2
     assert one_error_line(capsys) == f"error: {tmp_path / 'nowhere.csv'}: file not found"
     rows.drop(columns=["Income"]).to_csv(source := tmp_path / "no_income.csv", index=False)
-    assert main(["score", str(source), str(output), *model]) == 2
+    assert main(["score", str(source), "--output", str(output), *model]) == 2
     assert one_error_line(capsys).startswith(f"error: {source}: column 'Income' missing; the model needs Seniority, Home, ")
     rows.assign(Notes="x", Branch="y").to_csv(source := tmp_path / "extra.csv", index=False)
-    assert main(["score", str(source), str(output), *model]) == 2
+    assert main(["score", str(source), "--output", str(output), *model]) == 2
     assert one_error_line(capsys) == (f"error: {source}: columns 'Notes', 'Branch' not in the model's data contract; "
                                       "remove them from the table")
     assert sorted(path.name for path in tmp_path.iterdir()) == ["extra.csv", "no_income.csv"]  # no half output, no temp file
@@ -224,7 +236,7 @@ def test_a_tampered_bundle_is_refused_in_one_line(small_repo: Path, rows: pd.Dat
     shutil.copytree(small_repo / "models/bundle", bundle_copy := tmp_path / "bundle")
     (bundle_copy / "model.joblib").write_bytes((bundle_copy / "model.joblib").read_bytes() + b"\0")
     rows.to_csv(source := tmp_path / "in.csv", index=False)
-    assert main(["score", str(source), str(tmp_path / "out.csv"), "--model", str(bundle_copy)]) == 2
+    assert main(["score", str(source), "--output", str(tmp_path / "out.csv"), "--model", str(bundle_copy)]) == 2
     assert "model.joblib: sha256" in one_error_line(capsys)
     assert not (tmp_path / "out.csv").exists()
 

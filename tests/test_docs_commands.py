@@ -41,7 +41,7 @@ RUN_BY: dict[str, dict[str, tuple[str, ...]]] = {
     "docs/tutorials/first-run.md": {
         "python3.11 -m venv .venv && . .venv/bin/activate && pip install -e .": (BASE_INSTALL,),
         "dvc repro": (FULL_RUN, PIPELINE + "test_noop_repro_runs_nothing_and_status_is_clean"),
-        "dvc metrics show": (PIPELINE + "test_failing_gate_exits_non_zero_naming_the_metric_and_keeps_the_metrics",),
+        "dvc metrics show": (PIPELINE + "test_failing_gate_is_a_verdict_exit_1_naming_the_metric_and_keeps_the_metrics",),
         "dvc plots show": ("tests/test_task_switch.py::test_dvc_plots_show_draws_only_the_tasks_plots_without_a_warning",),
         "dvc exp run -S train.model=logistic_regression": (PIPELINE + "test_experiment_sweep_value_runs_and_an_appended_misspelt_key_is_refused",),
         "dvc metrics diff": (PIPELINE + "test_metrics_diff_between_commits_needs_no_remote",),
@@ -56,12 +56,12 @@ RUN_BY: dict[str, dict[str, tuple[str, ...]]] = {
         "tabular-mlops serve --model /srv/model": (DEPLOY,),
     },
     "docs/how-to/batch-scoring.md": {
-        "tabular-mlops score data/new_applicants.csv data/scored/new_applicants.parquet":
+        "tabular-mlops score data/new_applicants.csv --output data/scored/new_applicants.parquet":
             ("tests/test_batch_scoring.py::test_the_command_prints_the_counts_and_exits_0_with_rejects",),
         "dvc repro score": ("tests/test_batch_scoring.py::test_score_stage_scores_the_params_named_table",),
     },
     "docs/how-to/explain-a-decision.md": {
-        "tabular-mlops score data/new_applicants.csv data/scored/explained.csv --explain":
+        "tabular-mlops score data/new_applicants.csv --output data/scored/explained.csv --explain":
             ("tests/test_explain_outputs.py::test_score_explain_adds_contributions_that_add_up_and_reason_codes_for_refusals",),
     },
     "docs/how-to/experiments.md": {
@@ -104,9 +104,9 @@ RUN_BY: dict[str, dict[str, tuple[str, ...]]] = {
         "dvc push": (PUSH,),
     },
     "docs/how-to/personal-data.md": {
-        "tabular-mlops erase --key alice@example.com":
+        "tabular-mlops erase --value alice@example.com":
             ("tests/test_erase.py::test_erase_removes_the_persons_predictions_and_prints_how_many_never_the_value",),
-        "tabular-mlops erase --key -": ("tests/test_erase.py::test_the_value_may_come_from_stdin_so_it_stays_out_of_the_shell_history",),
+        "tabular-mlops erase --value -": ("tests/test_erase.py::test_the_value_may_come_from_stdin_so_it_stays_out_of_the_shell_history",),
     },
     "docs/how-to/fairness.md": {
         "dvc repro": ("tests/test_fairness_pipeline.py::test_threshold_optimizer_brings_the_gap_under_the_gate_and_reports_its_cost",),
@@ -114,7 +114,7 @@ RUN_BY: dict[str, dict[str, tuple[str, ...]]] = {
     "docs/how-to/dask.md": {
         "pip install -e '.[dask]'": (CI,),
         "dvc repro": ("tests/test_dask_engine.py::test_dvc_repro_on_dask_writes_the_pandas_engines_outputs",),
-        "tabular-mlops synth --rows 10_000_000 --out /tmp/credit-10m.parquet":
+        "tabular-mlops synth --rows 10_000_000 --output /tmp/credit-10m.parquet":
             ("tests/test_synth.py::test_missing_rates_category_shares_and_class_balance_are_the_sources",),
     },
     "docs/how-to/run-the-tests.md": {

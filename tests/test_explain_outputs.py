@@ -57,7 +57,7 @@ def test_model_card_explanations_name_the_output_space_or_why_they_are_missing()
 def test_score_explain_adds_contributions_that_add_up_and_reason_codes_for_refusals(small_repo: Path, tmp_path: Path) -> None:
     source = tmp_path / "rows.csv"
     pd.read_parquet(small_repo / "data/prepared/test.parquet").head(40).to_csv(source, index=False)
-    command = [sys.executable, "-m", "tabular_mlops", "score", str(source), str(tmp_path / "explained.csv"),
+    command = [sys.executable, "-m", "tabular_mlops", "score", str(source), "--output", str(tmp_path / "explained.csv"),
                "--model", str(small_repo / "models/bundle"), "--explain", "--quiet"]
     result = subprocess.run(command, cwd=small_repo, env=environment(), capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
@@ -162,7 +162,7 @@ def test_a_mitigated_model_scores_as_before_and_refuses_explanations_clearly(sma
     source = tmp_path / "rows.csv"
     rows = pd.read_parquet(small_repo_copy / "data/prepared/test.parquet").head(5)
     rows.to_csv(source, index=False)
-    command = [sys.executable, "-m", "tabular_mlops", "score", str(source), str(tmp_path / "out.csv"),
+    command = [sys.executable, "-m", "tabular_mlops", "score", str(source), "--output", str(tmp_path / "out.csv"),
                "--model", str(small_repo_copy / "models/bundle"), "--explain", "--quiet"]
     refused = subprocess.run(command, cwd=small_repo_copy, env=environment(), capture_output=True, text=True, timeout=300)
     assert refused.returncode == 2 and "explanations are not available for a fairness-mitigated model" in refused.stderr

@@ -57,7 +57,8 @@ def test_sweep_of_classification_families_fails_naming_the_dummy_and_ranks_the_r
     result = sweep(classification_repo, "-S", f"train.model={families}", "-j", "2", "--prefix", "cls")
     assert result.returncode == 1, result.stdout + result.stderr
     dummy = f"cls-{SWEPT_CLASSIFIERS.index('dummy') + 1}"
-    assert f"error: experiment {dummy} (train.model=dummy) failed" in result.stderr
+    assert f"experiment {dummy} (train.model=dummy) failed" in result.stderr
+    assert result.stderr.splitlines()[-1] == f"verdict: sweep failed: 1 of {len(SWEPT_CLASSIFIERS)} experiments failed"
     assert "gate failed (1 of 1): test.roc_auc = 0.5 is below the minimum 0.55" in result.stderr
     ranking = ranked(result.stdout)
     assert len(ranking) == len(SWEPT_CLASSIFIERS) - 1 and dummy not in dict(ranking)

@@ -47,10 +47,10 @@ def test_dvc_repro_monitor_flags_the_shifted_batch_and_the_gate_fails_after_writ
 
     update_params(repo, configure)
     result = dvc(repo, "repro", "monitor")
-    # the stage exits 2 (an expected failure, one line); dvc then fails the run
-    assert result.returncode != 0 and "python -m stages monitor, exited with 2" in result.output, result.output
+    # the stage exits 1 (a verdict, one line); dvc then fails the run
+    assert result.returncode != 0 and "python -m stages monitor, exited with 1" in result.output, result.output
     assert ran_stages(result.output) == {"monitor"}
-    errors = [line for line in result.stderr.splitlines() if line.startswith("error: data/batches/shifted.csv: dataset drift: ")]
+    errors = [line for line in result.stderr.splitlines() if line.startswith("verdict: data/batches/shifted.csv: dataset drift: ")]
     assert len(errors) == 1 and "Traceback" not in result.output, result.output
     report = json.loads((repo / "metrics/monitor.json").read_text())  # written before the stage failed
     assert report["status"] == "ok" and report["rows"] == 480 and report["dataset_drift"] is True
@@ -103,7 +103,7 @@ def test_the_shifted_batch_drifts_and_its_estimated_drop_is_flagged_like_the_rea
 def test_demo_drift_scores_both_batches_through_the_service_and_only_the_shifted_one_fires(reproduced_repo: Path, tmp_path: Path) -> None:
     service = start(reproduced_repo / "models/bundle", working_folder(tmp_path / "server", reproduced_repo / "params.yaml"))
     try:
-        demo = subprocess.run([sys.executable, "-m", "tabular_mlops", "demo-drift", "--url", service.url, "--out", str(tmp_path / "demo")],
+        demo = subprocess.run([sys.executable, "-m", "tabular_mlops", "demo-drift", "--url", service.url, "--output", str(tmp_path / "demo")],
                               cwd=reproduced_repo, env=environment(), capture_output=True, text=True, timeout=300)
     finally:
         assert service.stop() in STOPPED, service.errors

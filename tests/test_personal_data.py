@@ -185,7 +185,7 @@ def batch(repo: Path, service, tmp_path_factory: pytest.TempPathFactory) -> dict
     table = pd.read_csv(repo / RAW_TABLE).astype({"Income": "object"})
     table.loc[3, "Income"], table.loc[5, "Home"], table.loc[8, "Age"] = "abc", "boat", -5
     table.to_csv(source := folder / "input.csv", index=False)
-    result = subprocess.run([sys.executable, "-m", "tabular_mlops", "score", str(source), str(folder / "scored.parquet"),
+    result = subprocess.run([sys.executable, "-m", "tabular_mlops", "score", str(source), "--output", str(folder / "scored.parquet"),
                              "--model", str(repo / "models/bundle"), "--rejects", str(folder / "rejects.csv"), "--quiet"],
                             cwd=service.folder, env=environment(), capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
@@ -239,8 +239,8 @@ def test_erase_removes_a_persons_predictions_feedback_and_the_bytes_of_their_pse
 
     person, other = predictions_of(email(0)), predictions_of(name(5))
     assert len(person) == 2 and first in person and len(other) == 1  # row 0 was sent twice
-    by_value = erase(folder, "--key", email(0))
-    by_stdin = erase(folder, "--key", "-", stdin=f"{name(5)}\n")
+    by_value = erase(folder, "--value", email(0))
+    by_stdin = erase(folder, "--value", "-", stdin=f"{name(5)}\n")
     assert by_value.returncode == by_stdin.returncode == 0, by_value.stderr + by_stdin.stderr
     assert by_value.stdout.startswith("erased 2 predictions of that person") and by_stdin.stdout.startswith("erased 1 prediction of")
     assert not any(leaking(text) for text in (by_value.stdout, by_value.stderr, by_stdin.stdout, by_stdin.stderr))
@@ -253,5 +253,5 @@ def test_erase_removes_a_persons_predictions_feedback_and_the_bytes_of_their_pse
     for log_file in LOG_FILES:
         data = (folder / "logs" / log_file).read_bytes()
         assert not any(value in data for value in gone), log_file
-    again = erase(folder, "--key", email(0))
+    again = erase(folder, "--value", email(0))
     assert again.returncode == 0 and again.stdout.startswith("no predictions of that person")

@@ -143,11 +143,16 @@ def test_metrics_diff_between_commits_needs_no_remote(small_repo_copy: Path) -> 
     assert (change["old"], change["new"]) == ("max_f1", "fixed")
 
 
-def test_failing_gate_exits_non_zero_naming_the_metric_and_keeps_the_metrics(small_repo_copy: Path) -> None:
+def test_failing_gate_is_a_verdict_exit_1_naming_the_metric_and_keeps_the_metrics(small_repo_copy: Path) -> None:
     set_param(small_repo_copy, "model: auto", "model: dummy")
     lock_before = (small_repo_copy / "dvc.lock").read_bytes()  # the gate stage's own
     result = dvc(small_repo_copy, "repro")
-    assert result.returncode != 0
+    # dvc fails the run whatever the stage's code; the stage's own 1 says "a verdict", not "bad input".
+    assert result.returncode != 0 and "python -m stages gate, exited with 1" in result.output, result.output
+    assert any(line.startswith("verdict: gate failed (2 of 2): ") for line in result.stderr.splitlines()), result.stderr
+    # docs/reference/exit-codes.md shows these two lines as dvc prints them.
+    shown = (ROOT / "docs/reference/exit-codes.md").read_text().split("```text\n")[1].split("```")[0].splitlines()
+    assert all(line in result.output.splitlines() for line in shown), shown
     # The dummy misses both: no ranking skill, and its Brier score is that of always predicting the
     # training split's share of 'bad' (computed here with scikit-learn from the prepared splits), the
     # baseline's, so its Brier skill score is 0.

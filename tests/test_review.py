@@ -57,7 +57,7 @@ def test_review_of_a_regressing_commit_fails_and_names_the_metric(history: Path)
     assert dvc(history, "checkout").returncode == 0
     result = review(history, "good")
     assert result.returncode == 1, result.stdout + result.stderr
-    assert "regression beyond review.tolerance=0.01: test.roc_auc" in result.stderr
+    assert "verdict: regression beyond review.tolerance=0.01: test.roc_auc" in result.stderr
     markdown = (history / "review.md").read_text()
     assert "## Pipeline review against `good`: regressed" in markdown
     assert "| test.roc_auc |" in markdown and "REGRESSED" in markdown

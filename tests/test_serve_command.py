@@ -1,6 +1,7 @@
 """`tabular-mlops serve` before it serves: its params, and which dvc.lock checks the bundle."""
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import yaml
 
 from tabular_mlops.cli import main
 from tabular_mlops.serving.server import default_lock
+from tests import service as svc
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -81,3 +83,78 @@ def test_a_busy_port_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
         assert main(["serve", "--model", "nowhere", "--port", str(port)]) == 2
     error = capsys.readouterr().err
     assert error == f"error: --host 127.0.0.1 --port {port}: cannot listen there (Address already in use); pick another --port\n"
+
+
+def test_each_setting_comes_from_its_flag_else_its_variable_else_params_yaml_else_built_in(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tabular_mlops.serving.settings import BUILT_IN, VARIABLES, resolve, source_line
+
+    for variable in VARIABLES.values():
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.chdir(tmp_path)
+    assert resolve({}) == (BUILT_IN, {name: "built in" for name in BUILT_IN})  # no params.yaml: not a project
+    assert source_line(resolve({})[1]) == ("settings: model, host, port, workers, log, max_body_bytes, max_rows, key_file "
+                                           "built in (no params.yaml in this folder)")
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    params["serve"].update(max_rows=7, max_body_bytes=70, log="project.sqlite")
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    monkeypatch.setenv("TABULAR_MLOPS_MAX_ROWS", "9")
+    monkeypatch.setenv("TABULAR_MLOPS_MAX_BODY_BYTES", "90")
+    values, sources = resolve({"max_rows": "11", "port": None})
+    assert {name: values[name] for name in ("max_rows", "max_body_bytes", "log", "port")} == \
+        {"max_rows": 11, "max_body_bytes": 90, "log": "project.sqlite", "port": 8000}
+    assert source_line(sources) == ("settings: --max-rows from flags; TABULAR_MLOPS_MAX_BODY_BYTES from the environment; "
+                                    "serve.log, serve.key_file from ./params.yaml; model, host, port, workers built in")
+
+
+@pytest.mark.parametrize("variables, message", [
+    ({"TABULAR_MLOPS_WORKERS": "0"}, "error: TABULAR_MLOPS_WORKERS must be a whole number >= 1; got '0'"),
+    ({"TABULAR_MLOPS_PREDICTION_LOG": "same.file", "TABULAR_MLOPS_PSEUDONYM_KEY_FILE": "same.file"},
+     "error: the pseudonym key file must be a file of its own, not the prediction log; got 'same.file' for both "
+     "(TABULAR_MLOPS_PREDICTION_LOG, TABULAR_MLOPS_PSEUDONYM_KEY_FILE)"),
+])
+def test_a_bad_setting_from_the_environment_is_one_line_naming_the_variable(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture, variables: dict, message: str) -> None:
+    monkeypatch.chdir(tmp_path)
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
+    assert main(["serve"]) == 2
+    assert capsys.readouterr().err == message + "\n"
+
+
+def test_serve_outside_a_project_takes_flags_and_variables_and_says_so(small_repo: Path, tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+    """A deployed host: no params.yaml, the bundle elsewhere; uvicorn is replaced by a recorder."""
+    import json
+
+    import uvicorn
+
+    from tabular_mlops.serving.app import SETTINGS_VARIABLE
+    from tabular_mlops.serving.settings import VARIABLES
+
+    for variable in VARIABLES.values():
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv(SETTINGS_VARIABLE, "")  # serve sets it: undone after the test
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("TABULAR_MLOPS_MAX_ROWS", "123")
+    monkeypatch.setenv("TABULAR_MLOPS_PREDICTION_LOG", "/var/tmp/served.sqlite")
+    started = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: started.update(options))
+    port = str(svc.free_port())
+    assert main(["serve", "--model", str(small_repo / "models/bundle"), "--port", port]) == 0
+    assert started["port"] == int(port) and started["host"] == "127.0.0.1" and started["workers"] == 1
+    settings = json.loads(os.environ[SETTINGS_VARIABLE])
+    assert (settings["max_rows"], settings["log"], settings["max_body_bytes"]) == (123, "/var/tmp/served.sqlite", 1_000_000)
+    assert settings["lock"] is None  # the bundle is outside this folder: no dvc.lock to hold it to
+    first = capsys.readouterr().err.splitlines()[0]
+    assert first == ("settings: --model, --port from flags; TABULAR_MLOPS_PREDICTION_LOG, TABULAR_MLOPS_MAX_ROWS from the "
+                     "environment; host, workers, max_body_bytes, key_file built in (no params.yaml in this folder)")
+
+
+def test_the_http_api_page_lists_each_setting_with_its_flag_variable_params_key_and_default() -> None:
+    from tabular_mlops.serving.settings import BUILT_IN, IN_PARAMS, VARIABLES, flag
+
+    page = (ROOT / "docs/reference/http-api.md").read_text().split("## Settings\n")[1].split("\n## ")[0]
+    rows = [[cell.strip().strip("`") for cell in line.strip("|").split("|")] for line in page.splitlines() if line.startswith("| `--")]
+    expected = [[flag(name), VARIABLES[name], f"serve.{name}" if name in IN_PARAMS else "", str(BUILT_IN[name])] for name in VARIABLES]
+    assert rows == expected

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -120,6 +121,63 @@ def test_bodies_and_batches_over_the_limits_are_a_413(service, test_rows: pd.Dat
     assert httpx.post(f"{service.url}/predict", content=chunks).status_code == 413
 
 
+def error_cases(test_rows: pd.DataFrame) -> dict[str, tuple]:
+    """{case: (method, path, request options, status, field, the rule's start)}: every kind of error the service answers."""
+    one = record(test_rows)
+    return {
+        "unknown path": ("GET", f"/{SECRET_TEXT}", {}, 404, None, "no such endpoint"),
+        "wrong method": ("GET", "/predict", {}, 405, None, "this endpoint does not take this method"),
+        "unknown prediction": ("POST", "/feedback", {"json": {"prediction_id": SECRET_TEXT, "outcome": "bad"}}, 404,
+                               "prediction_id", "no prediction with this prediction_id"),
+        "body too large": ("POST", "/predict", {"content": SECRET_TEXT.encode() * (MAX_BODY // len(SECRET_TEXT) + 1)}, 413, None,
+                           f"the request body is larger than the service allows ({MAX_BODY} bytes)"),
+        "too many rows": ("POST", "/predict/batch", {"json": [one] * (MAX_ROWS + 1)}, 413, None, "the batch has more rows"),
+        "invalid record": ("POST", "/predict", {"json": {**one, "Home": SECRET_TEXT}}, 422, "Home", "must be one of"),
+        "bad query parameter": ("POST", f"/predict?explain={SECRET_TEXT}", {"json": one}, 422, "explain", "the query parameter explain"),
+    }
+
+
+@pytest.mark.parametrize("case", ["unknown path", "wrong method", "unknown prediction", "body too large", "too many rows",
+                                  "invalid record", "bad query parameter"])
+def test_every_error_answers_one_shape_naming_the_field_and_the_rule_never_the_value(service, test_rows: pd.DataFrame,
+                                                                                     case: str) -> None:
+    method, path, options, status, field, rule = error_cases(test_rows)[case]
+    response = httpx.request(method, f"{service.url}{path}", **options)
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert list(body) == ["errors"] and len(body["errors"]) >= 1 and all(set(error) <= {"row", "field", "rule"} for error in body["errors"])
+    assert body["errors"][0]["field"] == field and body["errors"][0]["rule"].startswith(rule), body
+    assert SECRET_TEXT not in response.text
+
+
+def shown_error_bodies() -> dict[int, list[dict]]:
+    """docs/reference/http-api.md's table of errors: {status: the example bodies it shows}."""
+    page = (svc.ROOT / "docs/reference/http-api.md").read_text().split("## Errors\n")[1].split("\n## ")[0]
+    shown: dict[int, list[dict]] = {}
+    for status, body in re.findall(r"^\| (\d{3}) \|.*\| `(\{.*\})` \|$", page, flags=re.M):
+        shown.setdefault(int(status), []).append(json.loads(body))
+    return shown
+
+
+def test_the_http_api_page_shows_the_error_bodies_the_service_answers(service, test_rows: pd.DataFrame) -> None:
+    shown = shown_error_bodies()
+    one = record(test_rows)
+    answered = [httpx.post(f"{service.url}/feedback", json={"prediction_id": "0" * 32, "outcome": "bad"}),
+                httpx.get(f"{service.url}/nowhere"), httpx.get(f"{service.url}/predict"),
+                httpx.post(f"{service.url}/predict/batch", json=[one] * (MAX_ROWS + 1)),
+                httpx.post(f"{service.url}/predict/batch", json=[one, {**one, "Income": -1}])]
+    for response in answered:
+        assert response.json() in shown[response.status_code], (response.status_code, response.text)
+    # 401, 500 and 503 are checked against the page by the tests that provoke them, below.
+    assert {response.status_code for response in answered} | {401, 500, 503} == set(shown)
+
+
+def test_serve_says_which_setting_came_from_where(service) -> None:
+    # The fixture passes --model and --port, its folder has a params.yaml: the rest comes from there or is built in.
+    assert ("settings: --model, --port from flags; serve.log, serve.max_body_bytes, serve.max_rows, serve.key_file "
+            "from ./params.yaml; host, workers built in\n") in service.errors
+
+
 def test_metrics_parse_and_count_requests(service, test_rows: pd.DataFrame) -> None:
     httpx.post(f"{service.url}/predict", json=record(test_rows))
     families = {family.name: family for family in text_string_to_metric_families(httpx.get(f"{service.url}/metrics").text)}
@@ -168,6 +226,8 @@ def test_fuzzing_the_openapi_schema_gives_no_server_error(service) -> None:
     from hypothesis import strategies as st
     from schemathesis import GenerationMode
 
+    from schemathesis.checks import not_a_server_error, response_schema_conformance, status_code_conformance
+
     schema = schemathesis.openapi.from_url(f"{service.url}/openapi.json")
     strategy = st.one_of(schema.as_strategy(GenerationMode.POSITIVE), schema.as_strategy(GenerationMode.NEGATIVE))
     statuses = []
@@ -178,6 +238,8 @@ def test_fuzzing_the_openapi_schema_gives_no_server_error(service) -> None:
         response = case.call(base_url=service.url)
         statuses.append(response.status_code)
         assert response.status_code < 500, f"{case.method} {case.path}: {response.status_code}"
+        # Every status answered is documented, and every documented body (the errors' shape) is what comes back.
+        case.validate_response(response, checks=[not_a_server_error, status_code_conformance, response_schema_conformance])
 
     no_server_error()
     assert 200 in statuses and 422 in statuses
@@ -201,9 +263,12 @@ def test_a_key_guards_every_endpoint_but_health_and_an_unseen_category_is_scored
     running = svc.start(bundle_copy, svc.working_folder(tmp_path / "run", small_repo / "params.yaml"), api_key=key)
     try:
         assert httpx.get(f"{running.url}/health").status_code == 200
+        refused = {"errors": [{"field": None, "rule": "the X-API-Key header is missing or wrong"}]}
         for method, path in (("GET", "/ready"), ("GET", "/version"), ("GET", "/metrics"), ("POST", "/predict"), ("GET", "/docs")):
-            assert httpx.request(method, f"{running.url}{path}").status_code == 401
-            assert httpx.request(method, f"{running.url}{path}", headers={"X-API-Key": key + "x"}).status_code == 401
+            missing = httpx.request(method, f"{running.url}{path}")
+            wrong = httpx.request(method, f"{running.url}{path}", headers={"X-API-Key": SECRET_TEXT})
+            assert (missing.status_code, missing.json()) == (wrong.status_code, wrong.json()) == (401, refused)
+        assert shown_error_bodies()[401] == [refused]
         answer = httpx.post(f"{running.url}/predict", json=record(test_rows, Home="houseboat"), headers={"X-API-Key": key})
         assert answer.status_code == 200, answer.text
         assert answer.json()["unseen_categories"] == ["Home"] and 0 <= answer.json()["probability"] <= 1
@@ -232,7 +297,8 @@ def test_ready_is_503_until_the_bundle_is_loaded(small_repo: Path, tmp_path: Pat
     app = create_app(settings)
     client = TestClient(app)  # outside `with`: the start-up task has not run
     assert client.get("/health").status_code == 200 and client.get("/ready").status_code == 503
-    assert client.post("/predict", json={}).status_code == 503
+    not_ready = client.post("/predict", json={})
+    assert not_ready.status_code == 503 and [not_ready.json()] == shown_error_bodies()[503]
     with TestClient(app) as started:
         deadline = time.monotonic() + 30
         while started.get("/ready").status_code != 200 and time.monotonic() < deadline:
@@ -258,7 +324,7 @@ def test_an_unexpected_error_is_a_generic_500(small_repo: Path, tmp_path: Path, 
             time.sleep(0.05)
         response = client.post("/predict", json=record(test_rows))
     assert response.status_code == 500
-    assert response.json() == {"detail": "internal error; the server log has the details"}
+    assert [response.json()] == shown_error_bodies()[500] == [{"errors": [{"field": None, "rule": "internal error; the server log has the details"}]}]
     assert SECRET_TEXT in caplog.text  # logged server-side, with its traceback
 
 

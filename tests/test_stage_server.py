@@ -199,7 +199,7 @@ def test_the_off_switch_runs_every_stage_in_its_own_interpreter(project: Path, w
 @pytest.mark.slow
 def test_stop_ends_the_server_and_the_next_stage_starts_a_new_one(project: Path, warm: dict[str, str]) -> None:
     old = wait_for_server(warm)
-    stopped = subprocess.run([sys.executable, "-m", "tabular_mlops", "stage-server", "stop"], env=warm,
+    stopped = subprocess.run([sys.executable, "-m", "tabular_mlops", "debug", "stage-server", "stop"], env=warm,
                              capture_output=True, text=True, timeout=60)
     assert stopped.returncode == 0 and stopped.stdout.startswith("stopped ") and stopped.stdout != "stopped 0 stage server(s)\n"
     assert running_servers(server_folder(warm)) == {}

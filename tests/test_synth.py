@@ -39,7 +39,7 @@ def written(tmp_path_factory: pytest.TempPathFactory) -> pd.DataFrame:
     out = tmp_path_factory.mktemp("synth") / "table.parquet"
     with pytest.MonkeyPatch.context() as patch:
         patch.chdir(ROOT)  # params.yaml, the contract and the source are read; nothing is written here
-        assert main(["synth", "--rows", str(ROWS), "--out", str(out)]) == 0
+        assert main(["synth", "--rows", str(ROWS), "--output", str(out)]) == 0
     return pd.read_parquet(out)
 
 
@@ -67,8 +67,8 @@ def test_a_shorter_table_is_the_start_of_a_longer_one(validated, contract) -> No
 def test_the_file_does_not_depend_on_the_chunk_size(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(ROOT)
     rows = str(2 * BLOCK_ROWS + 10)
-    assert synth("--rows", rows, "--out", str(tmp_path / "one.csv"), "--seed", "5", "--chunk-rows", "1_000_000") == 0
-    assert synth("--rows", rows, "--out", str(tmp_path / "three.csv"), "--seed", "5", "--chunk-rows", str(BLOCK_ROWS)) == 0
+    assert synth("--rows", rows, "--output", str(tmp_path / "one.csv"), "--seed", "5", "--chunk-rows", "1_000_000") == 0
+    assert synth("--rows", rows, "--output", str(tmp_path / "three.csv"), "--seed", "5", "--chunk-rows", str(BLOCK_ROWS)) == 0
     assert (tmp_path / "one.csv").read_bytes() == (tmp_path / "three.csv").read_bytes()
 
 
@@ -104,8 +104,8 @@ def test_numbers_are_jittered_but_keep_their_zeros_and_their_mean(written: pd.Da
 
 def test_integer_columns_are_written_as_integers_in_both_formats(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(ROOT)
-    assert synth("--rows", "500", "--out", str(tmp_path / "t.parquet")) == 0
-    assert synth("--rows", "500", "--out", str(tmp_path / "t.csv")) == 0
+    assert synth("--rows", "500", "--output", str(tmp_path / "t.parquet")) == 0
+    assert synth("--rows", "500", "--out", str(tmp_path / "t.csv")) == 0  # the old name: argparse reads it as --output
     schema = pq.read_schema(tmp_path / "t.parquet")
     assert {str(schema.field(name).type) for name in NUMBERS} == {"int64"}
     assert ".0" not in (tmp_path / "t.csv").read_text()
@@ -125,7 +125,7 @@ def test_the_table_passes_a_contract_whose_ranges_end_at_the_sources_extremes(
     (tmp_path / "params.yaml").write_text((ROOT / "params.yaml").read_text())
     monkeypatch.chdir(tmp_path)
     out = tmp_path / f"synth{suffix}"
-    assert synth("--rows", "5000", "--out", str(out), "--source", str(SOURCE)) == 0
+    assert synth("--rows", "5000", "--output", str(out), "--source", str(SOURCE)) == 0
     table = read_table(out)
     validate_table(table, read_contract("data/contract.yaml"), out)  # the validate stage's check; raises on a violation
     assert all((table[column] == raw["columns"][column]["max"]).any() for column in ("Age", "Price"))
@@ -150,7 +150,7 @@ def test_bad_arguments_are_one_error_line_and_no_output(
     table.to_csv(bad, index=False)
     monkeypatch.chdir(ROOT)
     out = tmp_path / f"out{suffix}"
-    assert synth(*[part.replace("{bad}", str(bad)) for part in arguments], "--out", str(out)) == 2
+    assert synth(*[part.replace("{bad}", str(bad)) for part in arguments], "--output", str(out)) == 2
     assert capsys.readouterr().err.splitlines() == [f"error: {message.replace('{bad}', str(bad))}"]
     assert list(tmp_path.iterdir()) == [bad]
 
@@ -163,7 +163,7 @@ def test_an_output_that_is_not_a_csv_or_parquet_file_is_refused(
         name: str, message: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
     (tmp_path / "folder").mkdir()
     monkeypatch.chdir(ROOT)
-    assert synth("--rows", "10", "--out", str(tmp_path / name)) == 2
+    assert synth("--rows", "10", "--output", str(tmp_path / name)) == 2
     assert capsys.readouterr().err.splitlines() == [f"error: {tmp_path / name}: {message}"]
     assert sorted(path.name for path in tmp_path.iterdir()) == ["folder"]
 

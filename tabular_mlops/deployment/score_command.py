@@ -1,15 +1,9 @@
-"""`tabular-mlops score`: a CSV or Parquet file of any size, a chunk at a time, into the scored-table format.
-
-    tabular-mlops score INPUT OUTPUT [--model models/bundle] [--rejects PATH] [--chunk-rows 50000] [--explain] [--engine dask [--scheduler ADDRESS]]
+"""`tabular-mlops score INPUT --output OUTPUT`: a CSV or Parquet file of any size, a chunk at a time, into the scored-table format.
 
 Every row is checked against the bundle's data contract with validate's rules: rows that break
 one go to the rejects file with the rules they break, the others are scored into OUTPUT (what
-each file holds: tabular_mlops/deployment/batch.py, and the README's "Batch scoring"). --explain adds each
-row's SHAP explanation: the output space, the base value, a `contribution:<column>` per input column and,
-for a refusal, its reason codes (tabular_mlops/deployment/explain.py).
-Exits 0 with rejects (they are counted), 2 when more than --max-reject-rate of the rows were
-rejected (after writing everything) or on an error. Personal columns are written as keyed
-pseudonyms (the key: serve.key_file in params.yaml, or $TABULAR_MLOPS_PSEUDONYM_KEY).
+each file holds: deployment/batch.py). Rejects alone are no failure; more than
+--max-reject-rate of them is a verdict (exit 1, after writing everything).
 """
 from __future__ import annotations
 
@@ -17,19 +11,21 @@ import argparse
 import sys
 from pathlib import Path
 
-from tabular_mlops.errors import StageError
+from tabular_mlops.errors import StageError, Verdict
 
 # Kept apart from batch.py, which imports pandas and scikit-learn: `tabular-mlops --help` stays quick.
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("input", metavar="INPUT", help="the rows to score: a .csv or .parquet file")
-    parser.add_argument("output", metavar="OUTPUT", help="where the scored rows go: .csv or .parquet")
-    parser.add_argument("--model", default="models/bundle", help="the model bundle folder (default: models/bundle)")
-    parser.add_argument("--rejects", help="where the rejected rows go, with their reasons (default: OUTPUT with the suffix .rejects.csv)")
-    parser.add_argument("--chunk-rows", type=_positive, default=50_000, help="rows read, checked and scored at a time (default: 50000)")
-    parser.add_argument("--max-reject-rate", type=_rate, default=1.0,
-                        help="exit 2, after writing everything, when more than this share of the rows is rejected (default: 1.0)")
+    parser.add_argument("--output", metavar="OUTPUT", help="where the scored rows go: .csv or .parquet (required)")
+    # The output's old place, a second positional: still accepted, with a notice.
+    parser.add_argument("old_output", nargs="?", metavar="OLD_OUTPUT", help=argparse.SUPPRESS)
+    parser.add_argument("--model", metavar="DIR", default="models/bundle", help="the model bundle folder (default: models/bundle)")
+    parser.add_argument("--rejects", metavar="PATH", help="where the rejected rows go, with their reasons (default: OUTPUT with the suffix .rejects.csv)")
+    parser.add_argument("--chunk-rows", metavar="N", type=_positive, default=50_000, help="rows read, checked and scored at a time (default: 50000)")
+    parser.add_argument("--max-reject-rate", metavar="RATE", type=_rate, default=1.0,
+                        help="exit 1, after writing everything, when more than this share of the rows is rejected (default: 1.0)")
     parser.add_argument("--engine", choices=["pandas", "dask"], default="pandas",
                         help="dask: score the chunks on a Dask cluster, with the same results (default: pandas)")
     parser.add_argument("--scheduler", metavar="ADDRESS", help="with --engine dask: a running scheduler, e.g. tcp://10.0.0.5:8786 (default: a LocalCluster)")
@@ -45,27 +41,40 @@ def run(arguments: argparse.Namespace) -> int:
     from tabular_mlops.deployment.artifact import load_bundle
     from tabular_mlops.deployment.batch import score_file
     from tabular_mlops.engine.cluster import engine_client
-    from tabular_mlops.serving.server import serve_params
+    from tabular_mlops.serving.settings import resolve
 
     try:
         engine = EngineParams(name=arguments.engine, scheduler=arguments.scheduler)
     except ValidationError as error:
         raise StageError(f"--scheduler: {error.errors()[0]['msg'].removeprefix('Value error, ')}") from None
 
-    output = Path(arguments.output)
+    output = Path(_output(arguments))
+    key_file = resolve({}, ("key_file",))[0]["key_file"]  # the service's, so the pseudonyms match its log's
     rejects = Path(arguments.rejects) if arguments.rejects else output.with_suffix(".rejects.csv")
     bundle = load_bundle(arguments.model)
     for warning in bundle.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     with engine_client(engine) as client:
         counts = score_file(bundle, arguments.input, output, rejects, arguments.chunk_rows,
-                            progress=not arguments.quiet and sys.stderr.isatty(), client=client, key_file=serve_params().key_file,
+                            progress=not arguments.quiet and sys.stderr.isatty(), client=client, key_file=key_file,
                             explain=arguments.explain)
     print(counts.line())
     if counts.reject_rate > arguments.max_reject_rate:
-        raise StageError(f"{arguments.input}: {counts.rejected} of {counts.read} rows rejected ({counts.reject_rate:.1%}), "
-                         f"more than --max-reject-rate {arguments.max_reject_rate:g}; their reasons are in {rejects}")
+        raise Verdict(f"{arguments.input}: {counts.rejected} of {counts.read} rows rejected ({counts.reject_rate:.1%}), "
+                      f"more than --max-reject-rate {arguments.max_reject_rate:g}; their reasons are in {rejects}")
     return 0
+
+
+def _output(arguments: argparse.Namespace) -> str:
+    if arguments.old_output is not None:
+        if arguments.output is not None:
+            raise StageError(f"give the output once: --output {arguments.output} or {arguments.old_output}, not both")
+        print("warning: the output is now --output OUTPUT (score INPUT --output OUTPUT); the second positional will be removed",
+              file=sys.stderr)
+        return arguments.old_output
+    if arguments.output is None:
+        raise StageError("--output is required: where the scored rows go, a .csv or .parquet file")
+    return arguments.output
 
 
 def _positive(text: str) -> int:

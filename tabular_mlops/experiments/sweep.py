@@ -4,8 +4,8 @@
 
 Queues one experiment per combination (`dvc exp run --queue -S ...`), starts `-j` workers,
 prints progress as experiments change state, stops the workers, then ranks the successful
-experiments by `--metric` (read from `dvc exp show --csv`). Exits 1 if any experiment failed,
-naming it and quoting its error, because `dvc exp run --run-all` and `dvc queue` exit 0 then.
+experiments by `--metric` (read from `dvc exp show --csv`). A failed experiment is a verdict
+(exit 1), each named with its error quoted, because `dvc exp run --run-all` and `dvc queue` exit 0 then.
 
 The default `--metric` is the task's primary cross-validated metric (cv.roc_auc_mean,
 cv.rmse_mean). `--apply-best` refuses a metric measured on the test split (test.*,
@@ -24,7 +24,7 @@ import sys
 import time
 from datetime import datetime, timezone
 
-from tabular_mlops.errors import StageError
+from tabular_mlops.errors import StageError, Verdict
 from tabular_mlops.evaluation.metrics import CV_METRICS_BY_TASK, METRICS_BY_TASK, PRIMARY_METRIC, gate_metric_names, higher_is_better
 
 DONE = {"Success", "Failed"}
@@ -37,7 +37,8 @@ TEST_SECTIONS = ("test", "over_baseline", "baseline")
 def dvc(*arguments: str, check: bool = True) -> str:
     result = subprocess.run([sys.executable, "-m", "dvc", *arguments], capture_output=True, text=True)
     if check and result.returncode != 0:
-        raise SystemExit(f"error: dvc {' '.join(arguments)} failed:\n{result.stdout}{result.stderr}")
+        said = " ".join(line.strip() for line in (result.stdout + result.stderr).splitlines() if line.strip())
+        raise StageError(f"dvc {' '.join(arguments)} failed: {said}")
     return result.stdout
 
 
@@ -56,7 +57,7 @@ def grid(assignments: list[str]) -> list[list[str]]:
     for assignment in assignments:
         key, separator, values = assignment.partition("=")
         if not separator or not key or not values:
-            raise SystemExit(f"error: -S {assignment!r}: expected KEY=VALUE[,VALUE...]")
+            raise StageError(f"-S {assignment!r}: expected KEY=VALUE[,VALUE...]")
         axes.append([f"{key}={value}" for value in values.split(",")])
     return [list(combination) for combination in itertools.product(*axes)]
 
@@ -88,7 +89,7 @@ def wait(names: list[str], started: float) -> dict[str, str]:
 
 def error_lines(name: str) -> str:
     log = dvc("queue", "logs", name, check=False)
-    errors = [line.strip() for line in log.splitlines() if line.startswith(("error:", "ERROR:"))]
+    errors = [line.strip() for line in log.splitlines() if line.startswith(("verdict:", "error:", "ERROR:"))]
     return "; ".join(errors) or "see `dvc queue logs " + name + "`"
 
 
@@ -179,6 +180,8 @@ def run(arguments: argparse.Namespace) -> int:
         print(f"applied {ranked[0][0]} to the workspace" + ("; `dvc repro` bundles, scores and monitors it" if arguments.target != "all" else ""))
     failed = [name for name in names if states[name] == "Failed"]
     for name in failed:
-        print(f"error: experiment {name} ({' '.join(settings[name])}) failed: {error_lines(name)}", file=sys.stderr)
-    return 1 if failed else 0
+        print(f"experiment {name} ({' '.join(settings[name])}) failed: {error_lines(name)}", file=sys.stderr)
+    if failed:
+        raise Verdict(f"sweep failed: {len(failed)} of {len(names)} experiments failed")
+    return 0
 

@@ -1,13 +1,9 @@
-"""`tabular-mlops erase --key VALUE`: remove a person's records from the prediction log.
+"""`tabular-mlops erase --value VALUE`: remove a person's records from the prediction log.
 
-    tabular-mlops erase --key VALUE [--log PATH] [--key-file PATH]
-    tabular-mlops erase --key -            the value from stdin (a prompt that does not echo it on a
-                                           terminal), so it stays out of the shell's history
-
-VALUE is the person's value in a personal column as it was sent to the service (an email
-address, a name): its keyed pseudonym finds their predictions, which are deleted with their
-feedback and pseudonyms, and the deleted bytes are overwritten (tabular_mlops/serving/prediction_log.py,
-PredictionLog.erase). The value is never printed. Finding none is not an error: the line says so.
+VALUE is the person's value in a personal column as it was sent to the service; its keyed
+pseudonym finds their predictions, which `PredictionLog.erase` deletes with their feedback and
+pseudonyms, overwriting the deleted bytes. The value is never printed. Finding none is not an
+error: the line says so.
 """
 from __future__ import annotations
 
@@ -18,25 +14,38 @@ from pathlib import Path
 from tabular_mlops.errors import StageError
 
 
+class _OldKeyFlag(argparse.Action):
+    """`--key VALUE`, the flag's old name: still accepted (scripts use it), with a one-line notice.
+
+    It was renamed because `--key` read as the secret, which is `--key-file`."""
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        print("warning: --key is now --value (the person's value; the secret is --key-file); --key will be removed",
+              file=sys.stderr)
+        setattr(namespace, self.dest, values)
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--key", required=True, metavar="VALUE",
-                        help="the person's value in a personal column, e.g. their email address; '-' reads it from stdin")
-    parser.add_argument("--log", help="the prediction log (default: serve.log in params.yaml)")
-    parser.add_argument("--key-file", help="the pseudonym key the log was written with (default: serve.key_file in params.yaml; "
-                                           "$TABULAR_MLOPS_PSEUDONYM_KEY, when set, is the key instead)")
+    value = parser.add_mutually_exclusive_group(required=True)
+    value.add_argument("--value", metavar="VALUE",
+                       help="the person's value in a personal column, e.g. their email address; '-' reads it from standard input")
+    value.add_argument("--key", dest="value", action=_OldKeyFlag, help=argparse.SUPPRESS)
+    parser.add_argument("--log", metavar="PATH", help="the prediction log (default: serve.log in params.yaml, else logs/predictions.sqlite)")
+    parser.add_argument("--key-file", metavar="PATH",
+                        help="the pseudonym key the log was written with (default: serve.key_file in params.yaml, else logs/pseudonym.key)")
 
 
 def run(arguments: argparse.Namespace) -> int:
     from tabular_mlops.privacy.pseudonyms import pseudonym, pseudonym_key
     from tabular_mlops.serving.prediction_log import PredictionLog
-    from tabular_mlops.serving.server import serve_params
+    from tabular_mlops.serving.settings import resolve
 
-    value = read_value(arguments.key)
-    serve = serve_params() if arguments.log is None or arguments.key_file is None else None
-    path = Path(arguments.log or serve.log)
+    value = read_value(arguments.value)
+    settings, _ = resolve({"log": arguments.log, "key_file": arguments.key_file}, ("log", "key_file"))
+    path = Path(settings["log"])
     if not path.is_file():
         raise StageError(f"{path}: no prediction log there (serve.log, or --log)")
-    key = pseudonym_key(arguments.key_file or serve.key_file, create=False)
+    key = pseudonym_key(settings["key_file"], create=False)
     log = PredictionLog(path)
     try:
         erased = log.erase(pseudonym(value, key))
@@ -47,7 +56,7 @@ def run(arguments: argparse.Namespace) -> int:
 
 
 def read_value(given: str) -> str:
-    """`--key`'s value, or with '-' the first line of stdin (asked for without echo on a terminal)."""
+    """`--value`'s value, or with '-' the first line of stdin (asked for without echo on a terminal)."""
     if given == "-":
         if sys.stdin.isatty():
             import getpass
@@ -56,7 +65,7 @@ def read_value(given: str) -> str:
         else:
             given = sys.stdin.readline()
     if not given.strip():
-        raise StageError("--key: the value is empty; give the person's value in a personal column, or '-' to read it from stdin")
+        raise StageError("--value: the value is empty; give the person's value in a personal column, or '-' to read it from standard input")
     return given
 
 

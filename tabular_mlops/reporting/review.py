@@ -3,8 +3,8 @@
     tabular-mlops review --base main [--output review.md]
 
 Writes Markdown: the gated metrics with base, new and change; `dvc metrics diff` and
-`dvc params diff` tables; the gate results; which plot data changed. Exits 1 when a gated
-metric got worse by more than `review.tolerance` (params.yaml), 2 on a usage error.
+`dvc params diff` tables; the gate results; which plot data changed. A gated metric worse by
+more than `review.tolerance` (params.yaml) is a verdict: exit 1, after the report is written.
 Run `dvc repro` first: this compares files, it does not run the pipeline.
 """
 from __future__ import annotations
@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 from tabular_mlops.reporting.gates import metric_value
-from tabular_mlops.errors import StageError
+from tabular_mlops.errors import StageError, Verdict
 from tabular_mlops.files import write_text
 from tabular_mlops.config.params import Gate, load_params
 
@@ -105,6 +105,5 @@ def run(arguments: argparse.Namespace) -> int:
     regressed = [row for row in rows if row["regressed"]]
     if regressed:
         worst = ", ".join(f"{row['metric']} {row['base']:g} -> {row['new']:g}" for row in regressed)
-        print(f"regression beyond review.tolerance={params.review.tolerance:g}: {worst}", file=sys.stderr)
-        return 1
+        raise Verdict(f"regression beyond review.tolerance={params.review.tolerance:g}: {worst}")
     return 0

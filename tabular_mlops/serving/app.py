@@ -16,10 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
 from pydantic_core import to_json
 from starlette.concurrency import run_in_threadpool
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from tabular_mlops.data.contract import Contract
 from tabular_mlops.deployment.artifact import Bundle, load_bundle
@@ -27,9 +26,11 @@ from tabular_mlops.deployment.bundle import MANIFEST_FILE
 from tabular_mlops.deployment.explain import explanations
 from tabular_mlops.errors import StageError
 from tabular_mlops.privacy.pseudonyms import DEFAULT_KEY_FILE, pseudonym_key, split_personal
+from tabular_mlops.serving import error_bodies
+from tabular_mlops.serving.error_bodies import NotReady, documented, error_response
 from tabular_mlops.serving.outputs import FEEDBACK_SCHEMA, answer, feedback_outcome, headline_score, new_ids
 from tabular_mlops.serving.prediction_log import PredictionLog
-from tabular_mlops.serving.schema import Parser, RequestError, TooManyRows
+from tabular_mlops.serving.schema import Parser, RequestError
 from tabular_mlops.serving.telemetry import Gatekeeper, Metrics
 
 SETTINGS_VARIABLE = "TABULAR_MLOPS_SERVE_SETTINGS"  # how `serve` hands its settings to each worker
@@ -69,7 +70,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = FastAPI(title="tabular-mlops scoring service", version=manifest["model_sha256"][:12], lifespan=lifespan)
     app.add_middleware(Gatekeeper, metrics=metrics, max_body_bytes=settings.max_body_bytes)
-    _error_handlers(app)
+    error_bodies.install(app)
     record_schema = parser.json_schema
     single = {"requestBody": {"required": True, "content": {"application/json": {"schema": record_schema}}}}
     batch = {"requestBody": {"required": True, "content": {
@@ -78,7 +79,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     def ready() -> tuple[Bundle, PredictionLog]:
         if "bundle" not in state:
-            raise _NotReady()
+            raise NotReady()
         return state["bundle"], state["log"]
 
     def score(records: list[dict], explain: bool = False) -> list[dict]:
@@ -107,14 +108,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             given["explanation"] = explanation
         return answers
 
-    @app.post("/predict", openapi_extra=single, summary="Score one record")
+    scoring = documented(400, 401, 413, 422, 500, 503)
+
+    @app.post("/predict", openapi_extra=single, summary="Score one record", responses=scoring)
     async def predict(request: Request):
         ready()  # 503 before a 422: the client should retry elsewhere, not fix its request
         explain = explain_flag(request)
         records = parser.one(await request.body())
         return _json((await run_in_threadpool(score, records, explain))[0])
 
-    @app.post("/predict/batch", openapi_extra=batch, summary="Score a JSON list of records or a CSV table")
+    @app.post("/predict/batch", openapi_extra=batch, summary="Score a JSON list of records or a CSV table", responses=scoring)
     async def predict_batch(request: Request):
         ready()
         explain = explain_flag(request)
@@ -123,33 +126,34 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         records = parser.batch_csv(body, settings.max_rows) if is_csv else parser.batch_json(body, settings.max_rows)
         return _json({"predictions": await run_in_threadpool(score, records, explain) if records else []})
 
-    @app.post("/feedback", summary="Record the observed outcome of a prediction", openapi_extra={"requestBody": {
+    @app.post("/feedback", summary="Record the observed outcome of a prediction", responses=documented(400, 401, 404, 413, 422, 500, 503),
+              openapi_extra={"requestBody": {
         "required": True, "content": {"application/json": {"schema": FEEDBACK_SCHEMA}}}})
     async def feedback(request: Request):
         bundle, log = ready()
         prediction_id, outcome = feedback_outcome(await request.body(), contract, problem)
         if await run_in_threadpool(log.model_of, prediction_id) is None:
-            return JSONResponse({"detail": "no prediction with this prediction_id in the log"}, status_code=404)
+            return error_response(404, "no prediction with this prediction_id in the log", field="prediction_id")
         await run_in_threadpool(log.feedback, prediction_id, outcome)
         return {"prediction_id": prediction_id, "outcome": outcome}
 
-    @app.get("/health", summary="Alive")
+    @app.get("/health", summary="Alive", responses=documented(500))
     async def health():
         return {"status": "alive"}
 
-    @app.get("/ready", summary="The model is loaded and verified")
+    @app.get("/ready", summary="The model is loaded and verified", responses=documented(401, 500, 503))
     async def is_ready():
         ready()
         return {"status": "ready", "model_version": state["bundle"].version}
 
-    @app.get("/version", summary="Which model answers, trained on what, and how it tested")
+    @app.get("/version", summary="Which model answers, trained on what, and how it tested", responses=documented(401, 500))
     async def model_version():
         return {"model_sha256": manifest["model_sha256"], "model_version": manifest["model_sha256"][:12],
                 "training_data_sha256": metadata.get("training_data_sha256"), "problem": problem,
                 "target": metadata["target"], "threshold": manifest.get("threshold"),
                 "metrics": manifest["metrics"]["test"], "params": metadata.get("params", {})}
 
-    @app.get("/metrics", summary="Prometheus metrics")
+    @app.get("/metrics", summary="Prometheus metrics", responses=documented(401, 500))
     async def prometheus():
         return Response(metrics.exposition(), media_type="text/plain; version=0.0.4; charset=utf-8")
 
@@ -195,33 +199,3 @@ def _warm_explainer(bundle: Bundle) -> str | None:
         return str(error).split(": ", 1)[-1]
     explanations(bundle, background, [None])
     return None
-
-
-class _NotReady(Exception):
-    pass
-
-
-def _error_handlers(app: FastAPI) -> None:
-    async def invalid(request: Request, error: RequestError) -> JSONResponse:
-        return JSONResponse({"errors": error.errors}, status_code=422)
-
-    async def fastapi_invalid(request: Request, error: RequestValidationError) -> JSONResponse:
-        # FastAPI's default body echoes each error's `input`: name the place and the rule only.
-        errors = [{"field": ".".join(map(str, item["loc"][1:])) or None, "rule": item["msg"]} for item in error.errors()]
-        return JSONResponse({"errors": errors}, status_code=422)
-
-    async def too_many(request: Request, error: TooManyRows) -> JSONResponse:
-        return JSONResponse({"detail": "the batch has more rows than serve.max_rows allows"}, status_code=413)
-
-    async def not_ready(request: Request, error: _NotReady) -> JSONResponse:
-        return JSONResponse({"detail": "the model is not loaded yet"}, status_code=503)
-
-    async def unexpected(request: Request, error: Exception) -> JSONResponse:
-        logger.error("unexpected error on %s", request.url.path, exc_info=error)
-        return JSONResponse({"detail": "internal error; the server log has the details"}, status_code=500)
-
-    app.add_exception_handler(RequestError, invalid)
-    app.add_exception_handler(RequestValidationError, fastapi_invalid)
-    app.add_exception_handler(TooManyRows, too_many)
-    app.add_exception_handler(_NotReady, not_ready)
-    app.add_exception_handler(Exception, unexpected)

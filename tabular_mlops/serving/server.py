@@ -1,4 +1,4 @@
-"""`tabular-mlops serve`: check the bundle, then hand the app factory to uvicorn.
+"""`tabular-mlops serve`: verify the model bundle, then run the scoring service under uvicorn.
 
 The bundle is verified here, before any worker starts, so a tampered or stale model stops the
 command with one `error:` line (exit 2) instead of a server that never becomes ready. Each
@@ -14,61 +14,57 @@ from pathlib import Path
 
 from tabular_mlops.errors import StageError
 
-DEFAULT_MODEL = "models/bundle"
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", default=DEFAULT_MODEL, help="the bundle folder (default: %(default)s)")
+    # Defaults are None so that settings.resolve can tell a flag given from one left out.
+    parser.add_argument("--model", metavar="DIR", help="the model bundle folder (default: models/bundle)")
     parser.add_argument("--lock", default=None,
-                        help="dvc.lock to check the bundle is not stale, or 'none' (default: ./dvc.lock when the "
+                        help="the dvc.lock to check the bundle against, or 'none' (default: ./dvc.lock when the "
                              "bundle is inside the current folder and dvc.lock exists)")
-    parser.add_argument("--host", default="127.0.0.1", help="(default: %(default)s)")
-    parser.add_argument("--port", type=int, default=8000, help="(default: %(default)s)")
-    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes (default: %(default)s)")
+    parser.add_argument("--host", help="the address to listen on; 0.0.0.0 for every interface (default: 127.0.0.1)")
+    parser.add_argument("--port", help="(default: 8000)")
+    parser.add_argument("--workers", help="server processes, each with its own copy of the model (default: 1)")
+    parser.add_argument("--log", metavar="PATH", help="the prediction log, a SQLite file (default: logs/predictions.sqlite)")
+    parser.add_argument("--max-body-bytes", metavar="N", help="larger request bodies are answered 413 (default: 1000000)")
+    parser.add_argument("--max-rows", metavar="N", help="larger /predict/batch requests are answered 413 (default: 10000)")
+    parser.add_argument("--key-file", metavar="PATH",
+                        help="the pseudonym key, made on first use when the contract has personal columns (default: logs/pseudonym.key)")
 
 
 def run(arguments: argparse.Namespace) -> int:
     # Here, not at the top: `tabular-mlops --help` imports this module and stays quick.
     from tabular_mlops.deployment.artifact import load_bundle
     from tabular_mlops.serving.app import Settings
+    from tabular_mlops.serving.settings import resolve, source_line
 
-    if arguments.workers < 1:
-        raise StageError(f"--workers must be at least 1; got {arguments.workers}")
-    serve = serve_params()
-    _refuse_busy_port(arguments.host, arguments.port)
-    lock = default_lock(arguments.model, arguments.lock)
-    bundle = load_bundle(arguments.model, lock)
+    given, sources = resolve({name: getattr(arguments, name) for name in
+                              ("model", "host", "port", "workers", "log", "max_body_bytes", "max_rows", "key_file")})
+    _refuse_busy_port(given["host"], given["port"])
+    lock = default_lock(given["model"], arguments.lock)
+    bundle = load_bundle(given["model"], lock)
     for warning in bundle.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     if bundle.contract.personal:
         from tabular_mlops.privacy.pseudonyms import pseudonym_key
 
-        pseudonym_key(serve.key_file)  # made (or refused) here, once, before any worker needs it
-    settings = Settings(model=str(Path(arguments.model).resolve()), lock=None if lock is None else str(Path(lock).resolve()),
-                        log=str(Path(serve.log).resolve()), max_body_bytes=serve.max_body_bytes, max_rows=serve.max_rows,
-                        key_file=str(Path(serve.key_file).resolve()))
+        pseudonym_key(given["key_file"])  # made (or refused) here, once, before any worker needs it
+    settings = Settings(model=str(Path(given["model"]).resolve()), lock=None if lock is None else str(Path(lock).resolve()),
+                        log=str(Path(given["log"]).resolve()), max_body_bytes=given["max_body_bytes"], max_rows=given["max_rows"],
+                        key_file=str(Path(given["key_file"]).resolve()))
     settings.to_environment()
-    if arguments.workers > 1 and "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
+    if given["workers"] > 1 and "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
         # Set before any worker imports prometheus_client, so their samples go to shared files.
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="tabular-mlops-metrics-")
-    print(f"serving model {bundle.version} from {arguments.model} on http://{arguments.host}:{arguments.port} "
-          f"(log: {serve.log})", file=sys.stderr)
+    print(source_line(sources), file=sys.stderr)
+    print(f"serving model {bundle.version} from {given['model']} on http://{given['host']}:{given['port']} "
+          f"(log: {given['log']})", file=sys.stderr)
     del bundle  # each worker loads its own
 
     import uvicorn
 
-    uvicorn.run("tabular_mlops.serving.app:create_app", factory=True, host=arguments.host, port=arguments.port,
-                workers=arguments.workers, timeout_graceful_shutdown=30, log_level="warning")
+    uvicorn.run("tabular_mlops.serving.app:create_app", factory=True, host=given["host"], port=given["port"],
+                workers=given["workers"], timeout_graceful_shutdown=30, log_level="warning")
     return 0
-
-
-def serve_params():
-    """params.yaml's `serve` section (the whole file validated); its defaults outside a project."""
-    from tabular_mlops.config.params import PARAMS_FILE, ServeParams, load_params
-
-    if Path(PARAMS_FILE).exists():
-        return load_params().serve
-    return ServeParams(log="logs/predictions.sqlite", max_body_bytes=1_000_000, max_rows=10_000)
 
 
 def _refuse_busy_port(host: str, port: int) -> None:

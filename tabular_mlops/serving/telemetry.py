@@ -11,11 +11,12 @@ import os
 import time
 
 import numpy as np
-from fastapi import HTTPException
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from tabular_mlops.serving.error_bodies import BodyTooLarge, body_too_large, error_response
 
 API_KEY_VARIABLE = "TABULAR_MLOPS_API_KEY"
 OPEN_PATHS = {"/health"}  # liveness probes carry no key
@@ -60,11 +61,6 @@ class Metrics:
         return generate_latest(self.registry)
 
 
-class BodyTooLarge(HTTPException):
-    def __init__(self, limit: int) -> None:
-        super().__init__(413, f"the request body is larger than serve.max_body_bytes ({limit} bytes)")
-
-
 class Gatekeeper:
     def __init__(self, app: ASGIApp, metrics: Metrics, max_body_bytes: int, api_key: str | None = None) -> None:
         self.app, self.metrics, self.max_body_bytes = app, metrics, max_body_bytes
@@ -99,12 +95,12 @@ class Gatekeeper:
         if self.api_key and scope["path"] not in OPEN_PATHS:
             given = headers.get(b"x-api-key", b"")
             if not hmac.compare_digest(given, self.api_key):
-                return JSONResponse({"detail": "missing or wrong X-API-Key header"}, status_code=401)
+                return error_response(401, "the X-API-Key header is missing or wrong")
         length = headers.get(b"content-length", b"0")
         if not length.isdigit():
-            return JSONResponse({"detail": "the Content-Length header must be a number"}, status_code=400)
+            return error_response(400, "the Content-Length header must be a number")
         if int(length) > self.max_body_bytes:
-            return JSONResponse({"detail": BodyTooLarge(self.max_body_bytes).detail}, status_code=413)
+            return error_response(413, body_too_large(self.max_body_bytes))
         return None
 
     def _limited(self, receive: Receive) -> Receive:

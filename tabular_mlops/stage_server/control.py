@@ -1,4 +1,4 @@
-"""`tabular-mlops stage-server status|stop`: the stage servers this user runs, and stopping them."""
+"""`tabular-mlops debug stage-server status|stop`: the stage servers this user runs, and stopping them."""
 from __future__ import annotations
 
 import argparse

@@ -9,7 +9,7 @@ environment, umask, import path, argv, stdin, stdout and stderr, so what a stage
 prints does not depend on where it ran (tests/test_stage_server.py checks byte-identical outputs).
 
 Started on demand by the first stage that finds none (that stage runs in its own interpreter
-meanwhile); exits after IDLE_SECONDS unused, on SIGTERM (`tabular-mlops stage-server stop`), or
+meanwhile); exits after IDLE_SECONDS unused, on SIGTERM (`tabular-mlops debug stage-server stop`), or
 when a library it imported changes on disk (a pip install), so it never serves stale libraries.
 """
 from __future__ import annotations
