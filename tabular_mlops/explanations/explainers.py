@@ -8,13 +8,13 @@ Each family says how it is explained (its `Explanation`, tabular_mlops/families/
 
 | method         | SHAP explainer                              | families                                         |
 |----------------|---------------------------------------------|--------------------------------------------------|
-| tree           | TreeExplainer, tree_path_dependent          | random_forest, hist_gradient_boosting            |
+| tree           | TreeExplainer, tree_path_dependent          | random_forest, hist_gradient_boosting, lightgbm  |
 | linear         | LinearExplainer, interventional             | logistic_regression, linear_regression, ridge    |
 | constant       | none: every contribution is 0               | dummy                                            |
 | model_agnostic | ExactExplainer when 2**columns <= MAX_EVALS, else PermutationExplainer | mlp, linear_svm (calibrated); any wrapper, e.g. a fairness mitigation |
 
 The output space is `value` for a regressor; for a classifier, the family's: `log_odds` for
-logistic_regression and hist_gradient_boosting, `probability` for the others.
+logistic_regression, hist_gradient_boosting and lightgbm, `probability` for the others.
 
 base_value is the mean output over the background rows, except for trees: the mean over the
 training rows as the trees' leaf counts record them.

@@ -1,7 +1,7 @@
 """The model families that train.model and leaderboard.families may name: one line each below.
 
 To add a family, write its module beside this one (family.py says what it defines;
-docs/how-to/add-a-model-family.md walks through an example) and list its FAMILY in FAMILIES.
+docs/how-to/add-a-model-family.md walks through lightgbm.py) and list its FAMILY in FAMILIES.
 params.yaml then needs its `train.<name>` section. The order of FAMILIES is the order in which
 messages list the families.
 """
@@ -14,6 +14,7 @@ from tabular_mlops.errors import StageError
 from tabular_mlops.families import (
     dummy,
     hist_gradient_boosting,
+    lightgbm,
     linear_regression,
     linear_svm,
     logistic_regression,
@@ -30,6 +31,7 @@ FAMILIES: tuple[Family, ...] = (
     ridge.FAMILY,
     random_forest.FAMILY,
     hist_gradient_boosting.FAMILY,
+    lightgbm.FAMILY,
     mlp.FAMILY,
     dummy.FAMILY,
 )
