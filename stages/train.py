@@ -18,7 +18,7 @@ from tabular_mlops.data.tables import read_table
 from tabular_mlops.engine.cluster import folds_on_cluster
 from tabular_mlops.errors import run_stage
 from tabular_mlops.files import dump_joblib, read_json, sha256_of, write_json
-from tabular_mlops.models.families import build_estimator
+from tabular_mlops.families.registry import build_estimator
 from tabular_mlops.models.mitigation import describe_mitigation, mitigated_model, model_columns
 from tabular_mlops.models.training import chosen_family, describe_model, fit_model, tune
 

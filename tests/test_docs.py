@@ -149,8 +149,8 @@ def third_party_imports(path: Path) -> set[str]:
     return names - set(sys.stdlib_module_names) - {"tabular_mlops", "stages", "__future__"}
 
 
-# Imported only when params ask for them, and then refused with the install command (engine.name: dask).
-OPTIONAL = {"dask", "distributed"}
+# Imported only when params ask for them, and then refused with the install command (engine.name: dask; the lightgbm family).
+OPTIONAL = {"dask", "distributed", "lightgbm"}  # lightgbm: train.model or leaderboard.families names it
 
 
 def test_the_pipeline_imports_nothing_beyond_the_base_install() -> None:

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from scipy.special import logit
 from sklearn.compose import ColumnTransformer
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
@@ -39,15 +40,15 @@ SEED = 7
 PERSONAL = {"Gender", "Name"}
 INPUTS = ["Age", "Income", "Debt", "Seniority", "Home", "Job", "Marital", "Gender"]
 FAMILIES = {
-    "classification": ["logistic_regression", "linear_svm", "random_forest", "hist_gradient_boosting", "mlp", "dummy"],
-    "regression": ["linear_regression", "ridge", "random_forest", "hist_gradient_boosting", "mlp", "dummy"],
+    "classification": ["logistic_regression", "linear_svm", "random_forest", "hist_gradient_boosting", "lightgbm", "mlp", "dummy"],
+    "regression": ["linear_regression", "ridge", "random_forest", "hist_gradient_boosting", "lightgbm", "mlp", "dummy"],
 }
 CASES = [(task, family) for task, families in FAMILIES.items() for family in families]
-OUTPUT_SPACE = {("classification", "logistic_regression"): "log_odds", ("classification", "hist_gradient_boosting"): "log_odds",
+OUTPUT_SPACE = {**{("classification", family): "log_odds" for family in ("logistic_regression", "hist_gradient_boosting", "lightgbm")},
                 **{("classification", family): "probability" for family in ("linear_svm", "random_forest", "mlp", "dummy")},
                 **{("regression", family): "value" for family in FAMILIES["regression"]}}
-METHOD = {"random_forest": "tree", "hist_gradient_boosting": "tree", "logistic_regression": "linear", "linear_regression": "linear",
-          "ridge": "linear", "linear_svm": "permutation", "mlp": "permutation", "dummy": "constant"}
+METHOD = {"random_forest": "tree", "hist_gradient_boosting": "tree", "lightgbm": "tree", "logistic_regression": "linear",
+          "linear_regression": "linear", "ridge": "linear", "linear_svm": "permutation", "mlp": "permutation", "dummy": "constant"}
 
 
 def synthetic_frame(rows: int = 260, seed: int = 0) -> pd.DataFrame:
@@ -80,6 +81,7 @@ def params(task: str) -> Params:
     raw = yaml.safe_load((ROOT / "params.yaml").read_text(encoding="utf-8"))
     raw["train"]["random_forest"].update(n_estimators=30)
     raw["train"]["hist_gradient_boosting"].update(max_iter=30, min_samples_leaf=10)
+    raw["train"]["lightgbm"].update(n_estimators=30, min_child_samples=10)
     raw["train"]["mlp"].update(max_iter=300, alpha=0.01)
     if task == "regression":
         raw["data"].update(task="regression", positive_class=None)
@@ -111,7 +113,8 @@ def explainer(task: str, family: str, seed: int = SEED):
 def own_output(model: Pipeline, space: str, rows: pd.DataFrame) -> np.ndarray:
     """The pipeline's own output, called on raw rows: the check on explain()'s `outputs`."""
     if space == "log_odds":
-        return model.decision_function(rows)
+        # LightGBM has no decision_function: the margin is the log-odds of its own probability
+        return model.decision_function(rows) if hasattr(model, "decision_function") else logit(model.predict_proba(rows)[:, 1])
     return model.predict_proba(rows)[:, 1] if space == "probability" else model.predict(rows)
 
 

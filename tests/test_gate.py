@@ -12,7 +12,7 @@ from sklearn.pipeline import Pipeline
 from tabular_mlops.config.params import Gate, Params
 from tabular_mlops.evaluation.scoring import holdout_sections, predict
 from tabular_mlops.features.preprocessing import build_preprocessor
-from tabular_mlops.models.families import build_estimator
+from tabular_mlops.families.registry import build_estimator
 from tabular_mlops.reporting.gates import GATES, check_gates, failure_message
 
 METRICS = {

@@ -5,11 +5,13 @@ import pytest
 from sklearn.model_selection import ParameterGrid
 from sklearn.pipeline import Pipeline
 
-from tabular_mlops.models.families import build_estimator
+from tabular_mlops.families.registry import build_estimator
 from tabular_mlops.config.params import FeaturizeParams
 from tabular_mlops.features.preprocessing import build_preprocessor
 from tabular_mlops.models.search import candidates, search
-from tabular_mlops.config.train_params import RandomForestParams, RidgeParams, SearchParams
+from tabular_mlops.config.train_params import SearchParams
+from tabular_mlops.families.random_forest import RandomForestParams
+from tabular_mlops.families.ridge import RidgeParams
 
 FEATURIZE = FeaturizeParams.model_validate(
     {
@@ -72,8 +74,15 @@ def test_random_draws_are_the_same_for_the_same_seed_and_differ_for_another():
 
 
 def test_family_without_a_space_has_one_candidate_its_current_params():
-    assert candidates(search_params("grid"), "mlp", seed=0) == [{}]
-    assert candidates(search_params("random"), "mlp", seed=0) == [{}]
+    assert candidates(search_params("grid"), "linear_regression", seed=0) == [{}]
+    assert candidates(search_params("random"), "dummy", seed=0) == [{}]
+
+
+def test_a_family_that_params_gives_no_space_is_searched_over_its_own_default_space():
+    # train.search.space lists random_forest and ridge only; mlp's module holds a default space
+    assert candidates(search_params("grid"), "mlp", seed=0) == list(ParameterGrid(
+        {"alpha": [0.0001, 0.01, 1.0], "hidden_layer_sizes": [[16], [64, 32]]}))
+    assert candidates(search_params("grid", space={"mlp": {"alpha": [0.5]}}), "mlp", seed=0) == [{"alpha": 0.5}]
 
 
 # --- search ---

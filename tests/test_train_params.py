@@ -15,9 +15,9 @@ from tabular_mlops.config.train_params import (
     REGRESSORS,
     FamilyName,
     ModelName,
-    RidgeParams,
     TrainParams,
 )
+from tabular_mlops.families.ridge import RidgeParams
 
 REPO_PARAMS = Path(__file__).resolve().parents[1] / "params.yaml"
 

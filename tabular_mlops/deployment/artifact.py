@@ -180,7 +180,14 @@ def load_bundle(directory: str | Path, lock: str | Path | None = None) -> Bundle
         _refuse_stale(model_path, Path(lock))
     import joblib  # only now: unpickling runs code, so only verified bytes get here
 
-    model = joblib.load(model_path)
+    try:
+        model = joblib.load(model_path)
+    except ModuleNotFoundError as error:  # a family's optional package (e.g. lightgbm) is not installed here
+        from tabular_mlops.families.registry import install_command
+
+        package = (error.name or "").split(".")[0]
+        raise StageError(f"{model_path}: the model needs the {package} package, which is not installed; "
+                         f"install it with {install_command(package)}") from None
     return Bundle(model, manifest, directory, tuple(_library_warnings(manifest["model"].get("libraries", {}))))
 
 

@@ -25,7 +25,7 @@ from tabular_mlops.evaluation.metrics import CV_METRICS_BY_TASK, LOWER_IS_BETTER
 from tabular_mlops.evaluation.scoring import DIGITS, cross_validation, folds, rounded, scorer
 from tabular_mlops.features.preprocessing import preprocessor_for
 from tabular_mlops.models.budget import over_limit, screening_sample
-from tabular_mlops.models.families import build_estimator
+from tabular_mlops.families.registry import build_estimator
 from tabular_mlops.models.pipeline import family_pipeline
 from tabular_mlops.models.search import search
 

@@ -49,7 +49,9 @@ def _transformed_contributions(explainer: Explainer, transformed: pd.DataFrame) 
     if explainer.method == "constant":
         return np.zeros_like(values)
     if explainer.method == "tree":
-        shap_values = np.asarray(explainer.engine.shap_values(values, check_additivity=True))
+        # from_call: silences SHAP's notice, on every call for a LightGBM classifier, that its output
+        # format changed; it changes nothing else
+        shap_values = np.asarray(explainer.engine.shap_values(values, check_additivity=True, from_call=True))
         return shap_values[..., 1] if shap_values.ndim == 3 else shap_values  # a forest classifier: class 1
     if explainer.method == "linear":
         return np.asarray(explainer.engine.shap_values(values))

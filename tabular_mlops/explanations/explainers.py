@@ -4,14 +4,17 @@ SHAP explainers take the fitted estimator, not our Pipeline, so the estimator is
 the preprocessor's output and each transformed column's share is summed back to its raw column
 (sources.py).
 
-| estimator                                      | method                                   | output_space |
-|------------------------------------------------|------------------------------------------|--------------|
-| RandomForestClassifier                         | TreeExplainer, tree_path_dependent       | probability  |
-| HistGradientBoostingClassifier                 | TreeExplainer, tree_path_dependent       | log_odds     |
-| LogisticRegression                             | LinearExplainer, interventional          | log_odds     |
-| LinearRegression, Ridge; forest, HGB regressor | LinearExplainer; TreeExplainer           | value        |
-| DummyClassifier, DummyRegressor                | none: every contribution is 0            | probability, value |
-| anything else (MLP, calibrated linear SVM)     | ExactExplainer when 2**columns <= MAX_EVALS, else PermutationExplainer | probability, value |
+Each family says how it is explained (its `Explanation`, tabular_mlops/families/):
+
+| method         | SHAP explainer                              | families                                         |
+|----------------|---------------------------------------------|--------------------------------------------------|
+| tree           | TreeExplainer, tree_path_dependent          | random_forest, hist_gradient_boosting, lightgbm  |
+| linear         | LinearExplainer, interventional             | logistic_regression, linear_regression, ridge    |
+| constant       | none: every contribution is 0               | dummy                                            |
+| model_agnostic | ExactExplainer when 2**columns <= MAX_EVALS, else PermutationExplainer | mlp, linear_svm (calibrated); any wrapper, e.g. a fairness mitigation |
+
+The output space is `value` for a regressor; for a classifier, the family's: `log_odds` for
+logistic_regression, hist_gradient_boosting and lightgbm, `probability` for the others.
 
 base_value is the mean output over the background rows, except for trees: the mean over the
 training rows as the trees' leaf counts record them.
@@ -35,19 +38,12 @@ import numpy as np
 import pandas as pd
 from sklearn.base import is_classifier
 from sklearn.compose import ColumnTransformer
-from sklearn.dummy import DummyClassifier, DummyRegressor
-from sklearn.ensemble import (
-    HistGradientBoostingClassifier,
-    HistGradientBoostingRegressor,
-    RandomForestClassifier,
-    RandomForestRegressor,
-)
-from sklearn.linear_model import LinearRegression, LogisticRegression, Ridge
 from sklearn.pipeline import Pipeline
 
 from tabular_mlops.errors import StageError
 from tabular_mlops.explanations.outputs import array_output, model_output, output_space
 from tabular_mlops.explanations.randomness import seeded_global_numpy
+from tabular_mlops.families.registry import explanation_for
 from tabular_mlops.features.sources import column_positions, input_columns, transformed_sources
 
 TASKS = ("classification", "regression")
@@ -58,10 +54,6 @@ BACKGROUND_ROWS = 100  # at most this many background rows: the approximate meth
 # absolute error over mean absolute contribution) of those from 20,000 evaluations; 512 halves the
 # error and doubles the time. pytest tests/test_explanations.py -k latency -s prints the times.
 MAX_EVALS = 256
-
-TREES = (RandomForestClassifier, RandomForestRegressor, HistGradientBoostingClassifier, HistGradientBoostingRegressor)
-LINEAR = (LogisticRegression, LinearRegression, Ridge)
-CONSTANT = (DummyClassifier, DummyRegressor)
 
 
 @dataclass(frozen=True)
@@ -125,12 +117,9 @@ def _checked_steps(model: Pipeline, task: str):
 
 
 def _method(estimator, n_transformed: int) -> str:
-    if isinstance(estimator, CONSTANT):
-        return "constant"
-    if isinstance(estimator, TREES):
-        return "tree"
-    if isinstance(estimator, LINEAR):
-        return "linear"
+    method = explanation_for(estimator).method
+    if method != "model_agnostic":
+        return method
     # Every coalition costs no more than the permutation budget: then the exact values are as cheap.
     return "exact" if 2 ** n_transformed <= MAX_EVALS else "permutation"
 

@@ -10,21 +10,21 @@ import warnings
 
 import numpy as np
 import pandas as pd
-from sklearn.ensemble import HistGradientBoostingClassifier
-from sklearn.linear_model import LogisticRegression
+
+from tabular_mlops.families.registry import explanation_for
 
 
 def output_space(estimator, task: str) -> str:
-    """Margins where the estimator adds up in them (logistic, gradient boosting), else probabilities."""
-    if task == "regression":
-        return "value"
-    return "log_odds" if isinstance(estimator, (LogisticRegression, HistGradientBoostingClassifier)) else "probability"
+    """A classifier's family says: margins where it adds up in them (logistic, gradient boosting), else probabilities."""
+    return "value" if task == "regression" else explanation_for(estimator).classification_output
 
 
 def model_output(estimator, space: str, transformed: pd.DataFrame | np.ndarray) -> np.ndarray:
     """The estimator's own output in `space`, for class 1 when it is a classifier."""
     if space == "log_odds":
-        return np.asarray(estimator.decision_function(transformed), dtype=np.float64)
+        margin = explanation_for(estimator).margin
+        values = estimator.decision_function(transformed) if margin is None else margin(estimator, transformed)
+        return np.asarray(values, dtype=np.float64)
     if space == "probability":
         return np.asarray(estimator.predict_proba(transformed)[:, 1], dtype=np.float64)
     return np.asarray(estimator.predict(transformed), dtype=np.float64).reshape(len(transformed))

@@ -6,7 +6,7 @@ from sklearn.pipeline import Pipeline
 from tabular_mlops.config.params import Params
 from tabular_mlops.data.contract import Contract
 from tabular_mlops.features.preprocessing import preprocessor_for
-from tabular_mlops.models.families import build_estimator
+from tabular_mlops.families.registry import build_estimator
 
 
 def family_pipeline(params: Params, contract: Contract, family: str) -> Pipeline:

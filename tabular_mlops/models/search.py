@@ -1,7 +1,8 @@
 """Hyperparameter search: every candidate is cross-validated as a whole pipeline.
 
 Candidates come from scikit-learn's ParameterGrid or ParameterSampler (seeded) over the
-`train.search.space` of the named family; each candidate's estimator is built by the same
+`train.search.space` of the named family (when params.yaml gives none, the family's own default,
+tabular_mlops/families/); each candidate's estimator is built by the same
 builder as a plain run, so a wrapped family (the calibrated linear SVM) needs no special names.
 `halving` races the random candidates by successive halving (scikit-learn's
 HalvingRandomSearchCV): all of them on a third of the rows, the best third on three times as
@@ -22,12 +23,13 @@ from tabular_mlops.config.train_params import SearchParams
 from tabular_mlops.evaluation.metrics import LOWER_IS_BETTER, PRIMARY_METRIC
 from tabular_mlops.engine.cluster import fold_jobs
 from tabular_mlops.evaluation.scoring import cross_validation, folds, rounded, scorer
+from tabular_mlops.families.registry import BY_NAME
 
 HALVING_FACTOR = 3  # scikit-learn's default: a third of the candidates go on, on three times the rows
 
 
 def candidates(spec: SearchParams, family: str, seed: int) -> list[dict]:
-    space = spec.space.get(family, {})
+    space = spec.space.get(family, BY_NAME[family].search_space)
     if spec.method == "grid":
         return list(ParameterGrid(space))
     grid_size = len(ParameterGrid(space))

@@ -15,7 +15,7 @@ from sklearn.base import BaseEstimator, clone
 from sklearn.compose import ColumnTransformer
 from sklearn.pipeline import Pipeline
 
-from tabular_mlops.models.families import build_estimator
+from tabular_mlops.families.registry import BY_NAME, build_estimator
 from tabular_mlops.config.params import Params
 from tabular_mlops.errors import StageError
 from tabular_mlops.evaluation.metrics import PRIMARY_METRIC
@@ -84,6 +84,6 @@ def describe_model(params: Params, family: str, hyperparameters: Section, input_
         "features": feature_names,
         "training_data_sha256": training_data_sha256,
         "params": params.model_dump(mode="json", include={"seed", "data", "prepare", "featurize", "train"}),
-        "libraries": {name: version(name) for name in LIBRARIES},
+        "libraries": {name: version(name) for name in (*LIBRARIES, *BY_NAME[family].requires)},
         "python": ".".join(platform.python_version_tuple()[:2]),
     }

@@ -1,0 +1,1 @@
+"""Model families: one module per family, listed in registry.py."""
