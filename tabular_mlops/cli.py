@@ -138,9 +138,13 @@ def parser() -> argparse.ArgumentParser:
     erase_arguments(erase)
     erase.set_defaults(run=_erase)
     demo = commands.add_parser("demo-drift", help="see the monitor flag drift on batches scored by the running service",
-                               description="Score the test split and a shifted batch made from it (young part-time workers, incomes"
-                                           " down a third) through the service at --url, then run the monitor on both answers"
-                                           " against models/reference; a report per batch is written under --out.")
+                               description="Score the test split and a shifted batch made from it through the service at --url,"
+                                           " then run the monitor on both answers against models/reference; a report per batch is"
+                                           " written under --out. The shift uses the model's own inputs: the category it is least"
+                                           " sure of weighs 15 times, the quarter of the numeric input its score follows most"
+                                           " (whichever end it is less sure of) 3 times, and that input moves half a standard"
+                                           " deviation that way; the first line printed names them. A table without a numeric or"
+                                           " categorical input is refused.")
     demo.add_argument("--url", default="http://127.0.0.1:8000", help="the running `tabular-mlops serve` (default: %(default)s)")
     demo.add_argument("--out", default="monitoring-demo", help="folder for the two reports (default: %(default)s)")
     demo.add_argument("--seed", type=int, default=None, help="the shifted batch's resampling seed (default: params.yaml seed)")
