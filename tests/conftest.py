@@ -98,6 +98,7 @@ UNIT_SECONDS = {
     "tests/test_pipeline.py::test_experiment_sweep": 12,
     "tests/test_unusual_columns.py": 12,
     "tests/test_pipeline.py::test_changing_the_model": 8,
+    "tests/test_monitor.py::test_demo_drift_on_a_table": 15,
 }
 
 
