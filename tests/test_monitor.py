@@ -22,6 +22,7 @@ from tabular_mlops.monitoring.reference import read_reference, scored
 from tabular_mlops.monitoring.shift import Shift, plan_shift, shifted_batch
 from tests.dvc_repo import copy_project, draft_contract, dvc, environment, init_git_repo, ran_stages, small_and_fast, update_params
 from tests.service import STOPPED, start, working_folder
+from tests.test_monitor_page import shown_demo_output
 from tests.test_plots_offline import network_resources, parse_html, render_in_chromium
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -121,6 +122,8 @@ def test_demo_drift_scores_both_batches_through_the_service_and_only_the_shifted
     shift, unshifted, shifted = demo.stdout.splitlines()
     assert shift == ("shift: Job = partime weighs 15x; the lowest quarter of Seniority weighs 3x, then Seniority moves by -4 (0.5 sd)")
     assert unshifted.startswith("unshifted: no dataset drift") and "ESTIMATED DROP" not in unshifted
+    # what docs/how-to/monitor.md shows, with the default --out folder
+    assert demo.stdout.replace(str(tmp_path / "demo"), "monitoring-demo").splitlines() == shown_demo_output()
     assert shifted.startswith("shifted: DATASET DRIFT") and "ESTIMATED DROP beyond monitor.max_estimated_drop: roc_auc" in shifted
     # The test split scored by the service gives the very report the pipeline's monitor wrote from
     # the in-process scores: the service's probabilities are the model's, to the last bit.
