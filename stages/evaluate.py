@@ -24,14 +24,16 @@ from tabular_mlops.data.dataset import split_inputs_target
 from tabular_mlops.data.tables import read_table
 from tabular_mlops.engine.cluster import folds_on_cluster
 from tabular_mlops.errors import run_stage
-from tabular_mlops.evaluation.report import evaluate_model, write_live
-from tabular_mlops.files import write_json
+from tabular_mlops.evaluation.report import evaluate_model, evaluation_metrics, write_live, write_metrics
+from tabular_mlops.files import write_json, write_json_folder
+from tabular_mlops.reporting.headline import EVALUATION, evaluation_rows
 
 MODEL = "models/model.joblib"
 TRAIN = "data/prepared/train.parquet"
 TEST = "data/prepared/test.parquet"
 LIVE_DIR = "metrics/evaluate"
 PLOTS_DECLARED = "metrics/evaluate/dvc.yaml"  # written by dvclive, committed with the metrics
+METRICS = "metrics/evaluate/metrics.json"
 IMPORTANCE = "metrics/evaluate/importance.json"
 SEGMENTS = "metrics/evaluate/segments.json"
 NESTED = "metrics/evaluate/nested_cv.json"
@@ -48,6 +50,10 @@ def main() -> None:
         evaluation = evaluate_model(params, read_contract(params.data.contract), joblib.load(MODEL),
                                     split_inputs_target(read_table(TRAIN), params.data), test)
     write_live(LIVE_DIR, PLOTS_DECLARED, params, evaluation, test[1])
+    metrics = evaluation_metrics(params, evaluation)
+    write_metrics(METRICS, metrics)
+    # What `dvc metrics show` lists: one file per figure (reporting/headline.py)
+    write_json_folder(EVALUATION, evaluation_rows(metrics))
     write_json(IMPORTANCE, evaluation.importance)
     write_json(NESTED, evaluation.nested_selections)
     write_json(SEGMENTS, evaluation.segments)

@@ -28,7 +28,7 @@ PREPARED_TRAIN = "data/prepared/train.parquet"
 LEADERBOARD = "metrics/leaderboard.json"
 MODEL = "models/model.joblib"
 METADATA = "models/model.json"
-SEARCH_TABLE = "metrics/search.json"
+SEARCH_TABLE = "models/search.json"  # beside the model: DVC restores both from its run cache
 
 
 def main() -> None:

@@ -161,7 +161,12 @@ DEMO_DRIFT = Help(
 Score the test split and a shifted batch made from it through the service at --url, then run
 the monitor on both answers against the reference profile: it should flag drift on the shifted
 batch and not on the other. A report per batch is written under --output. Start the service
-first (`tabular-mlops serve`).""",
+first (`tabular-mlops serve`).
+
+The shift uses the model's own inputs: the category it is least sure of weighs 15 times, the
+quarter of the numeric input its score follows most (whichever end it is less sure of) 3 times,
+and that input moves half a standard deviation that way; the first line printed names them. A
+table without a numeric or categorical input is refused.""",
     examples=("tabular-mlops demo-drift", "tabular-mlops demo-drift --url http://127.0.0.1:8000 --output monitoring-demo"),
     environment=(("TABULAR_MLOPS_API_KEY", "the key to send in the X-API-Key header, when the service asks for one"),))
 

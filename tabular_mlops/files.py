@@ -90,6 +90,18 @@ def write_json(path: str | Path, payload: Any) -> None:
         temporary.write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
 
+def write_json_folder(folder: str | Path, payloads: dict[str, Any]) -> None:
+    """Write each {file name: payload} into `folder` (as write_json does), and remove the folder's
+    other .json files: rows of a previous run (another task, another table) must not linger."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, payload in payloads.items():
+        write_json(folder / name, payload)
+    for stale in sorted(folder.glob("*.json")):
+        if stale.name not in payloads:
+            stale.unlink()
+
+
 def write_text(path: str | Path, text: str) -> None:
     with atomic_path(path) as temporary:
         temporary.write_text(text, encoding="utf-8")

@@ -101,6 +101,7 @@ UNIT_SECONDS = {
     "tests/test_pipeline.py::test_changing_the_model": 8,
     "tests/test_init.py::test_the_tutorials_commands": 30,
     "tests/test_init.py::test_init_then_dvc_repro": 15,
+    "tests/test_monitor.py::test_demo_drift_on_a_table": 15,
 }
 
 

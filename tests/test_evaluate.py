@@ -260,5 +260,29 @@ def test_write_live_writes_the_bytes_dvclives_own_live_writes_inside_a_dvc_repos
     ours = written("ours")
     monkeypatch.setattr(report, "_PipelineLive", Live)
     dvclives = written("dvclive")
-    assert "live/dvc.yaml" in ours and "live/metrics.json" in ours and "live/plots/sklearn/roc.json" in ours
+    assert "live/dvc.yaml" in ours and "live/plots/sklearn/roc.json" in ours
     assert ours == dvclives
+    # no metric through dvclive: its dvc.yaml would make metrics.json a DVC metric (`dvc metrics show` lists the headline)
+    assert "metrics" not in yaml.safe_load(ours["live/dvc.yaml"])
+
+
+def test_metrics_json_keeps_the_bytes_dvclive_wrote_when_it_logged_the_metrics(tmp_path, monkeypatch):
+    from tabular_mlops.evaluation.report import evaluation_metrics, write_metrics
+
+    monkeypatch.chdir(tmp_path)
+    params = SimpleNamespace(data=DataParams(path="t.csv", target="y", task="classification", positive_class="bad", contract="c.yaml"))
+    sections = {"test": {"roc_auc": 0.8123456789, "f1": 0.5}, "cv": {"roc_auc_mean": 0.81, "roc_auc_std": 0.0123456789},
+                "baseline": {"roc_auc": 0.5, "f1": 0.0}, "over_baseline": {"roc_auc": 0.3123456789, "f1": 0.5},
+                "fairness": {"Marital": {"demographic_parity_difference": 0.19, "demographic_parity_ratio": 0.65}}}
+    # How evaluate logged them through dvclive, by hand: each section's figures rounded to 6 digits, then the threshold.
+    with Live("live", dvcyaml=None, save_dvc_exp=False, report=None) as live:
+        for section, figures in sections.items():
+            for name, value in figures.items():
+                if section == "fairness":
+                    for gap, number in value.items():
+                        live.log_metric(f"fairness/{name}/{gap}", number, plot=False)
+                else:
+                    live.log_metric(f"{section}/{name}", round(value, 6), plot=False)
+        live.log_metric("threshold", 0.29, plot=False)
+    write_metrics("ours.json", evaluation_metrics(params, SimpleNamespace(sections=sections, threshold=0.29)))
+    assert (tmp_path / "ours.json").read_bytes() == (tmp_path / "live/metrics.json").read_bytes()

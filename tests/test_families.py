@@ -73,7 +73,7 @@ def test_random_search_through_dvc_exp_run_writes_the_search_table(classificatio
     result = dvc(classification_repo, "exp", "run", "-S", "train.model=logistic_regression", "-S", "train.search.method=random",
                  "-S", "train.search.n_iter=3", "train")
     assert result.returncode == 0, result.output
-    table = json.loads((classification_repo / "metrics/search.json").read_text())
+    table = json.loads((classification_repo / "models/search.json").read_text())
     assert table["method"] == "random" and len(table["candidates"]) == 3
     assert [row["rank"] for row in table["candidates"]] == [1, 2, 3]
     assert table["best_params"] == table["candidates"][0]["params"]

@@ -13,7 +13,7 @@ import yaml
 from sklearn.metrics import brier_score_loss
 
 from tabular_mlops.config.train_params import CLASSIFIERS
-from tests.dvc_repo import (DEPLOYMENT_STAGES, dvc, files_under, lock_bytes, lock_without_model_bytes, locked_outputs, md5_of,
+from tests.dvc_repo import (DEPLOYMENT_STAGES, commit, dvc, files_under, lock_bytes, lock_without_model_bytes, locked_outputs, md5_of,
                             qualified, reproduce_small, ran_stages, read_lock)
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -104,8 +104,9 @@ def test_two_runs_from_scratch_give_identical_output_hashes(small_repo: Path, tm
         assert md5_of(small_repo / path) == md5_of(second / path)
 
 
-def test_changing_the_model_reruns_only_train_evaluate_and_gate(small_repo_copy: Path) -> None:
+def test_changing_the_model_reruns_only_train_evaluate_and_gate_and_its_metrics_diff_fits_a_screen(small_repo_copy: Path) -> None:
     before = read_lock(small_repo_copy)["stages"]
+    commit(small_repo_copy, "the run before the change")
     set_param(small_repo_copy, "model: auto", "model: hist_gradient_boosting")
     result = dvc(small_repo_copy, "repro")
     assert result.returncode == 0, result.output
@@ -115,6 +116,24 @@ def test_changing_the_model_reruns_only_train_evaluate_and_gate(small_repo_copy:
         if stage not in {"train", "evaluate", "gate", *DEPLOYMENT_STAGES}:
             assert after[stage] == before[stage], stage
     assert json.loads((small_repo_copy / "models/model.json").read_text())["model_family"] == "hist_gradient_boosting"
+
+    # What a reviewer reads: the headline figures that changed, a screen of them, not every
+    # per-column figure of every stage.
+    lines = dvc(small_repo_copy, "metrics", "diff").stdout.splitlines()
+    assert 10 < len(lines) < 60, "\n".join(lines)
+    changed = json.loads(dvc(small_repo_copy, "metrics", "diff", "--json").stdout)
+    assert all(path.startswith(("metrics/evaluation/", "metrics/gates.json", "metrics/monitoring/")) for path in changed), sorted(changed)
+    # each changed figure is the detail file's, before and after the change
+    metrics = evaluation_of(small_repo_copy)
+    old = json.loads(subprocess.run(["git", "show", "HEAD:metrics/evaluate/metrics.json"], cwd=small_repo_copy,
+                                    capture_output=True, text=True, check=True).stdout)
+    for name, section in (("roc_auc", "test"), ("roc_auc", "over_baseline"), ("log_loss", "test"), ("f1", "test")):
+        assert changed[f"metrics/evaluation/{name}.json"][section] == {"old": old[section][name], "new": metrics[section][name],
+                                                                        "diff": pytest.approx(metrics[section][name] - old[section][name])}
+    cv = changed["metrics/evaluation/roc_auc.json"]["cv"]
+    assert (cv["old"], cv["new"]) == (old["cv"]["roc_auc_mean"], metrics["cv"]["roc_auc_mean"])
+    assert changed["metrics/evaluation/Marital.demographic_parity_difference.json"]["test"]["new"] == \
+        metrics["fairness"]["Marital"]["demographic_parity_difference"]
 
 
 def test_noop_repro_runs_nothing_and_status_is_clean(small_repo_copy: Path) -> None:
@@ -135,9 +154,10 @@ def test_metrics_diff_between_commits_needs_no_remote(small_repo_copy: Path) -> 
     assert ran_stages(result.output) == {"evaluate", "gate"}
     diff = dvc(small_repo_copy, "metrics", "diff", "--json")
     assert diff.returncode == 0, diff.output
-    changed = json.loads(diff.stdout)["metrics/evaluate/metrics.json"]
-    assert changed["threshold"]["new"] == 0.5 and changed["threshold"]["old"] != 0.5
-    assert changed["test.f1"]["old"] != changed["test.f1"]["new"]
+    # the threshold is a detail (metrics/evaluate/metrics.json); F1, which it moves, a headline figure
+    assert evaluation_of(small_repo_copy)["threshold"] == 0.5
+    f1 = json.loads(diff.stdout)["metrics/evaluation/f1.json"]["test"]
+    assert f1["old"] != f1["new"] == evaluation_of(small_repo_copy)["test"]["f1"]
     params = json.loads(dvc(small_repo_copy, "params", "diff", "--json").stdout)
     change = params["params.yaml"]["evaluate.threshold.method"]
     assert (change["old"], change["new"]) == ("max_f1", "fixed")
@@ -167,7 +187,7 @@ def test_failing_gate_is_a_verdict_exit_1_naming_the_metric_and_keeps_the_metric
     assert gates["passed"] is False
     shown = json.loads(dvc(small_repo_copy, "metrics", "show", "--json").stdout)
     workspace = next(iter(shown.values()))["data"]
-    assert workspace["metrics/evaluate/metrics.json"]["data"]["test"]["roc_auc"] == 0.5
+    assert workspace["metrics/evaluation/roc_auc.json"]["data"]["test"] == 0.5
     assert workspace["metrics/gates.json"]["data"]["passed"] is False
     assert "| over_baseline.roc_auc | 0.1000 |  | 0.0000 | FAIL |" in (small_repo_copy / "metrics/model_card.md").read_text()
     assert read_lock(small_repo_copy)["stages"]["gate"] == yaml_stage(lock_before, "gate")

@@ -63,6 +63,10 @@ def test_review_of_a_regressing_commit_fails_and_names_the_metric(history: Path)
     assert "| test.roc_auc |" in markdown and "REGRESSED" in markdown
     assert "train.model" in markdown  # the params diff
     assert "`metrics/evaluate/plots/sklearn/roc.json`: changed" in markdown
+    # the headline figures in the metrics diff; the per-group ones reachable from the detail files that changed
+    assert "metrics/evaluation/roc_auc.json" in markdown and "| metrics/evaluate/metrics.json |" not in markdown
+    assert "- `metrics/evaluate/fairness.json`: changed (per protected column: each group's figures" in markdown
+    assert "`metrics/prepare.json`" not in markdown  # the data did not change
 
 
 def test_review_of_an_improving_commit_passes(history: Path) -> None:

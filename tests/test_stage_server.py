@@ -225,7 +225,7 @@ def digests(repo: Path, paths: list[str]) -> dict[str, str]:
 @pytest.mark.slow
 def test_real_stages_write_the_same_bytes_on_the_server_as_in_their_own_interpreter(small_repo_copy: Path, server_env: dict[str, str]) -> None:
     stages = [("featurize", ["data/features", "models/preprocessor.joblib"]),
-              ("train", ["models/model.joblib", "models/model.json", "metrics/search.json"]),
+              ("train", ["models/model.joblib", "models/model.json", "models/search.json"]),
               ("evaluate", ["metrics/evaluate"])]
     outputs = [path for _stage, paths in stages for path in paths]
     written = {}

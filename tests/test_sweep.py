@@ -18,10 +18,22 @@ HIGHER_IS_BETTER = {"roc_auc", "average_precision", "accuracy", "f1", "r2", "bri
 LOWER_IS_BETTER = {"log_loss", "brier", "rmse", "mae"}
 
 
-def show_csv(column: str, values: dict[str, str]) -> str:
-    """A cut-down `dvc exp show --csv`: the workspace and baseline rows, then the experiments."""
-    lines = [f"Experiment,rev,typ,{column}", ",workspace,baseline,0.99", ",main,baseline,0.99"]
-    lines += [f"{name},abc123,branch_commit,{value}" for name, value in values.items()]
+def exp_show_column(metric: str) -> str:
+    """Where `dvc exp show` lists a metric, written out by hand: one headline file per figure under
+    metrics/evaluation/, its key the section (`cv` for the CV mean); a fairness gap's key is `test`."""
+    section, _, name = metric.partition(".")
+    if section == "fairness":
+        return f"metrics/evaluation/{name}.json:test"
+    return f"metrics/evaluation/{name.removesuffix('_mean')}.json:{section}"
+
+
+def show_csv(metric: str, values: dict[str, str]) -> str:
+    """A cut-down `dvc exp show --csv`: the workspace and baseline rows, then the experiments,
+    with the metric's column between two others."""
+    column = exp_show_column(metric)
+    lines = [f"Experiment,rev,typ,metrics/evaluation/other.json:test,{column},passed", ",workspace,baseline,0.5,0.99,True",
+             ",main,baseline,0.5,0.99,True"]
+    lines += [f"{name},abc123,branch_commit,0.5,{value},True" for name, value in values.items()]
     return "\n".join(lines) + "\n"
 
 
@@ -39,7 +51,7 @@ def expected_higher_is_better(reported: str) -> bool:
 
 
 @pytest.mark.parametrize("metric, higher", [
-    ("test.roc_auc", True), ("test.brier", False), ("cv.roc_auc_mean", True), ("cv.roc_auc_std", False),
+    ("test.roc_auc", True), ("test.brier", False), ("cv.roc_auc_mean", True), ("fairness.Age.demographic_parity_ratio", True),
     ("cv.rmse_mean", False), ("test.r2", True), ("over_baseline.rmse", True), ("over_baseline.log_loss", True),
     ("test.brier_skill", True), ("over_baseline.brier_skill", True),
 ])
@@ -48,17 +60,26 @@ def test_a_few_metrics_rank_in_the_direction_written_by_hand(metric, higher):
     assert [name for name, _ in ranked] == (["high", "low"] if higher else ["low", "high"])
 
 
-@pytest.mark.parametrize("metric", gate_metric_names("classification") + gate_metric_names("regression"))
-def test_every_gate_metric_ranks_the_better_value_first(metric):
+LISTED = [name for name in gate_metric_names("classification") + gate_metric_names("regression") if not name.endswith("_std")]
+
+
+@pytest.mark.parametrize("metric", LISTED)
+def test_every_gate_metric_that_dvc_exp_show_lists_ranks_the_better_value_first(metric):
     values = {"sweep-1": "0.42", "sweep-2": "0.61", "sweep-3": "0.50", "sweep-4": "-", "other": "0.99"}
     ranked = parse_ranking(show_csv(metric, values), ["sweep-1", "sweep-2", "sweep-3", "sweep-4"], metric)
     best_first = [0.61, 0.50, 0.42] if expected_higher_is_better(metric) else [0.42, 0.50, 0.61]
     assert [value for _, value in ranked] == best_first  # no value ("-") and experiments not asked for are left out
 
 
-def test_a_metric_column_qualified_with_its_file_is_found():
-    text = show_csv("metrics/evaluate/metrics.json:cv.rmse_mean", {"a": "3.5", "b": "2.5"})
-    assert parse_ranking(text, ["a", "b"], "cv.rmse_mean") == [("b", 2.5), ("a", 3.5)]
+def test_a_metric_qualified_with_its_file_is_found():
+    text = show_csv("cv.rmse_mean", {"a": "3.5", "b": "2.5"})
+    assert parse_ranking(text, ["a", "b"], "metrics/evaluate/metrics.json:cv.rmse_mean") == [("b", 2.5), ("a", 3.5)]
+
+
+@pytest.mark.parametrize("metric", ["cv.roc_auc_std", "baseline.roc_auc"])
+def test_a_figure_that_only_the_detail_files_hold_is_refused_before_anything_runs(metric):
+    with pytest.raises(StageError, match=rf"--metric '{metric}': `dvc exp show` does not list it"):
+        chosen_metric(metric, apply_best=False, task="classification")
 
 
 def test_a_metric_that_is_not_a_column_is_refused():

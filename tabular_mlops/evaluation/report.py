@@ -1,10 +1,12 @@
-"""The whole evaluation of a fitted model, and writing it through dvclive.
+"""The whole evaluation of a fitted model, and writing it.
 
-`evaluate_model` is a function of the model, the two splits and params; `write_live` logs its
-metrics and the task's plots, then rounds the plot data like the metrics.
+`evaluate_model` is a function of the model, the two splits and params; `evaluation_metrics` is
+its figures as metrics/evaluate/metrics.json holds them; `write_live` writes the task's plots
+through dvclive, then rounds the plot data like the metrics.
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +21,7 @@ from tabular_mlops.evaluation.fairness import fairness_reports, gap_metrics, mit
 from tabular_mlops.evaluation.diagnostics import choose_threshold, importance, log_plots, round_plot_files, segments
 from tabular_mlops.evaluation.explanations import global_explanations
 from tabular_mlops.evaluation.nested import nested_cv_report
+from tabular_mlops.files import write_text
 from tabular_mlops.evaluation.scoring import cross_validated_predictions, holdout_sections, predict, rounded
 from tabular_mlops.models.budget import screening_sample
 from tabular_mlops.models.mitigation import decisions, model_columns
@@ -86,21 +89,24 @@ def evaluate_model(params: Params, contract: Contract, model: BaseEstimator,
                       explained)
 
 
+def evaluation_metrics(params: Params, evaluation: Evaluation) -> dict:
+    """Every section's figures rounded (fairness gaps already are), and the threshold (binary)."""
+    metrics = {section: figures if section == "fairness" else rounded(figures) for section, figures in evaluation.sections.items()}
+    return {**metrics, "threshold": evaluation.threshold} if params.data.problem == "classification" else metrics
+
+
+def write_metrics(path: str | Path, metrics: dict) -> None:
+    """In the layout dvclive gave metrics.json (indent 4, sections in their order), so its bytes stay the same."""
+    write_text(path, json.dumps(metrics, indent=4) + "\n")
+
+
 def write_live(directory: str | Path, plots_declared: str | Path, params: Params, evaluation: Evaluation, test_target: pd.Series) -> None:
-    """Metrics and plots through dvclive. dvclive also writes `plots_declared` (a dvc.yaml naming
-    only this task's plots; DVC reads every dvc.yaml in the repository), so neither task shows an
-    empty plot or a "failed to load" warning."""
+    """The plots through dvclive. dvclive also writes `plots_declared` (a dvc.yaml naming only this
+    task's plots; DVC reads every dvc.yaml in the repository), so neither task shows an empty plot
+    or a "failed to load" warning. No metric goes through dvclive: its dvc.yaml would declare
+    metrics.json a DVC metric, and `dvc metrics show` lists the headline figures only
+    (reporting/headline.py); dvclive's own metrics.json (empty) is written over by write_metrics."""
     with _PipelineLive(str(directory), dvcyaml=str(plots_declared), save_dvc_exp=False, report=None) as live:
-        for section, metrics in evaluation.sections.items():
-            if section == "fairness":  # {column: {gap: value}}, already rounded
-                for column, gaps in metrics.items():
-                    for gap, value in gaps.items():
-                        live.log_metric(f"fairness/{column}/{gap}", value, plot=False)
-                continue
-            for name, value in rounded(metrics).items():
-                live.log_metric(f"{section}/{name}", value, plot=False)
-        if params.data.problem == "classification":
-            live.log_metric("threshold", evaluation.threshold, plot=False)
         log_plots(live, params, test_target, evaluation.prediction, evaluation.threshold)
         live.log_plot("importance", pd.DataFrame(evaluation.importance), x="importance", y="column",
                       template="bar_horizontal_sorted", title="Permutation importance, test split")

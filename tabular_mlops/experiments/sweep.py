@@ -4,8 +4,9 @@
 
 Queues one experiment per combination (`dvc exp run --queue -S ...`), starts `-j` workers,
 prints progress as experiments change state, stops the workers, then ranks the successful
-experiments by `--metric` (read from `dvc exp show --csv`). A failed experiment is a verdict
-(exit 1), each named with its error quoted, because `dvc exp run --run-all` and `dvc queue` exit 0 then.
+experiments by `--metric` (read from `dvc exp show --csv`, which lists the headline figures of
+metrics/evaluation/: test.*, cv.*_mean, over_baseline.*, fairness.*). A failed experiment is a
+verdict (exit 1), each named with its error quoted, because `dvc exp run --run-all` and `dvc queue` exit 0 then.
 
 The default `--metric` is the task's primary cross-validated metric (cv.roc_auc_mean,
 cv.rmse_mean). `--apply-best` refuses a metric measured on the test split (test.*,
@@ -26,6 +27,7 @@ from datetime import datetime, timezone
 
 from tabular_mlops.errors import StageError, Verdict
 from tabular_mlops.evaluation.metrics import CV_METRICS_BY_TASK, METRICS_BY_TASK, PRIMARY_METRIC, gate_metric_names, higher_is_better
+from tabular_mlops.reporting.headline import headline_column
 
 DONE = {"Success", "Failed"}
 # Each `dvc queue status` is a DVC start-up (seconds of CPU): polling faster would slow the experiments.
@@ -113,6 +115,9 @@ def chosen_metric(metric: str | None, apply_best: bool, task: str | None = None)
         higher_is_better(metric)
     except KeyError:
         raise StageError(f"--metric {metric!r} is not a metric; choose one of {', '.join(gate_metric_names(the_task()))}") from None
+    if headline_column(metric.rpartition(":")[2]) is None:
+        raise StageError(f"--metric {metric!r}: `dvc exp show` does not list it (CV spreads and the baseline are only in"
+                         " metrics/evaluate/metrics.json); rank by a test.*, cv.*_mean or over_baseline.* metric")
     if apply_best and section in TEST_SECTIONS:
         # The same metric cross-validated, where the task's CV reports it (accuracy is CV'd for multiclass only).
         cross_validated = CV_METRICS_BY_TASK[the_task()] if name in METRICS_BY_TASK[the_task()] else {n for names in CV_METRICS_BY_TASK.values() for n in names}
@@ -124,7 +129,8 @@ def chosen_metric(metric: str | None, apply_best: bool, task: str | None = None)
 def parse_ranking(table_csv: str, names: list[str], metric: str) -> list[tuple[str, float]]:
     """The named experiments' values of `metric` from `dvc exp show --csv` text, best first."""
     table = list(csv.DictReader(io.StringIO(table_csv)))
-    column = next((c for c in (table[0] if table else {}) if c == metric or c.endswith(":" + metric)), None)
+    wanted = headline_column(metric.rpartition(":")[2])
+    column = next((c for c in (table[0] if table else {}) if c == wanted), None)
     if column is None:
         raise StageError(f"--metric {metric!r} is not a column of `dvc exp show`")
     scored = [(row["Experiment"], float(row[column])) for row in table if row.get("Experiment") in names and row[column] not in ("", "-")]

@@ -1,7 +1,7 @@
 """`tabular-mlops demo-drift`: see the monitor fire, through the running service.
 
-Two batches are made from the test split: the split itself (nothing changed) and the shifted
-batch of `shift.shifted_batch` (young part-time workers, incomes down a third). Each is scored
+Two batches are made from the test split: the split itself (nothing changed) and a shifted
+batch built by the rule of `monitoring.shift` from the model's own inputs. Each is scored
 by the service at `url` (POST /predict/batch, exactly as a client would), and the answers, in
 the scored-table format with the true labels beside them, go through the monitor against
 models/reference. A report per batch is written under `out`.
@@ -23,18 +23,20 @@ from tabular_mlops.monitoring.check import check_batch
 from tabular_mlops.deployment.artifact import UNSEEN, join_unseen
 from tabular_mlops.monitoring.reference import read_reference
 from tabular_mlops.monitoring.report import headline, html, markdown
-from tabular_mlops.monitoring.shift import shifted_batch
+from tabular_mlops.monitoring.shift import plan_shift, shifted_batch
 
 TEST_SPLIT = "data/prepared/test.parquet"
 REFERENCE = "models/reference"
 
 
 def run_demo(params: Params, url: str, out: str | Path, seed: int, api_key: str | None = None) -> list[str]:
-    """Score both batches through the service, monitor them, write the reports; one line per batch."""
+    """Score both batches through the service, monitor them, write the reports; a line saying
+    what the shift is, then one per batch."""
     reference = read_reference(REFERENCE)
     test = read_table(TEST_SPLIT)
-    lines = []
-    for name, batch in (("unshifted", test), ("shifted", shifted_batch(test, seed))):
+    shift = plan_shift(reference)
+    lines = [f"shift: {shift.describe()}"]
+    for name, batch in (("unshifted", test), ("shifted", shifted_batch(test, shift, seed))):
         # The protected columns too: the service accepts them, and the monitor compares their groups.
         protected = [name for name in reference.profile.get("protected", {}) if name not in reference.profile["columns"]]
         inputs = batch[[*reference.profile["columns"], *protected]]

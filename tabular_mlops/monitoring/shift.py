@@ -1,24 +1,110 @@
-"""A realistic shifted batch for the monitoring demo, made from the bundled example's test split.
+"""A shifted batch for the monitoring demo, made from the test split of any table.
 
-The story: a new partner channel brings mostly young part-time workers, in a downturn. The
-rows are resampled (with replacement, seeded) so that part-time workers weigh 15 times and
-applicants under 30 three times their share of the test split (part-time goes from about 12 %
-to about 70 % of the batch), then every income is lowered by a third. The labels stay those of
-the resampled rows, so the realised performance is known too. On the bundled data and the
-default params the monitor flags dataset drift and an estimated ROC-AUC drop beyond 0.05:
-part-time workers are the segment the model ranks worst (test ROC-AUC about 0.74).
+The rule reads only the reference (the model's inputs, their kinds, the scored test split):
+- the category the model is least sure of: among the categories of the categorical inputs that
+  hold at least 5 % of the test rows, the one whose rows have the highest mean uncertainty; its
+  rows weigh 15 times;
+- the numeric input the score follows most (largest absolute Spearman correlation with it): the
+  quarter of its rows (lowest or highest values) with the higher mean uncertainty weighs 3 times;
+then the rows are resampled with replacement (seeded) to the test split's size, labels included,
+and that numeric input moves half a standard deviation further towards that quarter (kept within
+the test split's range; whole numbers stay whole).
+
+Uncertainty and score: binary, the probability (uncertainty p(1 - p)); multiclass, the top class
+probability (uncertainty 1 - p); regression, the prediction (uncertainty: the absolute error).
+On the bundled credit data this picks part-time workers and low seniority: the monitor flags
+dataset drift and an estimated ROC-AUC drop beyond 0.05.
 """
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-PART_TIME_WEIGHT, YOUNG_WEIGHT, YOUNG_BELOW, INCOME_FACTOR = 15.0, 3.0, 30, 2 / 3
+from tabular_mlops.errors import StageError
+from tabular_mlops.monitoring.drift import CATEGORICAL, NUMERIC
+from tabular_mlops.monitoring.reference import Reference
+
+CATEGORY_WEIGHT, QUARTER_WEIGHT, MIN_CATEGORY_SHARE, STEP_IN_SD = 15.0, 3.0, 0.05, 0.5
 
 
-def shifted_batch(test: pd.DataFrame, seed: int) -> pd.DataFrame:
-    """As many rows as `test`, resampled and changed as the module docstring says (the bundled example's columns Job, Age, Income)."""
-    weights = np.where(test["Job"] == "partime", PART_TIME_WEIGHT, 1.0) * np.where(test["Age"] < YOUNG_BELOW, YOUNG_WEIGHT, 1.0)
-    rows = np.random.default_rng(seed).choice(len(test), size=len(test), replace=True, p=weights / weights.sum())
-    batch = test.iloc[rows].reset_index(drop=True)
-    return batch.assign(Income=(batch["Income"] * INCOME_FACTOR).round())
+@dataclass(frozen=True)
+class Shift:
+    category: tuple[str, str] | None  # (column, category) whose rows weigh CATEGORY_WEIGHT
+    numeric: str | None  # whose quarter weighs QUARTER_WEIGHT and which moves by `step`
+    lowest: bool = True  # the quarter of lowest values (else highest)
+    step: float = 0.0  # added to `numeric` (negative towards the lowest)
+    bounds: tuple[float, float] = (-np.inf, np.inf)  # the test split's range
+    whole: bool = False  # the column holds whole numbers only
+
+    def describe(self) -> str:
+        parts = []
+        if self.category:
+            parts.append(f"{self.category[0]} = {self.category[1]} weighs {CATEGORY_WEIGHT:g}x")
+        if self.numeric:
+            quarter = "lowest" if self.lowest else "highest"
+            parts.append(f"the {quarter} quarter of {self.numeric} weighs {QUARTER_WEIGHT:g}x, then {self.numeric} moves by {self.step:+.4g}"
+                         f" ({STEP_IN_SD:g} sd)")
+        return "; ".join(parts)
+
+
+def score_and_uncertainty(reference: Reference) -> tuple[pd.Series, pd.Series]:
+    """Per row of the scored test split: the score and how unsure the model is of it."""
+    test, profile = reference.test, reference.profile
+    if profile["problem"] == "classification":
+        probability = test["probability"].astype(float)
+        return probability, probability * (1 - probability)
+    if profile["problem"] == "multiclass":
+        top = test[[f"probability:{label}" for label in profile["classes"]]].astype(float).max(axis=1)
+        return top, 1 - top
+    prediction = test["prediction"].astype(float)
+    return prediction, (test[profile["target"]].astype(float) - prediction).abs()
+
+
+def plan_shift(reference: Reference) -> Shift:
+    """The shift of the module docstring; refused in one line when no input can be shifted."""
+    test, kinds = reference.test, reference.profile["columns"]
+    score, uncertainty = score_and_uncertainty(reference)
+    categories = []  # (mean uncertainty, column, category)
+    for column in (name for name, kind in kinds.items() if kind == CATEGORICAL):
+        values = test[column].astype("string")
+        shares = values.value_counts(normalize=True)
+        for category in shares.index[(shares >= MIN_CATEGORY_SHARE) & (shares < 1)]:
+            categories.append((float(uncertainty[values == category].mean()), column, str(category)))
+    numerics = [(abs(float(test[name].corr(score, method="spearman"))), name) for name, kind in kinds.items()
+                if kind == NUMERIC and test[name].nunique() > 1]
+    numerics = [(correlation, name) for correlation, name in numerics if correlation == correlation]  # NaN: no pairs to rank
+    if not categories and not numerics:
+        raise StageError(f"demo-drift: no input column to shift: it needs a numeric input with two or more values or a categorical"
+                         f" one with two or more categories; the model's inputs are {', '.join(kinds) or 'none'}")
+    category = max(categories)[1:] if categories else None
+    if not numerics:
+        return Shift(category, None)
+    numeric = max(numerics)[1]
+    values = test[numeric].astype(float)
+    low, high = values.quantile([0.25, 0.75])
+    lowest = bool(uncertainty[values <= low].mean() >= uncertainty[values >= high].mean())
+    step = STEP_IN_SD * float(values.std())
+    whole = bool((values.dropna() % 1 == 0).all())
+    step = max(1.0, float(round(step))) if whole else step  # whole numbers move by whole steps, at least one
+    return Shift(category, numeric, lowest, -step if lowest else step, (float(values.min()), float(values.max())), whole)
+
+
+def shifted_batch(table: pd.DataFrame, shift: Shift, seed: int) -> pd.DataFrame:
+    """As many rows as `table`, resampled and changed as `shift` says."""
+    weights = np.ones(len(table))
+    if shift.category:
+        column, category = shift.category
+        weights *= np.where(table[column].astype("string") == category, CATEGORY_WEIGHT, 1.0)
+    if shift.numeric:
+        values = table[shift.numeric].astype(float)
+        quarter = values <= values.quantile(0.25) if shift.lowest else values >= values.quantile(0.75)
+        weights *= np.where(quarter, QUARTER_WEIGHT, 1.0)
+    rows = np.random.default_rng(seed).choice(len(table), size=len(table), replace=True, p=weights / weights.sum())
+    batch = table.iloc[rows].reset_index(drop=True)
+    if shift.numeric:
+        moved = (batch[shift.numeric].astype(float) + shift.step).clip(*shift.bounds)
+        keep_type = shift.whole and pd.api.types.is_integer_dtype(table[shift.numeric])
+        batch[shift.numeric] = moved.astype(table[shift.numeric].dtype) if keep_type else moved
+    return batch

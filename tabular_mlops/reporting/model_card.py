@@ -5,9 +5,12 @@ can never disagree with them.
 """
 from __future__ import annotations
 
+import os
+
 from tabular_mlops.reporting.fairness_card import fairness_lines
 from tabular_mlops.config.params import Params
 from tabular_mlops.evaluation.metrics import CV_METRICS_BY_TASK, METRICS_BY_TASK
+from tabular_mlops.reporting.headline import DETAILS
 
 INTENDED_USE = (
     "Scoring rows drawn from the same population, with the same columns, as the training table, "
@@ -28,7 +31,7 @@ def selection(params: Params, family: str) -> str | None:
     if params.train.model == "auto":
         return f"the leaderboard chose `{family}` as the best of {len(params.task_families)} families by CV on the training split"
     if params.train.search.method != "none":
-        return f"train.search tuned `{family}` by CV on the training split, keeping the best candidate (metrics/search.json)"
+        return f"train.search tuned `{family}` by CV on the training split, keeping the best candidate (models/search.json)"
     return None
 
 
@@ -81,6 +84,12 @@ def explanation_lines(explanations: dict | None) -> list[str]:
     lines += [f"Output space: `{space}` ({SPACES.get(space, space)}); each row's contributions add up from the base value (the mean "
               f"output over the bundle's background rows; trees: over the training rows) to its own output. Averaged over {explanations['rows']:,} test rows.", ""]
     return lines + _table(["column", "mean abs contribution"], [[row["column"], row["mean_abs_contribution"]] for row in explanations["columns"][:10]])
+
+
+def detail_lines() -> list[str]:
+    """Links to the detail files, relative to the card (metrics/model_card.md)."""
+    lines = ["", "## Detailed figures", "", "`dvc metrics show` lists the headline figures; the others are in these files:", ""]
+    return lines + [f"- [{path}]({os.path.relpath(path, 'metrics')}): {what}" for path, what in DETAILS.items()]
 
 
 def model_card(params: Params, metadata: dict, metrics: dict, gates: list[dict], segments: dict, importance: list[dict], leaderboard: dict,
@@ -140,4 +149,5 @@ def model_card(params: Params, metadata: dict, metrics: dict, gates: list[dict],
     lines += ["", "## Intended use", "", INTENDED_USE, "", "## Limitations", ""]
     limitations = [calibration(params, metadata, metrics), *LIMITATIONS] if task == "classification" else LIMITATIONS
     lines += [f"- {item}" for item in limitations]
+    lines += detail_lines()
     return "\n".join(lines) + "\n"

@@ -2,9 +2,10 @@
 
     tabular-mlops review --base main [--output review.md]
 
-Writes Markdown: the gated metrics with base, new and change; `dvc metrics diff` and
-`dvc params diff` tables; the gate results; which plot data changed. A gated metric worse by
-more than `review.tolerance` (params.yaml) is a verdict: exit 1, after the report is written.
+Writes Markdown: the gated metrics with base, new and change; `dvc metrics diff` (the headline
+figures) and `dvc params diff` tables; the gate results; which detail files (per-column and
+per-group figures) and which plot data changed. Exits 1 when a gated
+metric got worse by more than `review.tolerance` (params.yaml), 2 on a usage error.
 Run `dvc repro` first: this compares files, it does not run the pipeline.
 """
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 
 from tabular_mlops.reporting.gates import metric_value
 from tabular_mlops.errors import StageError, Verdict
+from tabular_mlops.reporting.headline import DETAILS
 from tabular_mlops.files import write_text
 from tabular_mlops.config.params import Gate, load_params
 
@@ -55,18 +57,30 @@ def regressions(gates: list[Gate], base: dict, new: dict, tolerance: float) -> l
     return rows
 
 
-def changed_plots(revision: str) -> list[str]:
+def changed_files(revision: str, paths: list[Path], what: dict[str, str] | None = None) -> list[str]:
+    """A line per file that is new or changed against `revision` (with what it holds, when given)."""
     lines = []
-    for path in sorted(PLOTS.rglob("*.json")):
+    for path in paths:
         before = at_revision(revision, path.as_posix())
+        about = f" ({what[path.as_posix()]})" if what else ""
         if before is None:
-            lines.append(f"- `{path}`: new")
+            lines.append(f"- `{path}`: new{about}")
         elif before != path.read_text(encoding="utf-8"):
-            lines.append(f"- `{path}`: changed")
+            lines.append(f"- `{path}`: changed{about}")
     return lines or ["- none"]
 
 
-def report(revision: str, rows: list[dict], tolerance: float, gates: dict, metrics_diff: str, params_diff: str, plots: list[str]) -> str:
+def changed_plots(revision: str) -> list[str]:
+    return changed_files(revision, sorted(PLOTS.rglob("*.json")))
+
+
+def changed_details(revision: str) -> list[str]:
+    # the committed ones: git holds their base version (the search table is DVC-tracked with the model)
+    return changed_files(revision, [Path(path) for path in DETAILS if path.startswith("metrics/") and Path(path).is_file()], DETAILS)
+
+
+def report(revision: str, rows: list[dict], tolerance: float, gates: dict, metrics_diff: str, params_diff: str, plots: list[str],
+           details: list[str] = ("- none",)) -> str:
     verdict = "regressed" if any(row["regressed"] for row in rows) else "no regression"
     lines = [f"## Pipeline review against `{revision}`: {verdict}", "",
              f"Gated metrics (a regression is a change for the worse of more than {tolerance:g}):", "",
@@ -76,6 +90,7 @@ def report(revision: str, rows: list[dict], tolerance: float, gates: dict, metri
     lines += [f"- {g['metric']} = {g['value']:g} ({'pass' if g['passed'] else 'FAIL'})" for g in gates.get("gates", [])]
     lines += ["", "### Metrics diff", "", metrics_diff.strip() or "No metric changed.",
               "", "### Params diff", "", params_diff.strip() or "No param changed.",
+              "", "### Detailed figures", "", *details, "", "Each is linked from `metrics/model_card.md`.",
               "", "### Plot data", "", *plots, "", f"See them side by side: `dvc plots diff {revision}`.", ""]
     return "\n".join(lines)
 
@@ -97,7 +112,8 @@ def run(arguments: argparse.Namespace) -> int:
     dvc = [sys.executable, "-m", "dvc"]
     metrics_diff = shell(*dvc, "metrics", "diff", arguments.base, "--md").stdout
     params_diff = shell(*dvc, "params", "diff", arguments.base, "--md").stdout
-    markdown = report(arguments.base, rows, params.review.tolerance, gates, metrics_diff, params_diff, changed_plots(arguments.base))
+    markdown = report(arguments.base, rows, params.review.tolerance, gates, metrics_diff, params_diff, changed_plots(arguments.base),
+                      changed_details(arguments.base))
     if arguments.output:
         write_text(arguments.output, markdown)
     else:

@@ -1,0 +1,93 @@
+"""The headline figures: what `dvc metrics show` and `dvc metrics diff` list.
+
+DVC prints the metrics files as one table: a row per file, a column per key of any of them. So
+each headline file holds one figure, and its keys say where the figure was measured (or whether
+its check passed); the table keeps a handful of columns however many metrics, protected columns
+or gates a project has:
+
+    metrics/evaluation/<metric>.json          test, cv (the CV mean), over_baseline, nested_cv (when on)
+    metrics/evaluation/<column>.<gap>.json    test: a fairness gap between the groups of a protected column
+    metrics/gates.json                        passed: every gate held (DVC skips the list of gates)
+    metrics/monitoring/rows.json              batch: the rows of the monitored batch
+    metrics/monitoring/drift_share.json       batch: the share of compared columns that drifted; passed: no dataset drift
+    metrics/monitoring/estimated_drop.<metric>.json  batch: the estimated drop; passed: within monitor.max_estimated_drop
+
+Everything else (CV spreads, the baseline, per-column and per-group figures) stays in the detail
+files of DETAILS, committed beside them and linked from the model card.
+"""
+from __future__ import annotations
+
+import re
+
+EVALUATION = "metrics/evaluation"
+MONITORING = "metrics/monitoring"
+
+# The detail files: committed and versioned like the headline, not listed by `dvc metrics`.
+DETAILS = {
+    "metrics/evaluate/metrics.json": "every evaluation figure: test, CV mean and spread, baseline, fairness gaps, threshold",
+    "metrics/evaluate/segments.json": "the figures per value of data.segment_column",
+    "metrics/evaluate/fairness.json": "per protected column: each group's figures with bootstrap intervals, and the gaps",
+    "metrics/evaluate/importance.json": "permutation importance per input column",
+    "metrics/evaluate/explanations.json": "mean absolute SHAP contribution per input column",
+    "metrics/evaluate/mitigation.json": "the fairness-mitigated model beside the unmitigated one",
+    "metrics/evaluate/nested_cv.json": "what each nested CV fold chose",
+    "metrics/leaderboard.md": "every family's cross-validated score",
+    "models/search.json": "how the trained family's hyperparameters were chosen (DVC-tracked beside the model)",
+    "metrics/validate.json": "rows, missing cells per column, class counts of the raw table",
+    "metrics/prepare.json": "rows dropped (duplicates, no label) and the split sizes",
+    "metrics/featurize.json": "per column: rows imputed, clipped, categories kept or grouped",
+    "metrics/score.json": "rows read, scored and rejected by the score stage",
+    "metrics/monitor.md": "the monitored batch: drift per column, estimated performance, group selection rates",
+    "metrics/monitor.json": "the same, every figure",
+}
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
+
+
+def file_name(figure: str) -> str:
+    """A figure's file name: characters that a path cannot hold safely (a column named `a/b`) become `_`."""
+    return _UNSAFE.sub("_", figure) + ".json"
+
+
+def evaluation_rows(metrics: dict) -> dict[str, dict]:
+    """{file name: row} from evaluate's metrics (the sections of metrics/evaluate/metrics.json)."""
+    rows = {}
+    for name, value in metrics["test"].items():
+        row = {"test": value}
+        if name in metrics.get("over_baseline", {}):
+            row["over_baseline"] = metrics["over_baseline"][name]
+        for section in ("cv", "nested_cv"):
+            if f"{name}_mean" in metrics.get(section, {}):
+                row[section] = metrics[section][f"{name}_mean"]
+        rows[file_name(name)] = row
+    for column, gaps in metrics.get("fairness", {}).items():
+        for gap, value in gaps.items():
+            rows[file_name(f"{column}.{gap}")] = {"test": value}
+    return rows
+
+
+def monitoring_rows(report: dict) -> dict[str, dict]:
+    """{file name: row} from the monitor's report (metrics/monitor.json); only the rows when the
+    batch had too few rows for a verdict."""
+    rows = {file_name("rows"): {"batch": report["rows"]}}
+    if report["status"] != "ok":
+        return rows
+    rows[file_name("drift_share")] = {"batch": report["drift_share"], "passed": not report["dataset_drift"]}
+    performance = report["performance"]
+    for name in performance.get("max_estimated_drop", {}):
+        rows[file_name(f"estimated_drop.{name}")] = {"batch": performance["estimated_drop"][name],
+                                                      "passed": name not in performance["flagged_metrics"]}
+    return rows
+
+
+def headline_column(metric: str) -> str | None:
+    """Where `dvc exp show` lists an evaluation figure named as gates name it (`cv.roc_auc_mean`):
+    `metrics/evaluation/roc_auc.json:cv`; None for one that only the detail files hold (`cv.roc_auc_std`)."""
+    section, _, name = metric.partition(".")
+    if section == "fairness":
+        return f"{EVALUATION}/{file_name(name)}:test"
+    if section in ("test", "over_baseline"):
+        return f"{EVALUATION}/{file_name(name)}:{section}"
+    if section in ("cv", "nested_cv") and name.endswith("_mean"):
+        return f"{EVALUATION}/{file_name(name.removesuffix('_mean'))}:{section}"
+    return None
