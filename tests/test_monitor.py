@@ -111,14 +111,20 @@ def test_the_shifted_batch_drifts_and_its_estimated_drop_is_flagged_like_the_rea
     assert realised_drop > 0.03 and performance["estimated"]["roc_auc"] == pytest.approx(performance["realised"]["roc_auc"], abs=0.05)
 
 
-def test_demo_drift_scores_both_batches_through_the_service_and_only_the_shifted_one_fires(reproduced_repo: Path, tmp_path: Path) -> None:
-    service = start(reproduced_repo / "models/bundle", working_folder(tmp_path / "server", reproduced_repo / "params.yaml"))
+def demo_through_the_service(repo: Path, tmp_path: Path) -> tuple[subprocess.CompletedProcess, Path]:
+    """`tabular-mlops demo-drift` against the real service serving the repo's bundle; its run (exit 0) and the log."""
+    service = start(repo / "models/bundle", working_folder(tmp_path / "server", repo / "params.yaml"))
     try:
         demo = subprocess.run([sys.executable, "-m", "tabular_mlops", "demo-drift", "--url", service.url, "--output", str(tmp_path / "demo")],
-                              cwd=reproduced_repo, env=environment(), capture_output=True, text=True, timeout=300)
+                              cwd=repo, env=environment(), capture_output=True, text=True, timeout=300)
     finally:
         assert service.stop() in STOPPED, service.errors
     assert demo.returncode == 0, demo.stdout + demo.stderr
+    return demo, service.log
+
+
+def test_demo_drift_scores_both_batches_through_the_service_and_only_the_shifted_one_fires(reproduced_repo: Path, tmp_path: Path) -> None:
+    demo, log = demo_through_the_service(reproduced_repo, tmp_path)
     shift, unshifted, shifted = demo.stdout.splitlines()
     assert shift == ("shift: Job = partime weighs 15x; the lowest quarter of Seniority weighs 3x, then Seniority moves by -4 (0.5 sd)")
     assert unshifted.startswith("unshifted: no dataset drift") and "ESTIMATED DROP" not in unshifted
@@ -129,8 +135,8 @@ def test_demo_drift_scores_both_batches_through_the_service_and_only_the_shifted
     # the in-process scores: the service's probabilities are the model's, to the last bit.
     through_service = json.loads((tmp_path / "demo/unshifted/monitor.json").read_text())
     assert through_service == json.loads((reproduced_repo / "metrics/monitor.json").read_text())
-    with sqlite3.connect(service.log) as log:
-        assert log.execute("select count(*) from predictions").fetchone()[0] == 2 * through_service["rows"]
+    with sqlite3.connect(log) as connection:
+        assert connection.execute("select count(*) from predictions").fetchone()[0] == 2 * through_service["rows"]
 
 
 # --- demo-drift on another table ---
@@ -163,13 +169,7 @@ def breast_cancer_project(repo: Path) -> Path:
 
 def test_demo_drift_on_a_table_of_measurements_only_fires_on_the_shifted_batch_alone(tmp_path: Path) -> None:
     repo = breast_cancer_project(tmp_path / "repo")
-    service = start(repo / "models/bundle", working_folder(tmp_path / "server", repo / "params.yaml"))
-    try:
-        demo = subprocess.run([sys.executable, "-m", "tabular_mlops", "demo-drift", "--url", service.url, "--output", str(tmp_path / "demo")],
-                              cwd=repo, env=environment(), capture_output=True, text=True, timeout=300)
-    finally:
-        assert service.stop() in STOPPED, service.errors
-    assert demo.returncode == 0, demo.stdout + demo.stderr
+    demo, _ = demo_through_the_service(repo, tmp_path)
     described, unshifted, shifted = demo.stdout.splitlines()
     reference = read_reference(repo / "models/reference")
     shift = plan_shift(reference)

@@ -12,7 +12,7 @@ the test split's range; whole numbers stay whole).
 
 Uncertainty and score: binary, the probability (uncertainty p(1 - p)); multiclass, the top class
 probability (uncertainty 1 - p); regression, the prediction (uncertainty: the absolute error).
-On the bundled credit data this picks part-time workers and low seniority: the monitor flags
+On the bundled example (lending data) this picks part-time workers and low seniority: the monitor flags
 dataset drift and an estimated ROC-AUC drop beyond 0.05.
 """
 from __future__ import annotations
