@@ -101,6 +101,18 @@ def test_dates_and_row_identifiers_are_not_suggested_personal():
     assert suggestions(table, "Status") == {}
 
 
+@pytest.mark.parametrize("column, personal", [
+    ("account_balance", False), ("tax_paid", False), ("license_type", False), ("card_limit", False),
+    ("national_rate", False), ("account_number", True), ("tax_id", True), ("LicenceNo", True),
+    ("national_insurance_number", True), ("customer_email", True),
+])
+def test_an_account_or_tax_figure_stays_an_input_while_its_number_is_suggested_personal(column: str, personal: bool):
+    # The columns a credit table holds: a balance is a feature, the account's number identifies a person.
+    values = pd.Series(np.arange(60, dtype=float))
+    table = pd.DataFrame({"Status": ["bad", "good"] * 30, column: values})
+    assert ("personal" in suggestions(table, "Status").get(column, {})) is personal
+
+
 def drafted(table: pd.DataFrame, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> tuple[list[str], str]:
     """`tabular-mlops contract --force` on `table` (target `outcome`), as a user runs it: its stdout lines and the YAML."""
     (tmp_path / "data").mkdir()

@@ -24,9 +24,14 @@ from tabular_mlops.data.dates import parse_datetimes
 # Words that name a person or a way to reach or identify one.
 PERSONAL_WORDS = {
     "name", "firstname", "lastname", "surname", "fullname", "email", "mail", "phone", "mobile", "telephone",
-    "address", "street", "postcode", "zipcode", "zip", "ssn", "passport", "iban", "account", "nin", "nhs",
-    "birth", "dob", "birthdate", "birthday", "ip", "license", "licence", "national", "tax",
+    "address", "street", "postcode", "zipcode", "zip", "ssn", "passport", "iban", "nin", "nhs",
+    "birth", "dob", "birthdate", "birthday", "ip",
 }
+# Words that identify a person only as a number or code (`account_number`, `tax_id`, `licence_no`):
+# alone they name ordinary features (`account_balance`, `tax_paid`, `license_type`), which the
+# draft must not take out of the model.
+IDENTIFIED_BY_NUMBER = {"account", "tax", "national", "license", "licence", "card", "insurance", "social"}
+NUMBER_WORDS = {"number", "no", "nr", "num", "id", "code"}
 # Group attributes that anti-discrimination law and fairness reviews compare people by.
 PROTECTED_WORDS = {
     "sex", "gender", "age", "marital", "married", "race", "ethnicity", "ethnic", "religion", "nationality",
@@ -49,6 +54,9 @@ def suggest_personal(column: str, values: pd.Series) -> str | None:
     matched = sorted(words & PERSONAL_WORDS)
     if matched:
         return f"its name says '{matched[0]}'"
+    numbered = sorted(words & IDENTIFIED_BY_NUMBER)
+    if numbered and words & NUMBER_WORDS:
+        return f"its name says '{numbered[0]}' with '{sorted(words & NUMBER_WORDS)[0]}'"
     text = values.dropna()
     if text.empty or pd.api.types.is_numeric_dtype(text) or pd.api.types.is_bool_dtype(text):
         return None
