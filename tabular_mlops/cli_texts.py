@@ -54,7 +54,9 @@ Turn the repository, which holds a bundled example, into a project for your own 
 copies the table into data/raw/ (a table over 50 MB is added to DVC rather than git), sets the
 data: block of params.yaml, drafts data/contract.yaml and prints each column it suggests as
 personal or protected, names the model artifact in dvc.yaml, writes a README for the project,
-and removes the example's table and the outputs it committed (dvc.lock files, metrics/). It
+and removes the example's table, the outputs it committed (dvc.lock files, metrics/) and the
+template's own tests and benchmarks, which run on it; .ci/run and the pull-request workflow then
+check that the pipeline passes its gates and reproduces your committed results. It
 states the task it inferred from the target and the positive class it chose, with the flag that
 overrules each. It commits nothing: review the change with `git status` and `git diff`, run
 `dvc repro`, then commit. It runs once, on a clean git tree, from the project's root folder.""",

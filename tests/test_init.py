@@ -26,6 +26,7 @@ from dvc.repo.artifacts import check_name_format
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_wine
 
 from tabular_mlops.cli import main
+from tabular_mlops.project.ci import CHECKS, WORKFLOW
 from tabular_mlops.project.init import init_project
 from tabular_mlops.project.repository import Request, artifact_name
 from tests.dvc_repo import copy_project, dvc, environment, init_git_repo, project_files, small_and_fast, update_params
@@ -162,6 +163,26 @@ def test_the_tutorials_commands_make_a_yes_no_table_a_project_that_dvc_repro_run
     assert_no_credit_left(repo)
     assert subprocess.run(["git", "status", "--porcelain"], cwd=repo, capture_output=True, text=True).stdout == ""
     assert (repo / "README.md").read_text().startswith("# tumour-screening\n")
+    assert_the_projects_ci_checks_it(repo, tmp_path / "ci", env)
+
+
+def assert_the_projects_ci_checks_it(repo: Path, clean: Path, env: dict) -> None:
+    """The template's tests left with the example; .ci/run and the workflow check the project: its checks
+    pass on a clean clone of the committed project, and fail when the run gives another figure."""
+    assert not (repo / "tests").exists() and not (repo / "benchmarks").exists()
+    script, workflow = (repo / ".ci/run").read_text(), (repo / WORKFLOW).read_text()
+    assert "pytest" not in script and "pytest" not in workflow
+    assert all(check in script for check in CHECKS) and CHECKS[1] in workflow and "run: dvc repro --force" in workflow
+    subprocess.run(["git", "clone", "-q", str(repo), str(clean)], check=True)
+    checks = " && ".join(CHECKS)
+    env = {**env, "PYTHONPATH": str(clean)}
+    passed = subprocess.run(["bash", "-c", checks], cwd=clean, env=env, capture_output=True, text=True, timeout=900)
+    assert passed.returncode == 0, passed.stdout + passed.stderr
+    # a run that gives another figure than the committed one (here, written over it) fails the check
+    gates = clean / "metrics/gates.json"
+    gates.write_text(gates.read_text().replace('"passed": true', '"passed": false', 1))
+    failed = subprocess.run(["bash", "-c", CHECKS[1]], cwd=clean, env=env, capture_output=True, text=True)
+    assert failed.returncode == 1 and "metrics/gates.json" in failed.stdout, failed.stdout + failed.stderr
 
 
 # --- In process: the refusals, the large-table path, the choices --------------------------------
@@ -312,3 +333,16 @@ def test_init_help_shows_the_flags_and_an_example(capsys: pytest.CaptureFixture)
     shown = capsys.readouterr().out
     assert "usage: tabular-mlops init" in shown and "--positive-class LABEL" in shown
     assert "tabular-mlops init --table ~/admissions.csv --target readmitted --name readmissions" in shown
+
+
+def test_the_projects_workflow_runs_the_check_instead_of_the_templates_tests_and_actionlint_accepts_it(tmp_path: Path) -> None:
+    from tabular_mlops.project.ci import project_workflow
+    from tests.test_workflows import actionlint
+
+    workflow = tmp_path / ".github/workflows/pull-request.yml"
+    workflow.parent.mkdir(parents=True)
+    workflow.write_text(project_workflow((ROOT / WORKFLOW).read_text()))
+    result = actionlint(workflow)
+    assert result.returncode == 0, result.stdout + result.stderr
+    steps = [step.get("run", "") for job in yaml.safe_load(workflow.read_text())["jobs"].values() for step in job["steps"]]
+    assert "dvc repro --force" in steps and CHECKS[1] in steps and not [run for run in steps if "pytest" in run]

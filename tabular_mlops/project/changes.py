@@ -15,6 +15,7 @@ from tabular_mlops.config.params import DataParams, load_params
 from tabular_mlops.data.contract import draft
 from tabular_mlops.data.tables import read_table
 from tabular_mlops.errors import StageError
+from tabular_mlops.project.ci import CHECKS, WORKFLOW, project_ci, project_workflow
 from tabular_mlops.project.repository import Request, artifact_name, copy_table, dvc_add
 from tabular_mlops.project.readme import next_steps, project_readme
 from tabular_mlops.project.target import TargetChoice, choose
@@ -34,6 +35,7 @@ class Changes:
     contract_text: str
     decisions: list[str]  # a line per suggested personal or protected column
     removed: list[str]  # existing files, the example's and the example's pipeline outputs
+    workflow_text: str  # the pull-request workflow, checking the project instead of the template's tests
 
     def apply(self, root: Path, large_bytes: int) -> list[str]:
         for name in self.removed:
@@ -44,7 +46,8 @@ class Changes:
         if large:
             dvc_add(root, self.data.path)
         for name, text in (("params.yaml", self.params_text), ("dvc.yaml", self.dvc_text),
-                           (self.data.contract, self.contract_text), ("README.md", project_readme(self))):
+                           (self.data.contract, self.contract_text), ("README.md", project_readme(self)),
+                           (".ci/run", project_ci(self.data.path if large else None)), (WORKFLOW, self.workflow_text)):
             (root / name).write_text(text, encoding="utf-8")
         return self.summary(large, table.stat().st_size, large_bytes)
 
@@ -53,7 +56,8 @@ class Changes:
         kept = (f"added to DVC ({self.data.path}.dvc goes to git; the table is gitignored)" if large
                 else f"for git (a table over {_size(large_bytes)} goes to DVC instead)")
         metrics = [name for name in self.removed if name.startswith("metrics/")]
-        removed = [name for name in self.removed if not name.startswith("metrics/")]
+        template = [name for name in self.removed if name.startswith(("tests/", "benchmarks/"))]
+        removed = [name for name in self.removed if name not in metrics and name not in template]
         lines = [f"init: project '{self.name}' from {self.request.table} ({rows} rows, {columns} columns), target '{self.data.target}'",
                  *[f"  {reason}" for reason in self.choice.reasons],
                  f"  {self.data.path}: copied ({_size(size)}), {kept}",
@@ -65,7 +69,11 @@ class Changes:
                  f"  dvc.yaml: the model artifact is '{self.artifact}' ({self.choice.output})",
                  f"  README.md: written for '{self.name}'",
                  f"  removed the bundled example: {', '.join(removed)}"
-                 + (f" and {len(metrics)} files under metrics/ (dvc repro writes yours)" if metrics else "")]
+                 + (f" and {len(metrics)} files under metrics/ (dvc repro writes yours)" if metrics else ""),
+                 *([f"  removed the template's own tests and benchmarks ({len(template)} files under tests/ and benchmarks/),"
+                    " which run on the bundled example"] if template else []),
+                 f"  .ci/run and {WORKFLOW}: check that `{CHECKS[0]}` passes the gates and gives the committed"
+                 " dvc.lock files and metrics/ byte for byte"]
         return lines + next_steps(self)
 
 
@@ -91,7 +99,9 @@ def plan(request: Request, root: Path, example: list[str]) -> Changes:
     _check_parsed(params_text, "params.yaml", lambda parsed: {key: parsed["data"][key] for key in values} == values)
     _check_parsed(dvc_text, "dvc.yaml", lambda parsed: artifact in parsed["artifacts"])
     removed = [path for path in example if path != data.path]  # the user's table may be given in the example's place
-    return Changes(request, name, artifact, data, choice, table.shape, params_text, dvc_text, contract_text, decisions, removed)
+    workflow_text = project_workflow((root / WORKFLOW).read_text(encoding="utf-8"))
+    return Changes(request, name, artifact, data, choice, table.shape, params_text, dvc_text, contract_text, decisions, removed,
+                   workflow_text)
 
 
 def _check_parsed(text: str, name: str, holds) -> None:

@@ -29,6 +29,16 @@ dvc repro
 - `dvc metrics show`: the figures; `dvc plots show`: the plots;
 - `tabular-mlops serve --model models/bundle`: the model over HTTP.
 
+## Check it
+
+```bash
+bash .ci/run
+```
+
+On a clean clone, `dvc repro --force` runs every stage from nothing; the check fails when a gate
+fails or when the committed `dvc.lock` files and `metrics/` differ from what the run gives. The
+pull-request workflow (`.github/workflows/pull-request.yml`) runs the same check.
+
 ## What to review
 
 - `data/contract.yaml`: what each column may hold, and which columns are personal or protected.

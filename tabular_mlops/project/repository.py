@@ -29,9 +29,10 @@ class Request:
 
 
 def example_files(root: Path) -> list[str]:
-    """What init removes, files that exist: the example's own (example.yaml lists them), example.yaml, the
-    lock files, and the pipeline's outputs that git holds (those the lock files record, and all under
-    metrics/). Refuse a project that is not the example."""
+    """What init removes, files that exist: the example's own (example.yaml lists them, and the
+    folders of the template's tests and benchmarks), example.yaml, the lock files, and the
+    pipeline's outputs that git holds (those the lock files record, and all under metrics/).
+    Refuse a project that is not the example."""
     import yaml
 
     for needed in ("params.yaml", "dvc.yaml"):
@@ -41,7 +42,11 @@ def example_files(root: Path) -> list[str]:
     if not manifest.is_file():
         raise StageError(f"init has already made this project yours ({EXAMPLE} is gone);"
                          " to change the table, edit the data: block of params.yaml and run `tabular-mlops contract --force`")
-    own = [str(name) for name in yaml.safe_load(manifest.read_text(encoding="utf-8"))["files"]]
+    listed = yaml.safe_load(manifest.read_text(encoding="utf-8"))
+    own = [str(name) for name in listed["files"]]
+    folders = [str(name) for name in listed.get("folders", [])]
+    if folders:  # the template's tests and benchmarks: every file git tracks under them
+        own += git(root, "ls-files", "-z", "--", *folders).split("\0")
     outputs = []
     for lock_file in LOCK_FILES:
         try:
@@ -50,7 +55,7 @@ def example_files(root: Path) -> list[str]:
             continue
         outputs += [out["path"] for stage in stages.values() for out in stage.get("outs", [])]
     committed = git(root, "ls-files", "-z", "--", "metrics", *outputs).split("\0")
-    names = [*own, EXAMPLE, *LOCK_FILES, *sorted(filter(None, committed))]
+    names = [*filter(None, own), EXAMPLE, *LOCK_FILES, *sorted(filter(None, committed))]
     return list(dict.fromkeys(name for name in names if (root / name).is_file()))
 
 
