@@ -12,7 +12,7 @@ import sys
 
 from tabular_mlops import cli_texts as texts
 from tabular_mlops.cli_texts import add_command
-from tabular_mlops.errors import StageError, Verdict, exit_code_of
+from tabular_mlops.errors import StageError, Verdict, exit_code_of, whole_number
 
 
 def _init(arguments: argparse.Namespace) -> int:
@@ -83,24 +83,13 @@ def _synth(arguments: argparse.Namespace) -> int:
     from tabular_mlops.data.synth import check_output, write_synth
 
     check_output(arguments.output)
-    rows = _whole_number(arguments.rows, "--rows", 1)
-    seed = None if arguments.seed is None else _whole_number(arguments.seed, "--seed", 0)
-    chunk_rows = {} if arguments.chunk_rows is None else {"chunk_rows": _whole_number(arguments.chunk_rows, "--chunk-rows", 1)}
+    rows = whole_number(arguments.rows, "--rows", 1)
+    seed = None if arguments.seed is None else whole_number(arguments.seed, "--seed", 0)
+    chunk_rows = {} if arguments.chunk_rows is None else {"chunk_rows": whole_number(arguments.chunk_rows, "--chunk-rows", 1)}
     params = load_params()
     source = arguments.source or params.data.path
     print(write_synth(source, params.data.contract, arguments.output, rows, params.seed if seed is None else seed, **chunk_rows))
     return 0
-
-
-def _whole_number(text: str, flag: str, minimum: int) -> int:
-    """Checked here rather than by argparse, so a bad value is one `error:` line like every other."""
-    try:
-        value = int(text)  # also 10_000_000
-    except ValueError:
-        value = None
-    if value is None or value < minimum:
-        raise StageError(f"{flag} must be a whole number >= {minimum}; got {text!r}")
-    return value
 
 
 def parser() -> argparse.ArgumentParser:

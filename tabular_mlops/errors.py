@@ -62,3 +62,15 @@ def exit_code_of(error: StageError | Verdict) -> int:
     print(f"error: {error}", file=sys.stderr)
     return EXIT_EXPECTED_FAILURE
 
+
+def whole_number(text: object, where: str, minimum: int, maximum: int | None = None) -> int:
+    """A whole number a user gave (a flag, an environment variable; `10_000_000` too), or a
+    StageError naming `where` it came from, the bounds and the value given."""
+    try:
+        number = int(str(text))
+    except ValueError:
+        number = None
+    if number is None or number < minimum or (maximum is not None and number > maximum):
+        bound = f"from {minimum} to {maximum}" if maximum is not None else f">= {minimum}"
+        raise StageError(f"{where} must be a whole number {bound}; got {str(text)!r}")
+    return number

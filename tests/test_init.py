@@ -26,6 +26,7 @@ from dvc.repo.artifacts import check_name_format
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_wine
 
 from tabular_mlops.cli import main
+from tabular_mlops.errors import StageError
 from tabular_mlops.project.ci import CHECKS, WORKFLOW
 from tabular_mlops.project.init import init_project
 from tabular_mlops.project.repository import Request, artifact_name
@@ -309,10 +310,11 @@ def test_set_block_values_keeps_comments_and_columns() -> None:
     from tabular_mlops.project.yaml_text import set_block_values
 
     text = "data:\n  path: a.csv        # CSV or Parquet\n  target: Status\n\nnext: 1  # kept\n"
-    edited = set_block_values(text, "data", {"path": "data/raw/very-long-file-name.csv", "positive_class": "yes", "target": "y"})
+    edited = set_block_values(text, "data", {"path": "data/raw/very-long-file-name.csv", "positive_class": "yes", "target": "y"},
+                              "params.yaml")
     assert edited == ("data:\n  path: data/raw/very-long-file-name.csv  # CSV or Parquet\n  target: y\n  positive_class: 'yes'\n"
                       "\nnext: 1  # kept\n")
-    assert set_block_values(text, "data", {"path": "b.csv"}).splitlines()[1] == "  path: b.csv        # CSV or Parquet"
+    assert set_block_values(text, "data", {"path": "b.csv"}, "params.yaml").splitlines()[1] == "  path: b.csv        # CSV or Parquet"
 
 
 def test_the_examples_own_outputs_rerun_elsewhere_do_not_count_as_changes(clone: Path, tmp_path: Path,
@@ -346,3 +348,12 @@ def test_the_projects_workflow_runs_the_check_instead_of_the_templates_tests_and
     assert result.returncode == 0, result.stdout + result.stderr
     steps = [step.get("run", "") for job in yaml.safe_load(workflow.read_text())["jobs"].values() for step in job["steps"]]
     assert "dvc repro --force" in steps and CHECKS[1] in steps and not [run for run in steps if "pytest" in run]
+
+
+def test_a_text_edit_that_cannot_find_its_block_names_the_file() -> None:
+    from tabular_mlops.project.yaml_text import set_block_values, set_first_entry
+
+    with pytest.raises(StageError, match=r"^params.yaml: expected one top-level 'data:' block; found 0$"):
+        set_block_values("seed: 1\n", "data", {"path": "a.csv"}, "params.yaml")
+    with pytest.raises(StageError, match=r"^dvc.yaml: 'artifacts:' has no entry to rename$"):
+        set_first_entry("artifacts:\n# none yet\n", "artifacts", "model", {"type": "model"}, "dvc.yaml")

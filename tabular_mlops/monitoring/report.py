@@ -104,10 +104,6 @@ def group_lines(groups: dict) -> list[str]:
     return lines
 
 
-def _number(value) -> str:
-    return "n/a" if value is None else f"{value:.4f}"
-
-
 def html(report: dict, reference: Reference, current: pd.DataFrame) -> str:
     """The report page; one <svg class="drift-plot"> per drifted column, against the column's own
     drift reference (training inputs, or the test split's scores for a prediction column)."""

@@ -92,10 +92,10 @@ def plan(request: Request, root: Path, example: list[str]) -> Changes:
               "positive_class": choice.positive_class, "drop_columns": [], "segment_column": None}
     data = DataParams(**{**params.data.model_dump(), **values})
     _, contract_text, decisions = draft(table, data)
-    params_text = set_block_values((root / "params.yaml").read_text(encoding="utf-8"), "data", values)
+    params_text = set_block_values((root / "params.yaml").read_text(encoding="utf-8"), "data", values, "params.yaml")
     dvc_text = set_first_entry((root / "dvc.yaml").read_text(encoding="utf-8"), "artifacts", artifact,
                                {"desc": f"{name}: the gated scoring pipeline (raw input columns to {choice.output}) with its manifest",
-                                "labels": [choice.task, "scikit-learn"]})
+                                "labels": [choice.task, "scikit-learn"]}, "dvc.yaml")
     _check_parsed(params_text, "params.yaml", lambda parsed: {key: parsed["data"][key] for key in values} == values)
     _check_parsed(dvc_text, "dvc.yaml", lambda parsed: artifact in parsed["artifacts"])
     removed = [path for path in example if path != data.path]  # the user's table may be given in the example's place

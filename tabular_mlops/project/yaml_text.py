@@ -21,10 +21,11 @@ def scalar(value) -> str:
     return text.removesuffix("\n").removesuffix("\n...").strip()
 
 
-def set_block_values(text: str, block: str, values: dict) -> str:
-    """Set `block.key: value` for each of `values` (a top-level block); a key not there is added at its end."""
+def set_block_values(text: str, block: str, values: dict, path: str) -> str:
+    """Set `block.key: value` for each of `values` (a top-level block); a key not there is added at its end.
+    `path`: the file `text` was read from, for the messages."""
     lines = text.split("\n")
-    start, stop = _block(lines, block)
+    start, stop = _block(lines, block, path)
     missing = dict(values)
     for index in range(start + 1, stop):
         match = _ENTRY.match(lines[index])
@@ -35,18 +36,18 @@ def set_block_values(text: str, block: str, values: dict) -> str:
     return "\n".join(lines)
 
 
-def set_first_entry(text: str, block: str, name: str, values: dict) -> str:
+def set_first_entry(text: str, block: str, name: str, values: dict, path: str) -> str:
     """Rename the first entry of a top-level block to `name` and set its `values` (dvc.yaml's
     artifact); a block not there is appended."""
     lines = text.split("\n")
     try:
-        start, stop = _block(lines, block)
+        start, stop = _block(lines, block, path)
     except StageError:
         body = "".join(f"\n    {key}: {scalar(value)}" for key, value in values.items())
         return text.rstrip("\n") + f"\n\n{block}:\n  {name}:{body}\n"
     entries = [index for index in range(start + 1, stop) if (match := _ENTRY.match(lines[index])) and len(match["indent"]) == 2]
     if not entries:
-        raise StageError(f"'{block}:' has no entry to rename")
+        raise StageError(f"{path}: '{block}:' has no entry to rename")
     first, end = entries[0], (entries[1] if len(entries) > 1 else stop)
     lines[first] = _with_key(_ENTRY.match(lines[first]), name)
     missing = dict(values)
@@ -59,11 +60,11 @@ def set_first_entry(text: str, block: str, name: str, values: dict) -> str:
     return "\n".join(lines)
 
 
-def _block(lines: list[str], block: str) -> tuple[int, int]:
+def _block(lines: list[str], block: str, path: str) -> tuple[int, int]:
     """The line of `block:` and the line after its last indented or comment line."""
     starts = [index for index, line in enumerate(lines) if re.match(rf"^{re.escape(block)}:\s*(#.*)?$", line)]
     if len(starts) != 1:
-        raise StageError(f"expected one top-level '{block}:' block; found {len(starts)}")
+        raise StageError(f"{path}: expected one top-level '{block}:' block; found {len(starts)}")
     stop = starts[0] + 1
     while stop < len(lines) and (not lines[stop].strip() or lines[stop].startswith(" ")):
         stop += 1

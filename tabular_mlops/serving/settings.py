@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from tabular_mlops.errors import StageError
+from tabular_mlops.errors import StageError, whole_number
 
 VARIABLES = {
     "model": "TABULAR_MLOPS_MODEL",
@@ -49,7 +49,7 @@ def resolve(flags: dict[str, object | None], names: tuple[str, ...] = tuple(VARI
         else:
             values[name], sources[name] = BUILT_IN[name], "built in"
         if name in NUMBERS:
-            values[name] = _whole_number(values[name], sources[name], *NUMBERS[name])
+            values[name] = whole_number(values[name], sources[name], *NUMBERS[name])
     if "log" in values and "key_file" in values and Path(values["log"]) == Path(values["key_file"]):
         raise StageError(f"the pseudonym key file must be a file of its own, not the prediction log; "
                          f"got '{values['log']}' for both ({sources['log']}, {sources['key_file']})")
@@ -81,12 +81,3 @@ def _params_serve() -> dict:
     from tabular_mlops.config.params import load_params
 
     return load_params().serve.model_dump()
-
-
-def _whole_number(value: object, source: str, minimum: int, maximum: int | None) -> int:
-    text = str(value)
-    number = int(text) if text.isdigit() else None
-    if number is None or number < minimum or (maximum is not None and number > maximum):
-        bound = f"from {minimum} to {maximum}" if maximum is not None else f">= {minimum}"
-        raise StageError(f"{source} must be a whole number {bound}; got {text!r}")
-    return number
