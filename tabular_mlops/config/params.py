@@ -18,7 +18,7 @@ from tabular_mlops.errors import StageError
 from tabular_mlops.files import read_yaml_mapping
 from tabular_mlops.config.section import Section
 from tabular_mlops.config.train_params import FAMILIES_BY_TASK, FamilyName, TrainParams
-from tabular_mlops.evaluation.metrics import FAIRNESS_GAPS, gate_metric_names, problem
+from tabular_mlops.evaluation.metrics import FAIRNESS_GAPS, METRICS_BY_TASK, gate_metric_names, problem
 
 PARAMS_FILE = "params.yaml"
 SCHEDULER_ADDRESS = re.compile(r"(tcp|tls|ws|wss|ucx|inproc)://\S+")
@@ -250,6 +250,36 @@ class ScoreParams(Section):
         return self
 
 
+VERSION_NAME = re.compile(r"v\d+\.\d+\.\d+")
+
+
+class PromoteParams(Section):
+    """Champion and challenger on the same rows (the compare stage) and what `tabular-mlops promote` assigns."""
+
+    stage: str = "prod"  # the registry stage the champion is at, and that promote assigns
+    # The registered version the challenger is compared with, e.g. v1.2.0 (promote and rollback write it,
+    # so the same commit always compares with the same champion); null: no champion yet.
+    champion: Optional[str] = None
+    metric: Optional[str] = None  # the figure compared; null: the task's primary metric (roc_auc; rmse for regression)
+    min_gain: float = Field(default=0.005, ge=0)  # the challenger must beat the champion by more than this ...
+    bootstrap_rounds: int = Field(default=1000, ge=100)  # ... and the paired bootstrap interval of the gain must lie above 0
+    confidence: float = Field(default=0.95, gt=0, lt=1)  # of that interval
+
+    @field_validator("champion")
+    @classmethod
+    def _a_version(cls, value: Optional[str]) -> Optional[str]:
+        if value is not None and not VERSION_NAME.fullmatch(value):
+            raise ValueError(f"promote.champion must be a registered version such as 'v1.2.0', or null; got {value!r}")
+        return value
+
+    @field_validator("stage")
+    @classmethod
+    def _a_stage(cls, value: str) -> str:
+        if not re.fullmatch(r"[a-z][a-z0-9-]*", value):
+            raise ValueError(f"promote.stage must be a stage name such as 'prod' (lower-case letters, digits, '-'); got {value!r}")
+        return value
+
+
 class EngineParams(Section):
     """Which engine runs validate, prepare, featurize, batch scoring and the cross-validations."""
 
@@ -284,6 +314,7 @@ class Params(Section):
     serve: ServeParams
     score: ScoreParams
     engine: EngineParams = Field(default_factory=EngineParams)
+    promote: PromoteParams = Field(default_factory=PromoteParams)
 
     @property
     def task_gates(self) -> list[Gate]:
@@ -336,6 +367,9 @@ class Params(Section):
                                      f" got '{gate.metric}'")
                 if gate.min is None and gate.max is None:
                     raise ValueError(f"{where} ({gate.metric}) needs a min or a max")
+        compared = METRICS_BY_TASK[self.data.problem]
+        if self.promote.metric is not None and self.promote.metric not in compared:
+            raise ValueError(f"promote.metric must be one of {', '.join(compared)} (data.task {task}), or null; got '{self.promote.metric}'")
         return self
 
 
