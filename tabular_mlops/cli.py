@@ -72,6 +72,35 @@ def _demo_drift(arguments: argparse.Namespace) -> int:
     return 0
 
 
+def _demo_traffic(arguments: argparse.Namespace) -> int:
+    import os
+
+    from tabular_mlops.config.params import load_params
+    from tabular_mlops.data.contract import read_contract
+    from tabular_mlops.data.tables import read_table, write_parquet
+    from tabular_mlops.errors import StageError
+    from tabular_mlops.monitoring.demo import REFERENCE
+    from tabular_mlops.monitoring.reference import read_reference
+    from tabular_mlops.monitoring.traffic import TRAIN_SPLIT, changed_world, send_with_outcomes
+
+    if not arguments.output.endswith(".parquet"):
+        raise StageError(f"--output must be a .parquet file; got '{arguments.output}'")
+    params = load_params()
+    rows = whole_number(arguments.rows, "--rows", 1)
+    seed = params.seed if arguments.seed is None else whole_number(arguments.seed, "--seed", 0)
+    reference = read_reference(REFERENCE)
+    train = read_table(TRAIN_SPLIT)
+    batch, change = changed_world(train, read_contract(params.data.contract), reference, rows, seed)
+    print(change)
+    protected = [name for name in reference.profile.get("protected", {}) if name not in reference.profile["columns"]]
+    scored, since, until = send_with_outcomes(arguments.url, batch, [*reference.profile["columns"], *protected],
+                                              params.data.target, os.environ.get("TABULAR_MLOPS_API_KEY"))
+    write_parquet(arguments.output, scored)
+    print(f"scored {len(scored)} rows through {arguments.url} and fed back their outcomes; wrote {arguments.output}")
+    print(f"window: --since {since} --until {until}")
+    return 0
+
+
 def _stage_server(arguments: argparse.Namespace) -> int:
     from tabular_mlops.stage_server import control
 
@@ -124,6 +153,13 @@ def parser() -> argparse.ArgumentParser:
     demo.add_argument("--output", metavar="DIR", default="monitoring-demo", help="folder for the two reports (default: %(default)s)")
     demo.add_argument("--seed", type=int, default=None, help="the shifted batch's resampling seed (default: seed in params.yaml)")
     demo.set_defaults(run=_demo_drift)
+    traffic = add_command(commands, "demo-traffic", texts.DEMO_TRAFFIC)
+    traffic.add_argument("--url", default="http://127.0.0.1:8000", help="the running service (default: %(default)s)")
+    traffic.add_argument("--rows", metavar="N", default="3000", help="how many rows (default: %(default)s)")
+    traffic.add_argument("--seed", help="the same seed gives the same rows and outcomes (default: seed in params.yaml)")
+    traffic.add_argument("--output", metavar="PATH", default="data/scored/traffic.parquet",
+                         help="the answers and outcomes as a scored table, .parquet (default: %(default)s)")
+    traffic.set_defaults(run=_demo_traffic)
     synth = add_command(commands, "synth", texts.SYNTH)
     synth.add_argument("--rows", metavar="N", required=True, help="how many rows, e.g. 10_000_000")
     synth.add_argument("--output", metavar="PATH", required=True, help="the table to write: .csv or .parquet")

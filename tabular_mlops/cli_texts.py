@@ -172,6 +172,19 @@ table without a numeric or categorical input is refused.""",
     examples=("tabular-mlops demo-drift", "tabular-mlops demo-drift --url http://127.0.0.1:8000 --output monitoring-demo"),
     environment=(("TABULAR_MLOPS_API_KEY", "the key to send in the X-API-Key header, when the service asks for one"),))
 
+DEMO_TRAFFIC = Help(
+    summary="send a changed world through the running service and feed its outcomes back",
+    description="""\
+New rows, drawn from the training split (whole rows resampled, numbers jittered by 5 %) and
+shifted as demo-drift shifts, are scored by the service at --url; in the rows of the category the
+model is least sure of, the outcome becomes the positive class 9 times in 10, a change the model
+never learnt. Every outcome is then posted to /feedback, as returned labels would be. The answers,
+with the outcomes, are written as a scored table to --output (for the monitor), and the last line
+gives the window of the prediction log that holds them (for export-labels). Binary classification
+only. Start the service first (`tabular-mlops serve`).""",
+    examples=("tabular-mlops demo-traffic --rows 3000 --output data/scored/traffic.parquet",),
+    environment=(("TABULAR_MLOPS_API_KEY", "the key to send in the X-API-Key header, when the service asks for one"),))
+
 SYNTH = Help(
     summary="write a synthetic table of any size drawn from the project's table",
     description="""\

@@ -41,7 +41,7 @@ def run_demo(params: Params, url: str, out: str | Path, seed: int, api_key: str 
         protected = [name for name in reference.profile.get("protected", {}) if name not in reference.profile["columns"]]
         inputs = batch[[*reference.profile["columns"], *protected]]
         answers = score_through_service(url, inputs, api_key)
-        scored = pd.concat([inputs, _answers_table(answers)], axis=1).assign(**{params.data.target: batch[params.data.target].to_numpy()})
+        scored = pd.concat([inputs, answers_table(answers)], axis=1).assign(**{params.data.target: batch[params.data.target].to_numpy()})
         report = check_batch(scored, reference, params.monitor, f"the {name} batch", params.fairness.min_group_rows)
         folder = Path(out) / name
         write_json(folder / "monitor.json", report)
@@ -68,7 +68,7 @@ def score_through_service(url: str, inputs: pd.DataFrame, api_key: str | None = 
         raise StageError(f"{url}: no scoring service answers there ({error.reason}); start one with `tabular-mlops serve`") from None
 
 
-def _answers_table(answers: list[dict]) -> pd.DataFrame:
+def answers_table(answers: list[dict]) -> pd.DataFrame:
     """The service's answers as the scored table's prediction columns."""
     table = pd.DataFrame(answers)
     if "probabilities" in table:

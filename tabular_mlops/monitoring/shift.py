@@ -96,7 +96,7 @@ def shifted_batch(table: pd.DataFrame, shift: Shift, seed: int) -> pd.DataFrame:
     weights = np.ones(len(table))
     if shift.category:
         column, category = shift.category
-        weights *= np.where(table[column].astype("string") == category, CATEGORY_WEIGHT, 1.0)
+        weights *= np.where((table[column].astype("string") == category).fillna(False), CATEGORY_WEIGHT, 1.0)  # a missing value is not it
     if shift.numeric:
         values = table[shift.numeric].astype(float)
         quarter = values <= values.quantile(0.25) if shift.lowest else values >= values.quantile(0.75)

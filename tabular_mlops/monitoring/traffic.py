@@ -1,0 +1,89 @@
+"""`tabular-mlops demo-traffic`: a changed world arriving through the service, outcomes included.
+
+The walkthrough of the whole loop (docs/tutorials/close-the-loop.md) needs traffic the model has
+not seen, whose outcomes come back, and where retraining can help. The rows are:
+
+- drawn from the training split with `synth` (whole rows resampled, numbers jittered by 5 %), so
+  no test row is copied into what may later be trained on, and the comparison of champion and
+  challenger on the test split stays fair to both;
+- shifted as `demo-drift` shifts (monitoring.shift): the category the model is least sure of
+  weighs 15 times, one numeric input moves, so the monitor sees the population move;
+- given a changed outcome in that category: the positive class with probability CHANGED_RATE, a
+  world the champion never learnt (binary classification only).
+
+Each chunk is scored through the service (POST /predict/batch, as a client would), then every
+outcome is posted to /feedback, as returned labels would be.
+"""
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from datetime import datetime, timezone
+
+import numpy as np
+import pandas as pd
+
+from tabular_mlops.data.contract import Contract
+from tabular_mlops.data.synth import synth_table
+from tabular_mlops.errors import StageError
+from tabular_mlops.monitoring.demo import answers_table, score_through_service
+from tabular_mlops.monitoring.reference import Reference
+from tabular_mlops.monitoring.shift import plan_shift, shifted_batch
+
+CHANGED_RATE = 0.9  # the positive share of the changed category's rows
+TRAIN_SPLIT = "data/prepared/train.parquet"
+CHUNK_ROWS = 1000  # rows per /predict/batch request (serve.max_rows is 10,000 by default)
+
+
+def changed_world(train: pd.DataFrame, contract: Contract, reference: Reference, rows: int, seed: int) -> tuple[pd.DataFrame, str]:
+    """`rows` new labelled rows and a line describing the change."""
+    profile = reference.profile
+    if profile["problem"] != "classification":
+        raise StageError(f"demo-traffic: the changed outcome is defined for binary classification; this model does {profile['problem']}")
+    target, positive = profile["target"], profile["positive_class"]
+    shift = plan_shift(reference)
+    if shift.category is None:
+        raise StageError("demo-traffic: the changed outcome needs a categorical input with two or more categories; the model has none")
+    drawn = synth_table(train, contract, rows, seed)
+    batch = shifted_batch(drawn, shift, seed)
+    column, category = shift.category
+    changed = (batch[column].astype("string") == category).fillna(False).to_numpy()
+    negative = next(label for label in contract.columns[target].categories if label != positive)
+    draws = np.random.default_rng([seed, 1]).random(len(batch)) < CHANGED_RATE
+    batch[target] = batch[target].astype("object").where(~changed, np.where(draws, positive, negative))
+    was = float((train[target].astype("string")[train[column].astype("string") == category] == positive).mean())
+    now = float((batch.loc[changed, target] == positive).mean()) if changed.any() else float("nan")
+    return batch, (f"changed: {shift.describe()}; the outcome of {column} = {category} rows is {positive} "
+                   f"in {now:.0%} of them (training split: {was:.0%})")
+
+
+def send_with_outcomes(url: str, batch: pd.DataFrame, columns: list[str], target: str,
+                       api_key: str | None = None) -> tuple[pd.DataFrame, str, str]:
+    """Score `batch` through the service and feed every outcome back; (the scored table, since, until)
+    where [since, until) is the window of the prediction log that holds these rows (UTC, ISO 8601)."""
+    since = _now()
+    answers = []
+    for start in range(0, len(batch), CHUNK_ROWS):
+        answers.extend(score_through_service(url, batch[columns].iloc[start:start + CHUNK_ROWS], api_key))
+    for answer, outcome in zip(answers, batch[target].tolist()):
+        _post(f"{url.rstrip('/')}/feedback", {"prediction_id": answer["prediction_id"], "outcome": outcome}, api_key)
+    until = _now()
+    scored = pd.concat([batch[columns].reset_index(drop=True), answers_table(answers)], axis=1)
+    return scored.assign(**{target: batch[target].to_numpy()}), since, until
+
+
+def _post(url: str, body: dict, api_key: str | None) -> None:
+    request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
+                                     headers={"Content-Type": "application/json", **({"X-API-Key": api_key} if api_key else {})})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            response.read()
+    except urllib.error.HTTPError as error:
+        raise StageError(f"{url} answered {error.code}: {error.read().decode(errors='replace')[:300]}") from None
+    except urllib.error.URLError as error:
+        raise StageError(f"{url}: no scoring service answers there ({error.reason})") from None
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
