@@ -59,6 +59,12 @@ def _erase(arguments: argparse.Namespace) -> int:
     return erase_command.run(arguments)
 
 
+def _export_labels(arguments: argparse.Namespace) -> int:
+    from tabular_mlops.deployment import export_labels
+
+    return export_labels.run(arguments)
+
+
 def _demo_drift(arguments: argparse.Namespace) -> int:
     import os
 
@@ -126,6 +132,7 @@ def parser() -> argparse.ArgumentParser:
     from tabular_mlops.experiments.sweep import add_arguments as sweep_arguments
     from tabular_mlops.project.init import add_arguments as init_arguments
     from tabular_mlops.deployment.score_command import add_arguments as score_arguments
+    from tabular_mlops.deployment.export_labels import add_arguments as export_labels_arguments
     from tabular_mlops.privacy.erase_command import add_arguments as erase_arguments
     from tabular_mlops.reporting.review import add_arguments as review_arguments
     from tabular_mlops.serving.server import add_arguments as serve_arguments
@@ -144,7 +151,8 @@ def parser() -> argparse.ArgumentParser:
                                            ("review", texts.REVIEW, review_arguments, _review),
                                            ("serve", texts.SERVE, serve_arguments, _serve),
                                            ("score", texts.SCORE, score_arguments, _score),
-                                           ("erase", texts.ERASE, erase_arguments, _erase)):
+                                           ("erase", texts.ERASE, erase_arguments, _erase),
+                                           ("export-labels", texts.EXPORT_LABELS, export_labels_arguments, _export_labels)):
         command = add_command(commands, name, text)
         add_arguments(command)
         command.set_defaults(run=run)

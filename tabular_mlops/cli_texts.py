@@ -157,6 +157,21 @@ error: the line says so.""",
     examples=("tabular-mlops erase --value -", "tabular-mlops erase --value ann@example.org --log logs/predictions.sqlite"),
     environment=(PSEUDONYM_KEY, PREDICTION_LOG, PSEUDONYM_KEY_FILE))
 
+EXPORT_LABELS = Help(
+    summary="add the outcomes fed back to the service to the training data",
+    description="""\
+Append the labelled rows of a window of the prediction log (predictions whose outcome came back
+through /feedback) to a training table, by default data/returned/labels.parquet. A row holds the
+model's inputs as logged and the outcome as the target: never a personal column, a prediction, an
+id or a time. Each row is checked with the data contract's rules; rows that break one go to the
+table's name with the suffix .rejects.csv, with the rules they break. A prediction already in the
+table is not added again, so windows may overlap. In a DVC repository the table is then tracked
+with `dvc add`, and the line printed says what to commit. Train on it by listing it in
+data.extra_paths in params.yaml. A window without a new labelled row leaves the table as it was.""",
+    examples=("tabular-mlops export-labels --since 2024-05-01",
+              "tabular-mlops export-labels --since 2024-05-01 --until 2024-06-01 --log logs/predictions.sqlite"),
+    environment=(PREDICTION_LOG,))
+
 DEMO_DRIFT = Help(
     summary="see the monitor flag drift on batches scored by the running service",
     description="""\

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from types import UnionType
 from typing import Annotated, Any, Literal, Optional, Union, get_args, get_origin
 
@@ -23,6 +23,9 @@ from tabular_mlops.evaluation.metrics import FAIRNESS_GAPS, METRICS_BY_TASK, gat
 PARAMS_FILE = "params.yaml"
 SCHEDULER_ADDRESS = re.compile(r"(tcp|tls|ws|wss|ucx|inproc)://\S+")
 Task = Literal["classification", "regression"]  # the keys of FAMILIES_BY_TASK and of `gates`
+# Where data.extra_paths must lie: validate depends on this folder, since a DVC dependency cannot list a param's items.
+RETURNED_FOLDER = "data/returned"
+TABLE_SUFFIXES = (".csv", ".parquet")
 
 class DataParams(Section):
     """The table and what to predict: the only section another table needs changed."""
@@ -36,6 +39,24 @@ class DataParams(Section):
     # Metrics per value of this input column, to show gaps between groups; part of the data, so
     # another table changes only data.*.
     segment_column: Optional[str] = None
+    # Tables of labelled rows added to data.path's (CSV or Parquet), e.g. what `tabular-mlops export-labels`
+    # writes: each is checked against the contract and split on its own, so data.path's rows keep their split.
+    extra_paths: list[str] = Field(default_factory=list)
+
+    @field_validator("extra_paths")
+    @classmethod
+    def _under_returned(cls, paths: list[str]) -> list[str]:
+        for number, path in enumerate(paths):
+            parts = PurePosixPath(path).parts
+            if parts[:2] != tuple(RETURNED_FOLDER.split("/")) or len(parts) < 3 or ".." in parts:
+                raise ValueError(f"data.extra_paths[{number}] must lie under {RETURNED_FOLDER}/ (validate depends on that folder:"
+                                 f" dvc.yaml cannot list a param's paths, so a table elsewhere would not rerun it); got '{path}'")
+            if PurePosixPath(path).suffix not in TABLE_SUFFIXES:
+                raise ValueError(f"data.extra_paths[{number}] must end in {' or '.join(TABLE_SUFFIXES)}; got '{path}'")
+        repeated = sorted({path for path in paths if paths.count(path) > 1})
+        if repeated:
+            raise ValueError(f"data.extra_paths lists {', '.join(repeated)} more than once")
+        return paths
 
     @field_validator("positive_class", mode="before")
     @classmethod
@@ -367,6 +388,9 @@ class Params(Section):
                                      f" got '{gate.metric}'")
                 if gate.min is None and gate.max is None:
                     raise ValueError(f"{where} ({gate.metric}) needs a min or a max")
+        if self.data.extra_paths and self.engine.name != "pandas":
+            raise ValueError("data.extra_paths needs engine.name: pandas (the dask engine validates and splits data.path alone);"
+                             f" got engine.name '{self.engine.name}' with {len(self.data.extra_paths)} extra path(s)")
         compared = METRICS_BY_TASK[self.data.problem]
         if self.promote.metric is not None and self.promote.metric not in compared:
             raise ValueError(f"promote.metric must be one of {', '.join(compared)} (data.task {task}), or null; got '{self.promote.metric}'")

@@ -59,9 +59,9 @@ def check_segment_column(column: str | None, data: DataParams, contract: Contrac
                          f" choose one of {', '.join(kept)} or null")
 
 
-def pandera_schema(contract: Contract) -> pa.DataFrameSchema:
+def pandera_schema(contract: Contract, whole_table: bool = True) -> pa.DataFrameSchema:
     """The contract as a pandera schema; each check's error text is the rule users read."""
-    columns = {name: pandera_column(spec, name == contract.target) for name, spec in contract.columns.items()}
+    columns = {name: pandera_column(spec, name == contract.target, whole_table) for name, spec in contract.columns.items()}
     return pa.DataFrameSchema(columns, strict=True, name="contract")
 
 
@@ -95,22 +95,22 @@ def pandera_column(spec: ColumnContract, is_target: bool, whole_table: bool = Tr
     return pa.Column(dtype, checks, nullable=spec.nullable, coerce=True)
 
 
-def validate_table(table: pd.DataFrame, contract: Contract, source: str | Path) -> pd.DataFrame:
+def validate_table(table: pd.DataFrame, contract: Contract, source: str | Path, whole_table: bool = True) -> pd.DataFrame:
     """Return the table coerced to the contract's types, or raise StageError on the first violation."""
-    validated, failures = check_table(table, contract)
+    validated, failures = check_table(table, contract, whole_table)
     if failures is not None:
         raise StageError(describe_violation(failures, list(contract.columns), source, masked=contract.personal))
     return validated
 
 
-def check_table(table: pd.DataFrame, contract: Contract) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
+def check_table(table: pd.DataFrame, contract: Contract, whole_table: bool = True) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
     """(the table coerced to the contract's types, None), or (None, pandera's failure cases).
     Personal columns that are not model inputs are checked, then left out (`Contract.withheld`):
-    nothing downstream, DVC's cache included, ever holds them."""
+    nothing downstream, DVC's cache included, ever holds them. whole_table=False: as pandera_column's."""
     categories = [name for name, spec in contract.columns.items() if spec.type == "category" and name in table.columns]
     table = table.assign(**{name: as_labels(table[name]) for name in categories})
     try:
-        validated = pandera_schema(contract).validate(table, lazy=True)
+        validated = pandera_schema(contract, whole_table).validate(table, lazy=True)
     except pa.errors.SchemaErrors as errors:
         return None, errors.failure_cases
     datetimes = [name for name, spec in contract.columns.items() if spec.type == "datetime"]

@@ -8,6 +8,8 @@ or gates a project has:
     metrics/evaluation/<metric>.json          test, cv (the CV mean), over_baseline, nested_cv (when on)
     metrics/evaluation/<column>.<gap>.json    test: a fairness gap between the groups of a protected column
     metrics/gates.json                        passed: every gate held (DVC skips the list of gates)
+    metrics/data/rows.json                    train, test: the rows of each split; returned_train, returned_test:
+                                              how many of them data.extra_paths gave (the labels that came back)
     metrics/monitoring/rows.json              batch: the rows of the monitored batch
     metrics/monitoring/drift_share.json       batch: the share of compared columns that drifted; passed: no dataset drift
     metrics/monitoring/estimated_drop.<metric>.json  batch: the estimated drop; passed: within monitor.max_estimated_drop
@@ -21,6 +23,7 @@ import re
 
 EVALUATION = "metrics/evaluation"
 MONITORING = "metrics/monitoring"
+ROWS = "metrics/data/rows.json"
 
 # The detail files: committed and versioned like the headline, not listed by `dvc metrics`.
 DETAILS = {
@@ -34,7 +37,7 @@ DETAILS = {
     "metrics/leaderboard.md": "every family's cross-validated score",
     "models/search.json": "how the trained family's hyperparameters were chosen (DVC-tracked beside the model)",
     "metrics/validate.json": "rows, missing cells per column, class counts of the raw table",
-    "metrics/prepare.json": "rows dropped (duplicates, no label) and the split sizes",
+    "metrics/prepare.json": "rows dropped (duplicates, no label) and the split sizes, per source with data.extra_paths",
     "metrics/featurize.json": "per column: rows imputed, clipped, categories kept or grouped",
     "metrics/score.json": "rows read, scored and rejected by the score stage",
     "metrics/monitor.md": "the monitored batch: drift per column, estimated performance, group selection rates",
@@ -64,6 +67,14 @@ def evaluation_rows(metrics: dict) -> dict[str, dict]:
         for gap, value in gaps.items():
             rows[file_name(f"{column}.{gap}")] = {"test": value}
     return rows
+
+
+def data_rows(prepare_report: dict) -> dict:
+    """ROWS from prepare's report: the split sizes, and the share of them that data.extra_paths gave."""
+    extra = prepare_report.get("sources", [])[1:]
+    return {"train": prepare_report["train_rows"], "test": prepare_report["test_rows"],
+            "returned_train": sum(source["train_rows"] for source in extra),
+            "returned_test": sum(source["test_rows"] for source in extra)}
 
 
 def monitoring_rows(report: dict) -> dict[str, dict]:
