@@ -74,9 +74,11 @@ def test_export_keeps_inputs_and_target_only_and_no_personal_value_anywhere(proj
     assert "exported 3 rows" in out and "rejected 0" in out and "already exported 0" in out
     assert f"git add {OUTPUT_FILE}.dvc" in out
     table = pd.read_parquet(OUTPUT_FILE)
-    # The model's inputs (Income, Home: not the protected Marital, not the personal Email), then the target.
-    assert list(table.columns) == ["Income", "Home", "Status"]
-    expected = pd.DataFrame({"Income": [1200.0, math.nan, 40.0], "Home": ["rent", "owner", "owner"], "Status": ["bad", "good", "good"]})
+    # The model's inputs (Income, Home), the protected Marital the log holds as given (the fairness
+    # report groups the returned test rows by it), then the target; never the personal Email.
+    assert list(table.columns) == ["Income", "Home", "Marital", "Status"]
+    expected = pd.DataFrame({"Income": [1200.0, math.nan, 40.0], "Home": ["rent", "owner", "owner"],
+                             "Marital": ["single", math.nan, "married"], "Status": ["bad", "good", "good"]})
     pd.testing.assert_frame_equal(table, expected, check_dtype=False)
     assert pq.read_schema(OUTPUT_FILE).metadata[EXPORTED_IDS].decode() == '["' + '", "'.join(ids[:3]) + '"]'
     assert (project / f"{OUTPUT_FILE}.dvc").is_file() and "/labels.parquet" in (project / "data/returned/.gitignore").read_text()
@@ -99,7 +101,7 @@ def test_rows_that_break_the_contract_are_rejected_with_their_rules_and_counted(
     out = capsys.readouterr().out
     assert "exported 1 rows" in out and f"rejected 3 (the rules they break: {REJECTS})" in out
     rejects = pd.read_csv(REJECTS)
-    assert list(rejects.columns) == ["prediction_id", "column", "rule", "Income", "Home", "Status"]
+    assert list(rejects.columns) == ["prediction_id", "column", "rule", "Income", "Home", "Marital", "Status"]
     assert list(rejects["prediction_id"]) == ids[1:]
     assert list(rejects["column"]) == ["Income", "Home", "Income; Home"]
     assert list(rejects["rule"]) == ["must be >= 0", "must be one of ['owner', 'rent']", "must be >= 0; must not be empty"]

@@ -39,13 +39,16 @@ class LabelledRows:
 
 
 def exported_columns(contract: Contract, dropped: list[str]) -> list[str]:
-    """The model's inputs and the target. A personal input cannot be exported: the log holds
-    only its pseudonym, and a pseudonym is no value to learn from."""
+    """The model's inputs, the protected columns the log holds as given (the fairness report and
+    data.segment_column group the returned test rows by them), and the target. A personal input
+    cannot be exported: the log holds only its pseudonym, and a pseudonym is no value to learn from."""
     personal = [name for name in contract.features(dropped) if contract.columns[name].personal]
     if personal:
         raise StageError(f"the contract's personal column{'s' if len(personal) > 1 else ''} {', '.join(map(repr, personal))} "
                          "are model inputs, which the prediction log holds only as pseudonyms; its rows cannot be exported for training")
-    return required_columns(contract, dropped)
+    columns = required_columns(contract, dropped)
+    protected = [name for name in contract.protected if name not in columns and name not in dropped and not contract.columns[name].personal]
+    return [*columns[:-1], *protected, columns[-1]]
 
 
 def labelled_rows(scored: pd.DataFrame, contract: Contract, dropped: list[str], exported: set[str]) -> LabelledRows:
