@@ -1,7 +1,8 @@
 """The tabular-mlops command: everything around the pipeline that `dvc repro` does not run.
 
 Make this repository a project for your own table, draft the data contract, sweep experiments,
-review a change, serve and score with the model, erase a person's records, watch the monitor
+review a change, serve and score with the model, erase a person's records, compare the model with
+the registered champion, watch the monitor
 flag drift, and write synthetic tables. Each command's --help says what it does, gives examples
 and lists the environment variables it reads.
 """
@@ -59,6 +60,12 @@ def _erase(arguments: argparse.Namespace) -> int:
     return erase_command.run(arguments)
 
 
+def _compare(arguments: argparse.Namespace) -> int:
+    from tabular_mlops.promotion import compare_command
+
+    return compare_command.run(arguments)
+
+
 def _demo_drift(arguments: argparse.Namespace) -> int:
     import os
 
@@ -98,6 +105,7 @@ def parser() -> argparse.ArgumentParser:
     from tabular_mlops.project.init import add_arguments as init_arguments
     from tabular_mlops.deployment.score_command import add_arguments as score_arguments
     from tabular_mlops.privacy.erase_command import add_arguments as erase_arguments
+    from tabular_mlops.promotion.compare_command import add_arguments as compare_arguments
     from tabular_mlops.reporting.review import add_arguments as review_arguments
     from tabular_mlops.serving.server import add_arguments as serve_arguments
 
@@ -115,7 +123,8 @@ def parser() -> argparse.ArgumentParser:
                                            ("review", texts.REVIEW, review_arguments, _review),
                                            ("serve", texts.SERVE, serve_arguments, _serve),
                                            ("score", texts.SCORE, score_arguments, _score),
-                                           ("erase", texts.ERASE, erase_arguments, _erase)):
+                                           ("erase", texts.ERASE, erase_arguments, _erase),
+                                           ("compare", texts.COMPARE, compare_arguments, _compare)):
         command = add_command(commands, name, text)
         add_arguments(command)
         command.set_defaults(run=run)
