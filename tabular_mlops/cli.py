@@ -1,7 +1,8 @@
 """The tabular-mlops command: everything around the pipeline that `dvc repro` does not run.
 
 Make this repository a project for your own table, draft the data contract, sweep experiments,
-review a change, serve and score with the model, erase a person's records, watch the monitor
+review a change, serve and score with the model, erase a person's records, compare the model with
+the registered champion, watch the monitor
 flag drift, and write synthetic tables. Each command's --help says what it does, gives examples
 and lists the environment variables it reads.
 """
@@ -63,6 +64,12 @@ def _export_labels(arguments: argparse.Namespace) -> int:
     from tabular_mlops.deployment import export_labels
 
     return export_labels.run(arguments)
+
+
+def _compare(arguments: argparse.Namespace) -> int:
+    from tabular_mlops.promotion import compare_command
+
+    return compare_command.run(arguments)
 
 
 def _demo_drift(arguments: argparse.Namespace) -> int:
@@ -134,6 +141,7 @@ def parser() -> argparse.ArgumentParser:
     from tabular_mlops.deployment.score_command import add_arguments as score_arguments
     from tabular_mlops.deployment.export_labels import add_arguments as export_labels_arguments
     from tabular_mlops.privacy.erase_command import add_arguments as erase_arguments
+    from tabular_mlops.promotion.compare_command import add_arguments as compare_arguments
     from tabular_mlops.reporting.review import add_arguments as review_arguments
     from tabular_mlops.serving.server import add_arguments as serve_arguments
 
@@ -152,7 +160,8 @@ def parser() -> argparse.ArgumentParser:
                                            ("serve", texts.SERVE, serve_arguments, _serve),
                                            ("score", texts.SCORE, score_arguments, _score),
                                            ("erase", texts.ERASE, erase_arguments, _erase),
-                                           ("export-labels", texts.EXPORT_LABELS, export_labels_arguments, _export_labels)):
+                                           ("export-labels", texts.EXPORT_LABELS, export_labels_arguments, _export_labels),
+                                           ("compare", texts.COMPARE, compare_arguments, _compare)):
         command = add_command(commands, name, text)
         add_arguments(command)
         command.set_defaults(run=run)

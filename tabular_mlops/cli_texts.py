@@ -172,6 +172,26 @@ data.extra_paths in params.yaml. A window without a new labelled row leaves the 
               "tabular-mlops export-labels --since 2024-05-01 --until 2024-06-01 --log logs/predictions.sqlite"),
     environment=(PREDICTION_LOG,))
 
+COMPARE = Help(
+    summary="compare the model with the registered champion on the same rows; promote or keep",
+    description="""\
+Score the model the pipeline built (models/bundle, checked against dvc.lock) and the champion, a
+registered version of the model (--champion, else promote.champion in params.yaml), on the very
+same rows: the test split, plus with --log the rows of the prediction log that have an outcome
+(--since and --until choose a window). It prints a table of both models' figures: the compared
+metric (promote.metric; null: ROC-AUC, or RMSE for regression), the Brier score and expected
+calibration error, each fairness gap a gate bounds; then each model's latency, one row at a time
+and per 1,000 rows.
+
+The gain is how much better the challenger scores than the champion (the difference, signed so
+that positive is better whichever way the metric points), with a paired bootstrap interval: each of promote.bootstrap_rounds resamples of the rows (by
+class for classification) scores both models, seeded by seed. The decision is promote when the
+challenger passed its gates, every gated fairness gap holds on these rows, and either there is
+no champion yet or the gain is more than promote.min_gain with the interval above zero; else
+keep, with every reason, and the command exits 1.""",
+    examples=("tabular-mlops compare",
+              "tabular-mlops compare --champion v1.2.0 --log logs/predictions.sqlite --since 2025-06-01 --output compare.json"))
+
 DEMO_DRIFT = Help(
     summary="see the monitor flag drift on batches scored by the running service",
     description="""\

@@ -48,6 +48,7 @@ BAD_INPUT = {
     "erase": (["erase", "--value", "ann@example.org"], {}, "error: logs/predictions.sqlite: no prediction log there"),
     "demo-drift": (["demo-drift", "--url", "http://127.0.0.1:9"], {}, "error: models/reference: no reference profile"),
     "synth": (["synth", "--rows", "0", "--output", "table.csv"], {}, "error: --rows must be a whole number >= 1; got '0'"),
+    "compare": (["compare"], {}, "error: models/bundle: not a model bundle"),
 }
 # argparse's own refusals: the usage line, then one `error:` line.
 BAD_USAGE = {

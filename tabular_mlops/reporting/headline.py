@@ -13,6 +13,9 @@ or gates a project has:
     metrics/monitoring/rows.json              batch: the rows of the monitored batch
     metrics/monitoring/drift_share.json       batch: the share of compared columns that drifted; passed: no dataset drift
     metrics/monitoring/estimated_drop.<metric>.json  batch: the estimated drop; passed: within monitor.max_estimated_drop
+    metrics/promotion/decision.json           promote: the compare stage's decision (true: promote the challenger)
+    metrics/promotion/<metric>.json           champion, challenger, gain, gain_low, gain_high: the compared metric on
+                                              the same rows (no champion yet: the challenger's figure only)
 
 Everything else (CV spreads, the baseline, per-column and per-group figures) stays in the detail
 files of DETAILS, committed beside them and linked from the model card.
@@ -24,6 +27,7 @@ import re
 EVALUATION = "metrics/evaluation"
 MONITORING = "metrics/monitoring"
 ROWS = "metrics/data/rows.json"
+PROMOTION = "metrics/promotion"
 
 # The detail files: committed and versioned like the headline, not listed by `dvc metrics`.
 DETAILS = {
@@ -42,6 +46,8 @@ DETAILS = {
     "metrics/score.json": "rows read, scored and rejected by the score stage",
     "metrics/monitor.md": "the monitored batch: drift per column, estimated performance, group selection rates",
     "metrics/monitor.json": "the same, every figure",
+    "metrics/compare.md": "champion and challenger on the same rows: each figure, the gain with its interval, the decision and why",
+    "metrics/compare.json": "the same, every figure (what `tabular-mlops promote` acts on)",
 }
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
@@ -89,6 +95,16 @@ def monitoring_rows(report: dict) -> dict[str, dict]:
         rows[file_name(f"estimated_drop.{name}")] = {"batch": performance["estimated_drop"][name],
                                                       "passed": name not in performance["flagged_metrics"]}
     return rows
+
+
+def promotion_rows(result: dict) -> dict[str, dict]:
+    """{file name: row} from the compare stage's result (metrics/compare.json); a figure that is
+    not there (no champion: its figure and the gain) is left out of the row."""
+    name, difference = result["metric"], result["difference"] or {}
+    row = {"champion": result["champion"].get(name), "challenger": result["challenger"].get(name),
+           "gain": difference.get("estimate"), "gain_low": difference.get("low"), "gain_high": difference.get("high")}
+    return {file_name("decision"): {"promote": result["decision"] == "promote"},
+            file_name(name): {key: value for key, value in row.items() if value is not None}}
 
 
 def headline_column(metric: str) -> str | None:
