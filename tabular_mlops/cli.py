@@ -1,10 +1,10 @@
 """The tabular-mlops command: everything around the pipeline that `dvc repro` does not run.
 
 Make this repository a project for your own table, draft the data contract, sweep experiments,
-review a change, serve and score with the model, erase a person's records, compare the model with
-the registered champion, watch the monitor
-flag drift, and write synthetic tables. Each command's --help says what it does, gives examples
-and lists the environment variables it reads.
+review a change, register versions of the model, compare one with the champion and promote or
+roll back the one a stage serves, serve and score with the model, export the outcomes that came
+back, erase a person's records, watch the monitor flag drift, and write synthetic tables. Each
+command's --help says what it does, gives examples and lists the environment variables it reads.
 """
 from __future__ import annotations
 
@@ -142,6 +142,7 @@ def parser() -> argparse.ArgumentParser:
     from tabular_mlops.deployment.export_labels import add_arguments as export_labels_arguments
     from tabular_mlops.privacy.erase_command import add_arguments as erase_arguments
     from tabular_mlops.promotion.compare_command import add_arguments as compare_arguments
+    from tabular_mlops.registry import commands as registry_commands
     from tabular_mlops.reporting.review import add_arguments as review_arguments
     from tabular_mlops.serving.server import add_arguments as serve_arguments
 
@@ -165,6 +166,11 @@ def parser() -> argparse.ArgumentParser:
         command = add_command(commands, name, text)
         add_arguments(command)
         command.set_defaults(run=run)
+    for name, text in (("register", texts.REGISTER), ("versions", texts.VERSIONS),
+                       ("promote", texts.PROMOTE), ("rollback", texts.ROLLBACK)):
+        command = add_command(commands, name, text)
+        getattr(registry_commands, f"add_{name}_arguments")(command)
+        command.set_defaults(run=getattr(registry_commands, f"run_{name}"))
     demo = add_command(commands, "demo-drift", texts.DEMO_DRIFT)
     demo.add_argument("--url", default="http://127.0.0.1:8000", help="the running service (default: %(default)s)")
     demo.add_argument("--output", metavar="DIR", default="monitoring-demo", help="folder for the two reports (default: %(default)s)")

@@ -39,7 +39,8 @@ ROOT_EPILOG = """\
 exit codes:
   0  success
   1  a verdict you asked for: a gate failed, drift was found, too many rows were rejected,
-     a review found a regression, an experiment failed (one `verdict:` line says which)
+     a review found a regression, an experiment failed, the comparison refused a promotion
+     (one `verdict:` line says which)
   2  bad usage or input (one `error:` line says what to fix)
 
 examples:
@@ -191,6 +192,59 @@ no champion yet or the gain is more than promote.min_gain with the interval abov
 keep, with every reason, and the command exits 1.""",
     examples=("tabular-mlops compare",
               "tabular-mlops compare --champion v1.2.0 --log logs/predictions.sqlite --since 2025-06-01 --output compare.json"))
+
+REGISTER = Help(
+    summary="register the model of the current commit as a version in the model registry",
+    description="""\
+Register the commit HEAD as a version of the model artifact that dvc.yaml names: a git tag
+(credit-model@v1.2.0, the artifact named in dvc.yaml) whose message records the commit, the md5
+of the training data, the model's sha256 and its test metrics, so the version can be traced and
+fetched again. The first version is v1.0.0, then the next minor (v1.1.0, v1.2.0, ...); a
+--version must be greater than the latest.
+
+It refuses a commit whose results are not committed (models/bundle is not the bundle the
+commit's dvc.lock records: run `dvc repro`, then commit) and one whose gates did not pass. A
+commit already registered is not registered again: the line says as which version.
+`git push --tags` shares the registry.""",
+    examples=("tabular-mlops register", "tabular-mlops register --version v2.0.0"))
+
+VERSIONS = Help(
+    summary="list the registered versions of the model, their stages and test figures",
+    description="""\
+List the registered versions of the model, newest first: the commit, when it was registered,
+the stages pointing at it now, the md5 of the training data (data.path; +N when more tables were
+added to it), the primary test metric at that commit (promote.metric, else the task's: roc_auc,
+rmse for regression) and a note for each forced promotion or rollback that assigned it.""",
+    examples=("tabular-mlops versions", "tabular-mlops versions --json"))
+
+PROMOTE = Help(
+    summary="promote the challenger to a registry stage when the comparison with the champion says so",
+    description="""\
+Assign a registry stage (promote.stage, e.g. prod) to the model of the current commit when the
+compare stage says so. metrics/compare.json must be current: it compared the bundle in the
+working tree with the version the stage points at now; otherwise it is refused (exit 2) with
+what was compared with what: run `dvc repro compare`. When the comparison says keep, the
+promotion is refused (exit 1) with its reasons, unless --force --reason TEXT: a forced
+promotion is recorded in the registry with the reason and your git user.name. A commit whose
+gates failed is not registered, so it is never promoted, forced or not.
+
+The commit is registered first when it is not yet (as `tabular-mlops register` does), the
+stage's previous version is unassigned, and promote.champion in params.yaml is set to the new
+version (its comments kept). It prints the next steps: commit params.yaml, push the tags, and
+reload a running service (POST /admin/swap).""",
+    examples=("tabular-mlops promote", "tabular-mlops promote --stage staging",
+              "tabular-mlops promote --force --reason \"the drop is within the noise of last month's labels\""))
+
+ROLLBACK = Help(
+    summary="move a registry stage back to the version promoted before the current one",
+    description="""\
+Point a registry stage (promote.stage, e.g. prod) back at the version that was promoted to it
+before the current one, record the rollback in the registry with your git user.name, and set
+promote.champion in params.yaml to it. A rollback steps back through the promotions: a second
+rollback goes one promotion further back, never forth to the version the first one left, and
+with a single version left there is nothing to roll back to (exit 2). It prints the same next
+steps as promote.""",
+    examples=("tabular-mlops rollback", "tabular-mlops rollback --stage staging"))
 
 DEMO_DRIFT = Help(
     summary="see the monitor flag drift on batches scored by the running service",

@@ -1,9 +1,9 @@
 """Fetching a registered version of the model bundle: by stage (`#prod`) or by version (`@v1.2.0`).
 
-GTO resolves the git tags to a commit; `dvc artifacts get` copies the bundle DVC recorded at that
-commit (from the local cache, or a remote when the cache lacks it) into a folder of its own, and
-dvc.lock as committed there comes beside it, so `load_bundle` refuses a bundle that is not the one
-that commit's pipeline wrote.
+GTO's tags (read by versions.py) resolve to a commit; `dvc artifacts get` copies the bundle DVC
+recorded at that commit (from the local cache, or a remote when the cache lacks it) into a folder
+of its own, and dvc.lock as committed there comes beside it, so `load_bundle` refuses a bundle
+that is not the one that commit's pipeline wrote.
 """
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from pathlib import Path
 import yaml
 
 from tabular_mlops.errors import StageError
+from tabular_mlops.registry.git import git
 
 FETCHED = ".tabular-mlops/registry"  # under the repository; gitignored, outside DVC's outputs
 LOCK_FILE = "dvc.lock"
@@ -53,23 +54,22 @@ def model_artifact(repo: str | Path = ".") -> str:
 def resolve(repo: str | Path = ".", *, stage: str | None = None, version: str | None = None,
             artifact: str | None = None) -> tuple[str, str, str]:
     """(artifact, version, commit) of the version a stage points at, or of a version by name."""
-    from gto import api
+    from tabular_mlops.registry.versions import read_registry
 
     if (stage is None) == (version is None):
         raise StageError("give a stage (e.g. prod) or a version (e.g. v1.2.0), not both")
     artifact = artifact or model_artifact(repo)
+    registry = read_registry(repo, artifact)
     if stage is not None:
-        found = api.find_versions_in_stage(str(repo), artifact, stage)
-        if not found:
+        version = registry.current(stage)
+        if version is None:
             raise StageError(f"{artifact}#{stage}: no version of {artifact} is at stage '{stage}'; "
                              f"`tabular-mlops versions` lists the registry")
-        entry = found[0] if isinstance(found, list) else found
-        return artifact, entry.version, entry.commit_hexsha
-    versions = {entry["version"]: entry for entry in api.show(str(repo), artifact, table=False)}
-    if version not in versions:
+    registered = registry.named(version)
+    if registered is None:
         raise StageError(f"{artifact}@{version}: not a registered version of {artifact}; registered: "
-                         f"{', '.join(sorted(versions)) or 'none'}")
-    return artifact, version, _commit_of(repo, f"{artifact}@{version}")
+                         f"{', '.join(entry.version for entry in registry.versions) or 'none'}")
+    return artifact, version, registered.commit
 
 
 def fetch(repo: str | Path = ".", *, stage: str | None = None, version: str | None = None,
@@ -86,7 +86,7 @@ def fetch(repo: str | Path = ".", *, stage: str | None = None, version: str | No
         building = Path(tempfile.mkdtemp(dir=home.parent, prefix=f".{home.name}."))
         try:
             _download(repo, artifact, version, building / "bundle")
-            (building / LOCK_FILE).write_bytes(_git(repo, "show", f"{commit}:{LOCK_FILE}"))
+            (building / LOCK_FILE).write_bytes(git(repo, "show", f"{commit}:{LOCK_FILE}"))
             shutil.rmtree(home, ignore_errors=True)
             os.replace(building, home)
         finally:
@@ -102,13 +102,3 @@ def _download(repo: Path, artifact: str, version: str, out: Path) -> None:
         raise StageError(f"{artifact}@{version}: `dvc artifacts get` could not fetch the bundle ({reason[0].strip()}); "
                          "is it in the DVC cache or a remote (`dvc push` where it was built)?")
 
-
-def _commit_of(repo: str | Path, tag: str) -> str:
-    return _git(repo, "rev-list", "-n", "1", tag).decode().strip()
-
-
-def _git(repo: str | Path, *arguments: str) -> bytes:
-    completed = subprocess.run(["git", *arguments], cwd=repo, capture_output=True)
-    if completed.returncode != 0:
-        raise StageError(f"{repo}: git {' '.join(arguments)} failed: {completed.stderr.decode().strip()}")
-    return completed.stdout
