@@ -93,6 +93,13 @@ def plan_shift(reference: Reference) -> Shift:
 
 def shifted_batch(table: pd.DataFrame, shift: Shift, seed: int) -> pd.DataFrame:
     """As many rows as `table`, resampled and changed as `shift` says."""
+    weights = shift_weights(table, shift)
+    rows = np.random.default_rng(seed).choice(len(table), size=len(table), replace=True, p=weights / weights.sum())
+    return moved(table.iloc[rows].reset_index(drop=True), shift, table[shift.numeric].dtype if shift.numeric else None)
+
+
+def shift_weights(table: pd.DataFrame, shift: Shift) -> np.ndarray:
+    """Per row of `table`, its weight in the shifted population."""
     weights = np.ones(len(table))
     if shift.category:
         column, category = shift.category
@@ -101,10 +108,13 @@ def shifted_batch(table: pd.DataFrame, shift: Shift, seed: int) -> pd.DataFrame:
         values = table[shift.numeric].astype(float)
         quarter = values <= values.quantile(0.25) if shift.lowest else values >= values.quantile(0.75)
         weights *= np.where(quarter, QUARTER_WEIGHT, 1.0)
-    rows = np.random.default_rng(seed).choice(len(table), size=len(table), replace=True, p=weights / weights.sum())
-    batch = table.iloc[rows].reset_index(drop=True)
+    return weights
+
+
+def moved(batch: pd.DataFrame, shift: Shift, dtype) -> pd.DataFrame:
+    """`batch` with the shift's numeric input moved by its step, within its bounds, in `dtype`."""
     if shift.numeric:
-        moved = (batch[shift.numeric].astype(float) + shift.step).clip(*shift.bounds)
-        keep_type = shift.whole and pd.api.types.is_integer_dtype(table[shift.numeric])
-        batch[shift.numeric] = moved.astype(table[shift.numeric].dtype) if keep_type else moved
+        moved_values = (batch[shift.numeric].astype(float) + shift.step).clip(*shift.bounds)
+        keep_type = shift.whole and pd.api.types.is_integer_dtype(dtype)
+        batch[shift.numeric] = moved_values.astype(dtype) if keep_type else moved_values
     return batch

@@ -6,8 +6,9 @@ not seen, whose outcomes come back, and where retraining can help. The rows are:
 - drawn from the training split with `synth` (whole rows resampled, numbers jittered by 5 %), so
   no test row is copied into what may later be trained on, and the comparison of champion and
   challenger on the test split stays fair to both;
-- shifted as `demo-drift` shifts (monitoring.shift): the category the model is least sure of
-  weighs 15 times, one numeric input moves, so the monitor sees the population move;
+- shifted as `demo-drift` shifts (monitoring.shift), but drawn without replacement: the category
+  the model is least sure of weighs 15 times, one numeric input moves, so the monitor sees the
+  population move;
 - given a changed outcome in that category: the positive class with probability CHANGED_RATE, a
   world the champion never learnt (binary classification only).
 
@@ -29,9 +30,10 @@ from tabular_mlops.data.synth import synth_table
 from tabular_mlops.errors import StageError
 from tabular_mlops.monitoring.demo import answers_table, score_through_service
 from tabular_mlops.monitoring.reference import Reference
-from tabular_mlops.monitoring.shift import plan_shift, shifted_batch
+from tabular_mlops.monitoring.shift import moved, plan_shift, shift_weights
 
 CHANGED_RATE = 0.9  # the positive share of the changed category's rows
+DRAWN_PER_ROW = 4
 TRAIN_SPLIT = "data/prepared/train.parquet"
 CHUNK_ROWS = 1000  # rows per /predict/batch request (serve.max_rows is 10,000 by default)
 
@@ -45,8 +47,12 @@ def changed_world(train: pd.DataFrame, contract: Contract, reference: Reference,
     shift = plan_shift(reference)
     if shift.category is None:
         raise StageError("demo-traffic: the changed outcome needs a categorical input with two or more categories; the model has none")
-    drawn = synth_table(train, contract, rows, seed)
-    batch = shifted_batch(drawn, shift, seed)
+    # Drawn without replacement from four times as many synthetic rows: a resample with
+    # replacement would repeat rows, and prepare keeps one of each.
+    drawn = synth_table(train, contract, DRAWN_PER_ROW * rows, seed)
+    weights = shift_weights(drawn, shift)
+    chosen = np.random.default_rng(seed).choice(len(drawn), size=rows, replace=False, p=weights / weights.sum())
+    batch = moved(drawn.iloc[np.sort(chosen)].reset_index(drop=True), shift, drawn[shift.numeric].dtype if shift.numeric else None)
     column, category = shift.category
     changed = (batch[column].astype("string") == category).fillna(False).to_numpy()
     negative = next(label for label in contract.columns[target].categories if label != positive)
