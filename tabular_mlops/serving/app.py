@@ -15,7 +15,6 @@ import asyncio
 import json
 import logging
 import os
-import signal
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,7 +36,7 @@ from tabular_mlops.serving.prediction_log import PredictionLog
 from tabular_mlops.serving.schema import Parser, RequestError
 from tabular_mlops.serving.shadow import Shadow
 from tabular_mlops.serving.sources import Served, Source, load, source_of_request
-from tabular_mlops.serving.swap import Swapper, SwapInProgress, hangup_handler
+from tabular_mlops.serving.swap import Swapper, SwapInProgress, hangup_handler, remove_hangup_handler
 from tabular_mlops.serving.telemetry import Gatekeeper, Metrics
 
 SETTINGS_VARIABLE = "TABULAR_MLOPS_SERVE_SETTINGS"  # how `serve` hands its settings to each worker
@@ -91,7 +90,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await asyncio.to_thread(shadow.close)  # what is queued is scored and logged first
         if "log" in state:
             state["log"].close()  # after uvicorn finished the requests in flight
-        asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
+        remove_hangup_handler(asyncio.get_running_loop())
 
     app = FastAPI(title="tabular-mlops scoring service", version=manifest["model_sha256"][:12], lifespan=lifespan)
     app.add_middleware(Gatekeeper, metrics=metrics, max_body_bytes=settings.max_body_bytes)

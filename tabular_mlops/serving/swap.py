@@ -107,4 +107,14 @@ def hangup_handler(loop: asyncio.AbstractEventLoop, swapper: Swapper) -> None:
     import signal
 
     if os.name == "posix":
-        loop.add_signal_handler(signal.SIGHUP, lambda: loop.create_task(swapper.reload()))
+        try:
+            loop.add_signal_handler(signal.SIGHUP, lambda: loop.create_task(swapper.reload()))
+        except (ValueError, RuntimeError):
+            pass  # not the main thread (an app run in-process, e.g. by a test client): no signals to catch
+
+
+def remove_hangup_handler(loop: asyncio.AbstractEventLoop) -> None:
+    import signal
+
+    if os.name == "posix":
+        loop.remove_signal_handler(signal.SIGHUP)
