@@ -104,7 +104,12 @@ SERVE = Help(
     description="""\
 Serve the model bundle over HTTP. The bundle is verified first (its checksums, and when it
 lies inside this project, that it matches dvc.lock), so a tampered or stale model is refused
-with one line before the server starts.
+with one line before the server starts. --stage or --rev serve a version of the model registry
+instead, fetched with its dvc.lock and checked against it.
+
+--shadow-model, --shadow-stage or --shadow-rev load a challenger beside the model: it scores
+every request after the answer has left, and the log keeps its outputs under the same
+prediction id; the answers stay the model's own.
 
 endpoints:
   POST /predict          score one JSON record
@@ -115,6 +120,12 @@ endpoints:
   GET  /version          which model answers, trained on what data, and how it tested
   GET  /metrics          Prometheus metrics
   GET  /docs             the interactive API page (/openapi.json: its schema)
+  POST /admin/swap       serve another model without downtime: {"stage": "prod"}, {"version":
+                         "v1.2.0"} or {"model": "<folder>"}; needs TABULAR_MLOPS_API_KEY set
+SIGHUP loads again what serve was started with (a stage: the version it points at now; a
+folder: its current files) and swaps to it. A swap loads and verifies the new model while the
+old one answers; a model that fails verification is refused and the old one keeps serving.
+  curl -X POST -H 'X-API-Key: change-me' -d '{"stage": "prod"}' http://127.0.0.1:8000/admin/swap
 ?explain=true on /predict and /predict/batch adds each answer's explanation. Every error
 answers {"errors": [{"field": ..., "rule": ...}]}, and never repeats a value it was sent.
 
@@ -122,7 +133,8 @@ Each setting comes from its flag, else its environment variable, else the serve:
 params.yaml when the current folder has one (a project), else the built-in default. The first
 line on standard error says which came from where.""",
     examples=("tabular-mlops serve",
-              "TABULAR_MLOPS_API_KEY=change-me tabular-mlops serve --model models/bundle --host 0.0.0.0 --workers 2"),
+              "TABULAR_MLOPS_API_KEY=change-me tabular-mlops serve --model models/bundle --host 0.0.0.0 --workers 2",
+              "tabular-mlops serve --stage prod --shadow-stage staging"),
     environment=(API_KEY, PSEUDONYM_KEY,
                  ("TABULAR_MLOPS_MODEL", "as --model"), ("TABULAR_MLOPS_HOST", "as --host"), ("TABULAR_MLOPS_PORT", "as --port"),
                  ("TABULAR_MLOPS_WORKERS", "as --workers"), PREDICTION_LOG,

@@ -44,8 +44,9 @@ class Service:
         return self.process.wait(timeout)
 
 
-def serve_command(bundle: Path, port: int, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "tabular_mlops", "serve", "--model", str(bundle), "--port", str(port), *extra]
+def serve_command(bundle: Path | None, port: int, *extra: str) -> list[str]:
+    """None: no --model (e.g. `--stage prod` in `extra`)."""
+    return [sys.executable, "-m", "tabular_mlops", "serve", *(["--model", str(bundle)] if bundle else []), "--port", str(port), *extra]
 
 
 def environment(api_key: str | None = None) -> dict[str, str]:
@@ -65,7 +66,7 @@ def working_folder(folder: Path, params: Path, **serve: object) -> Path:
     return folder
 
 
-def start(bundle: Path, folder: Path, *extra: str, api_key: str | None = None, timeout: float = 60) -> Service:
+def start(bundle: Path | None, folder: Path, *extra: str, api_key: str | None = None, timeout: float = 60) -> Service:
     """Start the server in `folder` and wait until /ready answers 200 (with --workers, 20 times
     in a row on new connections: each worker loads the model on its own)."""
     port = free_port()
@@ -89,3 +90,37 @@ def start(bundle: Path, folder: Path, *extra: str, api_key: str | None = None, t
         time.sleep(0.1 if in_a_row == 0 else 0.01)
     process.kill()
     raise RuntimeError(f"serve did not become ready within {timeout} s")
+
+
+def variant_bundle(source: Path, destination: Path, coefficient_scale: float = 0.5, extra_feature: bool = False) -> Path:
+    """A copy of the bundle at `source` whose linear model's coefficients are scaled (another model,
+    the same contract), with a manifest naming its sha256: a second bundle in milliseconds. Not the
+    model any dvc.lock records: serve it with `--lock none` (or from outside the project).
+    `extra_feature`: a coefficient too many, so every prediction raises (a broken challenger)."""
+    import hashlib
+    import json
+    import shutil
+
+    import joblib
+    import numpy as np
+
+    shutil.copytree(source, destination)
+    model = joblib.load(destination / "model.joblib")
+    estimator = model.steps[-1][1]
+    estimator.coef_ = estimator.coef_ * coefficient_scale
+    if extra_feature:
+        estimator.coef_ = np.hstack([estimator.coef_, np.ones((estimator.coef_.shape[0], 1))])
+    joblib.dump(model, destination / "model.joblib")
+    manifest = json.loads((destination / "manifest.json").read_text())
+    manifest["model_sha256"] = hashlib.sha256((destination / "model.joblib").read_bytes()).hexdigest()
+    (destination / "manifest.json").write_text(json.dumps(manifest, indent=2))
+    return destination
+
+
+def tamper(bundle: Path) -> Path:
+    """Change one byte of the bundle's model file (its manifest still names the old sha256)."""
+    path = bundle / "model.joblib"
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    path.write_bytes(bytes(data))
+    return bundle

@@ -4,6 +4,10 @@
 bundle's manifest (JSON, read at once); the model itself is unpickled, after `load_bundle`'s
 checks, in a start-up task, and `/ready` answers 503 until it is done. The same task builds the
 model's explainer and explains one row, so `?explain=true` does not pay SHAP's start-up in a request.
+
+`POST /admin/swap` and SIGHUP replace the model while the service answers (serving/swap.py); a
+challenger given with --shadow-* scores every request beside it, off the request path
+(serving/shadow.py). Each request reads `state["served"]` once.
 """
 from __future__ import annotations
 
@@ -21,7 +25,6 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from tabular_mlops.data.contract import Contract
-from tabular_mlops.deployment.artifact import Bundle, load_bundle
 from tabular_mlops.deployment.bundle import MANIFEST_FILE
 from tabular_mlops.deployment.explain import explanations
 from tabular_mlops.errors import StageError
@@ -31,6 +34,9 @@ from tabular_mlops.serving.error_bodies import NotReady, documented, error_respo
 from tabular_mlops.serving.outputs import FEEDBACK_SCHEMA, answer, feedback_outcome, headline_score, new_ids
 from tabular_mlops.serving.prediction_log import PredictionLog
 from tabular_mlops.serving.schema import Parser, RequestError
+from tabular_mlops.serving.shadow import Shadow
+from tabular_mlops.serving.sources import Served, Source, load, source_of_request
+from tabular_mlops.serving.swap import Swapper, SwapInProgress, hangup_handler, remove_hangup_handler
 from tabular_mlops.serving.telemetry import Gatekeeper, Metrics
 
 SETTINGS_VARIABLE = "TABULAR_MLOPS_SERVE_SETTINGS"  # how `serve` hands its settings to each worker
@@ -45,6 +51,13 @@ class Settings:
     max_body_bytes: int
     max_rows: int
     key_file: str = DEFAULT_KEY_FILE  # the pseudonym key (serve.key_file), read when the contract has personal columns
+    source: dict | None = None  # a registry Source (stage or version) to re-resolve on SIGHUP; None: the folder `model`
+    shadow: dict | None = None  # the challenger's Source, or None
+    swap_file: str | None = None  # with several workers: where a swap is announced to the others
+    workers: int = 1
+
+    def started(self) -> Source:
+        return Source(**self.source) if self.source else Source(model=self.model, lock=self.lock)
 
     def to_environment(self) -> None:
         os.environ[SETTINGS_VARIABLE] = json.dumps(self.__dict__)
@@ -59,14 +72,25 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     parser = Parser(contract, list(metadata["input_columns"]))
     metrics = Metrics(problem)
     state: dict = {}
+    swapper = Swapper(state, settings.started(), settings.swap_file, metrics.swaps)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         loading = asyncio.create_task(asyncio.to_thread(_open, settings, state, bool(parser.personal)))
+        if settings.workers > 1:  # uvicorn's SIGHUP restart then brings each new worker in loaded
+            await asyncio.gather(loading, return_exceptions=True)
+        hangup_handler(asyncio.get_running_loop(), swapper)
+        polling = asyncio.create_task(swapper.poll())
+        shadow = Shadow(Source(**settings.shadow), settings.log, metrics.shadow_failures) if settings.shadow else None
+        state["shadow"] = shadow
         yield
+        polling.cancel()
         await asyncio.gather(loading, return_exceptions=True)
+        if shadow is not None:
+            await asyncio.to_thread(shadow.close)  # what is queued is scored and logged first
         if "log" in state:
             state["log"].close()  # after uvicorn finished the requests in flight
+        remove_hangup_handler(asyncio.get_running_loop())
 
     app = FastAPI(title="tabular-mlops scoring service", version=manifest["model_sha256"][:12], lifespan=lifespan)
     app.add_middleware(Gatekeeper, metrics=metrics, max_body_bytes=settings.max_body_bytes)
@@ -77,15 +101,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         "application/json": {"schema": {"type": "array", "items": record_schema, "maxItems": settings.max_rows}},
         "text/csv": {"schema": {"type": "string"}}}}}
 
-    def ready() -> tuple[Bundle, PredictionLog]:
-        if "bundle" not in state:
+    def ready() -> tuple[Served, PredictionLog]:
+        if "served" not in state:
             raise NotReady()
-        return state["bundle"], state["log"]
+        return state["served"], state["log"]
 
     def score(records: list[dict], explain: bool = False) -> list[dict]:
-        bundle, log = ready()
-        if explain and state.get("explainer_error"):
-            raise RequestError([{"field": "explain", "rule": state["explainer_error"]}])
+        served, log = ready()  # read once: a swap meanwhile does not change this request's model
+        bundle = served.bundle
+        if explain and served.explainer_error:
+            raise RequestError([{"field": "explain", "rule": served.explainer_error}])
         frame = parser.frame(records)
         unseen_groups = bundle.unseen_groups(frame)
         if unseen_groups:  # a threshold_optimizer model has no threshold for them
@@ -102,6 +127,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Personal values, model inputs or not, are logged only as pseudonyms; protected ones as given.
         kept, subjects = split_personal(records, parser.personal, state.get("key"))
         log.log(bundle.version, ids, kept, outputs, subjects)  # committed before anyone sees the answer
+        if state.get("shadow") is not None:
+            state["shadow"].submit(ids, records)  # scored off the request path
         answers = [answer(problem, bundle.version, prediction_id, output) for prediction_id, output in zip(ids, outputs)]
         metrics.observe_scores([headline_score(problem, given) for given in answers])
         for given, explanation in zip(answers, explained or ()):
@@ -130,7 +157,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
               openapi_extra={"requestBody": {
         "required": True, "content": {"application/json": {"schema": FEEDBACK_SCHEMA}}}})
     async def feedback(request: Request):
-        bundle, log = ready()
+        _, log = ready()
         prediction_id, outcome = feedback_outcome(await request.body(), contract, problem)
         if await run_in_threadpool(log.model_of, prediction_id) is None:
             return error_response(404, "no prediction with this prediction_id in the log", field="prediction_id")
@@ -144,14 +171,37 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.get("/ready", summary="The model is loaded and verified", responses=documented(401, 500, 503))
     async def is_ready():
         ready()
-        return {"status": "ready", "model_version": state["bundle"].version}
+        return {"status": "ready", "model_version": state["served"].bundle.version}
 
     @app.get("/version", summary="Which model answers, trained on what, and how it tested", responses=documented(401, 500))
     async def model_version():
-        return {"model_sha256": manifest["model_sha256"], "model_version": manifest["model_sha256"][:12],
-                "training_data_sha256": metadata.get("training_data_sha256"), "problem": problem,
-                "target": metadata["target"], "threshold": manifest.get("threshold"),
-                "metrics": manifest["metrics"]["test"], "params": metadata.get("params", {})}
+        served = state.get("served")
+        answering = served.bundle.manifest if served else manifest  # before the load: the bundle serve verified
+        trained = answering["model"]
+        shadow = state.get("shadow")
+        return {"model_sha256": answering["model_sha256"], "model_version": answering["model_sha256"][:12],
+                "training_data_sha256": trained.get("training_data_sha256"), "problem": problem,
+                "target": trained["target"], "threshold": answering.get("threshold"),
+                "metrics": answering["metrics"]["test"], "params": trained.get("params", {}),
+                "registry": served.registry if served else None, "shadow": shadow.describe() if shadow else None}
+
+    @app.post("/admin/swap", summary="Serve another model: a registry stage or version, or a bundle folder",
+              responses=documented(401, 403, 409, 422, 500, 503), openapi_extra={"requestBody": {
+        "required": True, "content": {"application/json": {"schema": SWAP_SCHEMA}}}})
+    async def admin_swap(request: Request):
+        ready()
+        try:
+            source = source_of_request(json.loads(await request.body()), str(Path.cwd()))
+        except ValueError as error:  # JSONDecodeError too
+            return error_response(422, str(error) if not isinstance(error, json.JSONDecodeError) else "the body must be valid JSON")
+        previous = state["served"].bundle.version
+        try:
+            served = await swapper.swap(source)
+        except SwapInProgress:
+            return error_response(409, "another swap is in progress; retry when it is done")
+        except StageError as error:
+            return error_response(422, f"the model was not swapped, {previous} keeps serving: {error}", field=source_kind(source))
+        return {"model_version": served.bundle.version, "previous_model_version": previous, "registry": served.registry}
 
     @app.get("/metrics", summary="Prometheus metrics", responses=documented(401, 500))
     async def prometheus():
@@ -176,26 +226,24 @@ def _json(content: dict) -> Response:
     return Response(to_json(content), media_type="application/json")
 
 
+SWAP_SCHEMA = {"type": "object", "minProperties": 1, "maxProperties": 1, "additionalProperties": False, "properties": {
+    "stage": {"type": "string", "description": "a registry stage, e.g. prod: the version it points at now"},
+    "version": {"type": "string", "description": "a registered version, e.g. v1.2.0"},
+    "model": {"type": "string", "description": "a bundle folder on the server"}}}
+
+
+def source_kind(source: Source) -> str:
+    return "stage" if source.stage is not None else "version" if source.version is not None else "model"
+
+
 def _open(settings: Settings, state: dict, personal: bool) -> None:
     try:
         key = pseudonym_key(settings.key_file) if personal else None
-        bundle = load_bundle(settings.model, settings.lock)
+        served = load(settings.started())  # a stage: resolved again, so a restarted worker follows the registry
         log = PredictionLog(settings.log)
+        bundle = served.bundle
         log.register_model(bundle.version, bundle.manifest["model"]["target"], bundle.manifest["contract"])
-        explainer_error = _warm_explainer(bundle)
     except Exception:
         logger.exception("the model bundle could not be loaded; /ready stays 503")
         raise
-    state.update(log=log, bundle=bundle, key=key, explainer_error=explainer_error)
-
-
-def _warm_explainer(bundle: Bundle) -> str | None:
-    """Build the explainer and explain one background row (SHAP's import and numba compilation
-    happen here, not in a request); why explanations are unavailable, or None."""
-    try:
-        background = bundle.explainer.background.head(1)
-    except StageError as error:
-        logger.warning("?explain=true will be refused: %s", error)
-        return str(error).split(": ", 1)[-1]
-    explanations(bundle, background, [None])
-    return None
+    state.update(log=log, key=key, served=served)

@@ -43,7 +43,9 @@ def documented(*statuses: int) -> dict:
 DESCRIPTIONS = {
     400: "A header is malformed (Content-Length)",
     401: "The service has an API key, and the X-API-Key header is missing or wrong",
+    403: "An admin endpoint, and the service has no API key configured (TABULAR_MLOPS_API_KEY)",
     404: "No prediction with this prediction_id in the log",
+    409: "Another swap is in progress",
     413: "The body is larger than the service allows, or the batch has more rows",
     422: "The request breaks the model's data contract or the endpoint's rules",
     500: "An unexpected error; the server log has the details",

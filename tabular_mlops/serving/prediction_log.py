@@ -53,6 +53,12 @@ CREATE TABLE IF NOT EXISTS subjects (
     PRIMARY KEY (prediction_id, "column")
 );
 CREATE INDEX IF NOT EXISTS subjects_pseudonym ON subjects (pseudonym);
+CREATE TABLE IF NOT EXISTS shadow_predictions (
+    prediction_id TEXT PRIMARY KEY,     -- the champion's prediction this challenger scored too
+    model_version TEXT NOT NULL,        -- the challenger's
+    outputs TEXT NOT NULL,              -- JSON object, as predictions.outputs
+    time TEXT NOT NULL
+);
 """
 BUSY_TIMEOUT_MS = 10_000
 
@@ -105,6 +111,13 @@ class PredictionLog:
                 self._connection.execute("ROLLBACK")
                 raise
 
+    def log_shadow(self, version: str, ids: list[str], outputs: list[dict]) -> None:
+        """A challenger's outputs for predictions the champion answered (and logged) already."""
+        time = utc_now()
+        rows = [(prediction_id, version, to_json(output).decode(), time) for prediction_id, output in zip(ids, outputs)]
+        with self._lock:
+            self._connection.executemany("INSERT OR REPLACE INTO shadow_predictions VALUES (?, ?, ?, ?)", rows)
+
     def model_of(self, prediction_id: str) -> str | None:
         with self._lock:
             row = self._connection.execute("SELECT model_version FROM predictions WHERE prediction_id = ?", (prediction_id,)).fetchone()
@@ -152,13 +165,18 @@ class PredictionLog:
 
 
 def read_scored(path: str | Path, since: str | datetime | None = None, until: str | datetime | None = None,
-                model_version: str | None = None) -> pd.DataFrame:
+                model_version: str | None = None, shadow: bool = False) -> pd.DataFrame:
     """The log's predictions with time in [since, until), in the scored-table format: the input
     columns (typed as the contract says), the prediction columns, `unseen_categories` (names
     joined by ';'), the target column holding the fed-back outcome (NaN where none came back),
-    then `prediction_id` and `time`. Times without an offset are UTC."""
-    query = ("SELECT p.prediction_id, p.time, p.model_version, p.inputs, p.outputs, f.outcome, m.target, m.contract "
-             "FROM predictions p JOIN models m USING (model_version) LEFT JOIN feedback f USING (prediction_id) WHERE 1=1")
+    then `prediction_id` and `time`. Times without an offset are UTC.
+
+    `shadow`: also the challenger's outputs for the same predictions, `shadow:<column>` per
+    prediction column and `shadow_model_version` (NaN where no challenger scored the row)."""
+    query = ("SELECT p.prediction_id, p.time, p.model_version, p.inputs, p.outputs, f.outcome, m.target, m.contract"
+             + (", s.model_version, s.outputs" if shadow else "") +
+             " FROM predictions p JOIN models m USING (model_version) LEFT JOIN feedback f USING (prediction_id)"
+             + (" LEFT JOIN shadow_predictions s USING (prediction_id)" if shadow else "") + " WHERE 1=1")
     arguments: list[Any] = []
     for clause, value in ((" AND p.time >= ?", since), (" AND p.time < ?", until), (" AND p.model_version = ?", model_version)):
         if value is not None:
@@ -166,10 +184,22 @@ def read_scored(path: str | Path, since: str | datetime | None = None, until: st
             arguments.append(value if clause.endswith("model_version = ?") else _as_utc_text(value))
     connection = sqlite3.connect(f"file:{Path(path)}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
     try:
+        if shadow and connection.execute("SELECT 1 FROM sqlite_master WHERE name = 'shadow_predictions'").fetchone() is None:
+            query = query.replace(", s.model_version, s.outputs", ", NULL, NULL").replace(
+                " LEFT JOIN shadow_predictions s USING (prediction_id)", "")  # a log written before shadows existed
         rows = connection.execute(query + " ORDER BY p.time, p.rowid", arguments).fetchall()
     finally:
         connection.close()
-    return _scored_table(rows)
+    table = _scored_table(rows)
+    return _with_shadow(table, rows) if shadow else table
+
+
+def _with_shadow(table: pd.DataFrame, rows: list[tuple]) -> pd.DataFrame:
+    outputs = pd.DataFrame([json.loads(row[9]) if row[9] is not None else {} for row in rows], index=table.index)
+    outputs = outputs.drop(columns=[UNSEEN], errors="ignore").rename(columns=lambda name: f"shadow:{name}")
+    table = pd.concat([table, outputs], axis=1)
+    table["shadow_model_version"] = pd.Series([row[8] for row in rows], index=table.index, dtype="object")
+    return table
 
 
 def _scored_table(rows: list[tuple]) -> pd.DataFrame:

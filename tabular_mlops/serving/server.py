@@ -2,7 +2,9 @@
 
 The bundle is verified here, before any worker starts, so a tampered or stale model stops the
 command with one `error:` line (exit 2) instead of a server that never becomes ready. Each
-worker then loads it again (its own process, its own verified copy).
+worker then loads it again (its own process, its own verified copy). With --stage or --rev the
+bundle is first fetched from the model registry (GTO tags, `dvc artifacts get`) and checked
+against the dvc.lock committed with that version.
 """
 from __future__ import annotations
 
@@ -13,11 +15,19 @@ import tempfile
 from pathlib import Path
 
 from tabular_mlops.errors import StageError
+from tabular_mlops.serving.sources import default_lock  # noqa: F401 - where `serve` finds the lock; tests import it here
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     # Defaults are None so that settings.resolve can tell a flag given from one left out.
     parser.add_argument("--model", metavar="DIR", help="the model bundle folder (default: models/bundle)")
+    parser.add_argument("--stage", help="serve the registered version at this stage of the model registry, e.g. prod "
+                                        "(SIGHUP serves the version it points at then)")
+    parser.add_argument("--rev", metavar="VERSION", help="serve this registered version, e.g. v1.2.0")
+    parser.add_argument("--shadow-model", metavar="DIR", help="a challenger bundle folder that scores every request "
+                                                              "beside the model, logged, never answered")
+    parser.add_argument("--shadow-stage", metavar="STAGE", help="the challenger: the registered version at this stage")
+    parser.add_argument("--shadow-rev", metavar="VERSION", help="the challenger: this registered version")
     parser.add_argument("--lock", default=None,
                         help="the dvc.lock to check the bundle against, or 'none' (default: ./dvc.lock when the "
                              "bundle is inside the current folder and dvc.lock exists)")
@@ -37,10 +47,29 @@ def run(arguments: argparse.Namespace) -> int:
     from tabular_mlops.serving.app import Settings
     from tabular_mlops.serving.settings import resolve, source_line
 
+    from tabular_mlops.serving.sources import Source
+
+    registered = [flag for flag, value in (("--model", arguments.model), ("--stage", arguments.stage), ("--rev", arguments.rev)) if value]
+    if len(registered) > 1:
+        raise StageError(f"{' and '.join(registered)}: give one of --model, --stage or --rev")
+    shadows = [flag for flag, value in (("--shadow-model", arguments.shadow_model), ("--shadow-stage", arguments.shadow_stage),
+                                        ("--shadow-rev", arguments.shadow_rev)) if value]
+    if len(shadows) > 1:
+        raise StageError(f"{' and '.join(shadows)}: give one of --shadow-model, --shadow-stage or --shadow-rev")
+    from_registry = arguments.stage or arguments.rev
     given, sources = resolve({name: getattr(arguments, name) for name in
                               ("model", "host", "port", "workers", "log", "max_body_bytes", "max_rows", "key_file")})
     _refuse_busy_port(given["host"], given["port"])
-    lock = default_lock(given["model"], arguments.lock)
+    source, registry = None, None
+    if from_registry:
+        from tabular_mlops.registry.fetch import fetch
+
+        fetched = fetch(".", stage=arguments.stage, version=arguments.rev)
+        given["model"], lock, registry = str(fetched.directory), str(fetched.lock), fetched.describe()
+        sources["model"] = "--stage" if arguments.stage else "--rev"
+        source = Source(stage=arguments.stage, version=arguments.rev, repo=str(Path.cwd())).to_dict()
+    else:
+        lock = default_lock(given["model"], arguments.lock)
     bundle = load_bundle(given["model"], lock)
     for warning in bundle.warnings:
         print(f"warning: {warning}", file=sys.stderr)
@@ -50,13 +79,15 @@ def run(arguments: argparse.Namespace) -> int:
         pseudonym_key(given["key_file"])  # made (or refused) here, once, before any worker needs it
     settings = Settings(model=str(Path(given["model"]).resolve()), lock=None if lock is None else str(Path(lock).resolve()),
                         log=str(Path(given["log"]).resolve()), max_body_bytes=given["max_body_bytes"], max_rows=given["max_rows"],
-                        key_file=str(Path(given["key_file"]).resolve()))
+                        key_file=str(Path(given["key_file"]).resolve()), source=source, shadow=_shadow(arguments),
+                        workers=given["workers"], swap_file=_swap_file(given["workers"]))
     settings.to_environment()
     if given["workers"] > 1 and "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
         # Set before any worker imports prometheus_client, so their samples go to shared files.
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="tabular-mlops-metrics-")
     print(source_line(sources), file=sys.stderr)
-    print(f"serving model {bundle.version} from {given['model']} on http://{given['host']}:{given['port']} "
+    origin = f"{registry['artifact']}@{registry['version']} ({given['model']})" if registry else given["model"]
+    print(f"serving model {bundle.version} from {origin} on http://{given['host']}:{given['port']} "
           f"(log: {given['log']})", file=sys.stderr)
     del bundle  # each worker loads its own
 
@@ -65,6 +96,31 @@ def run(arguments: argparse.Namespace) -> int:
     uvicorn.run("tabular_mlops.serving.app:create_app", factory=True, host=given["host"], port=given["port"],
                 workers=given["workers"], timeout_graceful_shutdown=30, log_level="warning")
     return 0
+
+
+def _shadow(arguments: argparse.Namespace) -> dict | None:
+    """The challenger's source, checked here like the model (a tampered challenger stops serve, exit 2)."""
+    from tabular_mlops.deployment.artifact import load_bundle
+    from tabular_mlops.serving.sources import Source
+
+    if arguments.shadow_model:
+        folder = str(Path(arguments.shadow_model).resolve())
+        lock = default_lock(arguments.shadow_model, arguments.lock)
+        source = Source(model=folder, lock=None if lock is None else str(Path(lock).resolve()))
+        load_bundle(source.model, source.lock)
+        return source.to_dict()
+    if arguments.shadow_stage or arguments.shadow_rev:
+        from tabular_mlops.registry.fetch import fetch
+
+        fetched = fetch(".", stage=arguments.shadow_stage, version=arguments.shadow_rev)
+        load_bundle(fetched.directory, fetched.lock)
+        return Source(stage=arguments.shadow_stage, version=arguments.shadow_rev, repo=str(Path.cwd())).to_dict()
+    return None
+
+
+def _swap_file(workers: int) -> str | None:
+    """With several workers, the file through which a swap reaches all of them (a folder of this serve's own)."""
+    return None if workers == 1 else str(Path(tempfile.mkdtemp(prefix="tabular-mlops-swap-")) / "swap.json")
 
 
 def _refuse_busy_port(host: str, port: int) -> None:
@@ -78,9 +134,3 @@ def _refuse_busy_port(host: str, port: int) -> None:
         except OSError as error:
             raise StageError(f"--host {host} --port {port}: cannot listen there ({error.strerror}); pick another --port") from None
 
-
-def default_lock(model: str, lock: str | None) -> str | None:
-    if lock is not None:
-        return None if lock == "none" else lock
-    inside = Path(model).resolve().is_relative_to(Path.cwd().resolve())
-    return "dvc.lock" if inside and Path("dvc.lock").is_file() else None

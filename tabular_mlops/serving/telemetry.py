@@ -20,7 +20,9 @@ from tabular_mlops.serving.error_bodies import BodyTooLarge, body_too_large, err
 
 API_KEY_VARIABLE = "TABULAR_MLOPS_API_KEY"
 OPEN_PATHS = {"/health"}  # liveness probes carry no key
-PATHS = {"/predict", "/predict/batch", "/feedback", "/health", "/ready", "/version", "/metrics", "/docs", "/openapi.json"}
+ADMIN_PREFIX = "/admin/"  # never open: without a key configured, refused
+PATHS = {"/predict", "/predict/batch", "/feedback", "/health", "/ready", "/version", "/metrics", "/docs", "/openapi.json",
+         "/admin/swap"}
 
 
 class Metrics:
@@ -35,6 +37,9 @@ class Metrics:
         # Classification: the probability (multiclass: of the chosen class); regression: the prediction.
         buckets = tuple(step / 10 for step in range(1, 11)) if problem != "regression" else Histogram.DEFAULT_BUCKETS
         self.scores = Histogram("tabular_mlops_score", "Scores returned", registry=self.registry, buckets=buckets)
+        self.shadow_failures = Counter("tabular_mlops_shadow_failures", "Rows the challenger did not score or log, by kind of failure",
+                                       ["kind"], registry=self.registry)
+        self.swaps = Counter("tabular_mlops_swaps", "Model swaps, done or refused", ["result"], registry=self.registry)
 
     def observe_scores(self, scores: list[float]) -> None:
         """`self.scores.observe` for each score, counted per bucket at once (1,000 calls cost 0.8 ms).
@@ -92,6 +97,8 @@ class Gatekeeper:
 
     def _refusal(self, scope: Scope) -> JSONResponse | None:
         headers = dict(scope["headers"])
+        if scope["path"].startswith(ADMIN_PREFIX) and not self.api_key:
+            return error_response(403, f"the admin endpoints need an API key: set {API_KEY_VARIABLE} where the service runs")
         if self.api_key and scope["path"] not in OPEN_PATHS:
             given = headers.get(b"x-api-key", b"")
             if not hmac.compare_digest(given, self.api_key):
