@@ -181,7 +181,7 @@ table's name with the suffix .rejects.csv, with the rules they break. A predicti
 table is not added again, so windows may overlap. In a DVC repository the table is then tracked
 with `dvc add`, and the line printed says what to commit. Train on it by listing it in
 data.extra_paths in params.yaml. A window without a new labelled row leaves the table as it was.""",
-    examples=("tabular-mlops export-labels --since 2024-05-01",
+    examples=("tabular-mlops export-labels",
               "tabular-mlops export-labels --since 2024-05-01 --until 2024-06-01 --log logs/predictions.sqlite"),
     environment=(PREDICTION_LOG,))
 
@@ -191,17 +191,19 @@ COMPARE = Help(
 Score the model the pipeline built (models/bundle, checked against dvc.lock) and the champion, a
 registered version of the model (--champion, else promote.champion in params.yaml), on the very
 same rows: the test split, plus with --log the rows of the prediction log that have an outcome
-(--since and --until choose a window). It prints a table of both models' figures: the compared
+(--since and --until choose a window), but not those export-labels put in a data.extra_paths
+table: the challenger was trained on them. It prints a table of both models' figures: the compared
 metric (promote.metric; null: ROC-AUC, or RMSE for regression), the Brier score and expected
 calibration error, each fairness gap a gate bounds; then each model's latency, one row at a time
 and per 1,000 rows.
 
 The gain is how much better the challenger scores than the champion (the difference, signed so
-that positive is better whichever way the metric points), with a paired bootstrap interval: each of promote.bootstrap_rounds resamples of the rows (by
-class for classification) scores both models, seeded by seed. The decision is promote when the
-challenger passed its gates, every gated fairness gap holds on these rows, and either there is
-no champion yet or the gain is more than promote.min_gain with the interval above zero; else
-keep, with every reason, and the command exits 1.""",
+that positive is better whichever way the metric points), with a paired bootstrap interval:
+each of promote.bootstrap_rounds resamples of the rows (by class for classification) scores both
+models, seeded by seed. The decision is promote when the challenger passed its gates, every
+gated fairness gap holds on these rows, and either there is no champion yet or the gain is more
+than promote.min_gain with the interval above zero; else keep, with every reason, and the
+command exits 1.""",
     examples=("tabular-mlops compare",
               "tabular-mlops compare --champion v1.2.0 --log logs/predictions.sqlite --since 2025-06-01 --output compare.json"))
 
@@ -209,7 +211,7 @@ REGISTER = Help(
     summary="register the model of the current commit as a version in the model registry",
     description="""\
 Register the commit HEAD as a version of the model artifact that dvc.yaml names: a git tag
-(credit-model@v1.2.0, the artifact named in dvc.yaml) whose message records the commit, the md5
+(<artifact>@v1.2.0, the artifact named in dvc.yaml) whose message records the commit, the md5
 of the training data, the model's sha256 and its test metrics, so the version can be traced and
 fetched again. The first version is v1.0.0, then the next minor (v1.1.0, v1.2.0, ...); a
 --version must be greater than the latest.

@@ -190,7 +190,7 @@ def test_the_stage_compares_the_registered_champion_with_the_challenger_on_the_t
     assert set(result) == {"decision", "reasons", "stage", "metric", "rows", "champion", "challenger", "difference", "min_gain"}
     assert (result["stage"], result["metric"], result["rows"], result["min_gain"]) == ("prod", "roc_auc", len(test), 0.005)
     assert result["champion"]["version"] == "v1.0.0" and result["champion"]["model_version"] == champion.version
-    assert result["challenger"]["model_version"] == challenger.version != champion.version
+    assert "model_version" not in result["challenger"] and challenger.version != champion.version  # its bytes may differ between CPUs
     assert result["champion"]["roc_auc"] == pytest.approx(champion_auc, abs=1e-6)
     assert result["challenger"]["roc_auc"] == pytest.approx(challenger_auc, abs=1e-6)
     difference = result["difference"]

@@ -161,8 +161,9 @@ def test_dvc_repro_with_nested_cv_writes_the_section_the_choices_and_gates_on_it
     result = dvc(repo, "repro")
     assert result.returncode == 0, result.output
     # Nothing upstream depends on either change; the bundle reads the metrics, but its manifest
-    # holds only the test metrics, which did not change, so nothing after it reruns.
-    assert ran_stages(result.output) == {"evaluate", "gate", "bundle"}
+    # holds only the test metrics, which did not change, so nothing after it reruns but compare,
+    # which reads the gates (a challenger must pass them, and gated fairness gaps hold on its rows).
+    assert ran_stages(result.output) == {"evaluate", "gate", "bundle", "compare"}
     metrics = json.loads((repo / "metrics/evaluate/metrics.json").read_text())
     choices = json.loads((repo / "metrics/evaluate/nested_cv.json").read_text())
     assert list(metrics)[:3] == ["test", "cv", "nested_cv"]

@@ -77,7 +77,7 @@ def assert_own_project(repo: Path, table: str, target: str, task: str, positive_
     assert {line.split(":")[0].strip() for line in changed_lines((ROOT / "params.yaml").read_text(), params_text)} == data_lines
     data = yaml.safe_load(params_text)["data"]
     assert data == {"path": f"data/raw/{table}", "target": target, "task": task, "positive_class": positive_class,
-                    "drop_columns": [], "contract": "data/contract.yaml", "segment_column": None}
+                    "drop_columns": [], "contract": "data/contract.yaml", "segment_column": None, "extra_paths": []}
     pipeline_text = (repo / "dvc.yaml").read_text()
     changed = changed_lines((ROOT / "dvc.yaml").read_text(), pipeline_text)
     assert changed[0] == f"  {artifact}:" and all(line.startswith(("    desc: ", "    labels: ")) for line in changed[1:])

@@ -70,14 +70,17 @@ def model_sha(repo: Path) -> str:
     return hashlib.sha256((repo / "models/bundle/model.joblib").read_bytes()).hexdigest()
 
 
-def write_comparison(repo: Path, decision: str, champion: str | None, challenger: str, reasons: list[str]) -> None:
-    """metrics/compare.json as the compare stage writes it (its schema), by hand."""
+def write_comparison(repo: Path, decision: str, champion: str | None, reasons: list[str]) -> None:
+    """metrics/compare.json as the compare stage writes it (its schema), by hand, and committed:
+    promote acts on the comparison the commit holds."""
     comparison = {"decision": decision, "reasons": reasons, "stage": "prod", "metric": "roc_auc", "rows": 120,
                   "champion": {"version": champion, "model_version": None, "roc_auc": 0.80},
-                  "challenger": {"model_version": challenger, "gates_passed": True, "roc_auc": 0.83},
+                  "challenger": {"gates_passed": True, "roc_auc": 0.83},
                   "difference": {"estimate": 0.03, "low": 0.01, "high": 0.05, "confidence": 0.95, "rounds": 1000},
                   "min_gain": 0.005}
     (repo / "metrics/compare.json").write_text(json.dumps(comparison))
+    git(repo, "add", "metrics/compare.json")
+    git(repo, "-c", "user.name=test", "-c", "user.email=test@example.invalid", "commit", "-qm", f"comparison: {decision}")
 
 
 def one_error_line(err: str) -> str:
@@ -93,7 +96,9 @@ def test_register_records_the_commit_data_md5_model_sha256_and_test_metrics(repo
     record = record_of(tag_message(repo, f"{ARTIFACT}@v1.0.0"))
     head = git(repo, "rev-parse", "HEAD")
     assert record["commit"] == head == git(repo, "rev-list", "-n", "1", f"{ARTIFACT}@v1.0.0")
-    assert record["data"] == {"data/raw/credit.csv": hashlib.md5((repo / "data/raw/credit.csv").read_bytes()).hexdigest()}
+    # data.path's md5, and the folder of returned labels the validate stage reads (its README only, here)
+    assert record["data"]["data/raw/credit.csv"] == hashlib.md5((repo / "data/raw/credit.csv").read_bytes()).hexdigest()
+    assert set(record["data"]) == {"data/raw/credit.csv", "data/returned"}
     assert record["model_sha256"] == model_sha(repo)
     bundle_stage = yaml.safe_load(git(repo, "show", "HEAD:dvc.lock"))["stages"]["bundle"]  # what DVC itself computed
     assert dvc_directory_md5(repo / "models/bundle") + ".dir" == bundle_stage["outs"][0]["md5"]
@@ -148,17 +153,27 @@ def test_versions_lists_newest_first_with_stages_data_and_the_metric_at_each_com
 
 
 def test_promote_refuses_a_stale_comparison_and_a_keep_and_needs_a_reason_to_force(repo: Path, capsys) -> None:
-    sha = model_sha(repo)[:12]
-    write_comparison(repo, "promote", None, "0" * 12, ["gain"])
+    write_comparison(repo, "promote", None, ["gain"])
+    (repo / "metrics/compare.json").write_text("{}")  # not the comparison the commit holds
     code, _, err = run(capsys, "promote")
-    assert code == 2 and f"compared the challenger model {'0' * 12}, but models/bundle holds {sha}" in one_error_line(err)
-    assert "dvc repro compare" in err
-    write_comparison(repo, "promote", "v1.0.0", sha, ["gain"])
+    assert code == 2 and "metrics/compare.json: not the file commit" in one_error_line(err) and "dvc repro compare" in err
+    lock = (repo / "dvc.lock").read_text()  # a compare stage that scored another bundle than the one dvc.lock records
+    compare_stage = lock.index("\n  compare:\n")
+    bundle_dep = lock.index("path: models/bundle", compare_stage)
+    md5_start = lock.index("md5: ", bundle_dep) + len("md5: ")
+    (repo / "dvc.lock").write_text(lock[:md5_start] + "0" * 32 + lock[md5_start + 32:])
+    write_comparison(repo, "promote", None, ["gain"])
+    git(repo, "commit", "-qam", "a stale lock")
+    code, _, err = run(capsys, "promote")
+    assert code == 2 and "stale: the compare stage at commit" in one_error_line(err) and "md5 000000000000" in err
+    (repo / "dvc.lock").write_text(lock)
+    git(repo, "-c", "user.name=test", "-c", "user.email=test@example.invalid", "commit", "-qam", "the lock again")
+    write_comparison(repo, "promote", "v1.0.0", ["gain"])
     code, _, err = run(capsys, "promote")
     assert code == 2 and "compared with champion v1.0.0, but no version is at credit-model#prod" in one_error_line(err)
 
     reasons = ["the gain 0.001 is below min_gain 0.005", "the interval's lower end -0.02 is not above 0"]
-    write_comparison(repo, "keep", None, sha, reasons)
+    write_comparison(repo, "keep", None, reasons)
     code, _, err = run(capsys, "promote")
     assert code == 1 and err.strip().startswith("verdict: credit-model#prod stays at no version")
     assert all(reason in err for reason in reasons) and len(err.strip().splitlines()) == 1
@@ -173,7 +188,7 @@ def test_a_forced_promotion_records_its_reason_and_sets_the_champion_keeping_par
     commented = params.replace("\npromote:\n", "\npromote:  # the registry stage and its champion\n") \
                       .replace("\n  champion: null\n", "\n  champion: null       # promote and rollback write it\n")
     (repo / "params.yaml").write_text(commented)
-    write_comparison(repo, "keep", None, model_sha(repo)[:12], ["too few rows"])
+    write_comparison(repo, "keep", None, ["too few rows"])
     code, out, _ = run(capsys, "promote", "--force", "--reason", "the old model scores a retired form")
     assert code == 0 and "credit-model#prod: no version -> v1.0.0" in out and "/admin/swap" in out
     assert (repo / "params.yaml").read_text() == commented.replace(
@@ -190,12 +205,13 @@ def test_a_forced_promotion_records_its_reason_and_sets_the_champion_keeping_par
 def test_promote_then_rollback_moves_the_stage_back_and_fetch_gets_the_older_bundle(repo: Path, capsys) -> None:
     at(repo, "HEAD~1")
     first_sha = model_sha(repo)
-    write_comparison(repo, "promote", None, first_sha[:12], ["no champion yet"])
+    write_comparison(repo, "promote", None, ["no champion yet"])
+    first_commit = git(repo, "rev-parse", "HEAD").strip()
     assert run(capsys, "promote")[0] == 0
     at(repo, "main")
     second_sha = model_sha(repo)
     assert second_sha != first_sha
-    write_comparison(repo, "promote", "v1.0.0", second_sha[:12], ["roc_auc +0.03"])
+    write_comparison(repo, "promote", "v1.0.0", ["roc_auc +0.03"])
     code, out, _ = run(capsys, "promote")
     assert code == 0 and "registered credit-model@v1.1.0" in out and "v1.0.0 -> v1.1.0" in out
     assert yaml.safe_load((repo / "params.yaml").read_text())["promote"]["champion"] == "v1.1.0"
@@ -210,7 +226,7 @@ def test_promote_then_rollback_moves_the_stage_back_and_fetch_gets_the_older_bun
     stage = api.find_versions_in_stage(str(repo), ARTIFACT, "prod", versions_per_stage=-1)
     assert [entry.version for entry in stage] == ["v1.0.0"]  # GTO's reading too, though seconds apart at most
     fetched = fetch(repo, stage="prod")
-    assert (fetched.version, fetched.commit) == ("v1.0.0", git(repo, "rev-parse", "HEAD~1"))
+    assert (fetched.version, fetched.commit) == ("v1.0.0", first_commit)
     assert hashlib.sha256((fetched.directory / "model.joblib").read_bytes()).hexdigest() == first_sha
     assert json.loads((fetched.directory / "manifest.json").read_text())["model_sha256"] == first_sha
 
@@ -225,6 +241,7 @@ def test_promote_then_rollback_moves_the_stage_back_and_fetch_gets_the_older_bun
 def test_the_commands_exit_2_with_one_line_on_a_project_without_a_registry_or_a_comparison(repo: Path, capsys) -> None:
     code, _, err = run(capsys, "rollback")
     assert code == 2 and "no version is at stage 'prod', so there is nothing to roll back" in one_error_line(err)
+    (repo / "metrics/compare.json").unlink()  # a project from before the compare stage
     code, _, err = run(capsys, "promote")
     assert code == 2 and one_error_line(err).startswith("error: metrics/compare.json: not found")
     code, _, err = run(capsys, "promote", "--stage", "Prod!")

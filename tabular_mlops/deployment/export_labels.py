@@ -1,4 +1,4 @@
-"""`tabular-mlops export-labels --since T`: the labelled rows of a window of the prediction log,
+"""`tabular-mlops export-labels [--since T]`: the labelled rows of a window of the prediction log,
 appended to a DVC-tracked training table (data/returned/labels.parquet by default).
 
 What a row holds and how it is checked: tabular_mlops/data/returned.py. The rows that break the
@@ -19,8 +19,9 @@ DEFAULT_OUTPUT = "data/returned/labels.parquet"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--since", metavar="TIME", required=True,
-                        help="the first prediction time of the window, e.g. 2024-05-01 or 2024-05-01T12:00:00Z (UTC without an offset)")
+    parser.add_argument("--since", metavar="TIME",
+                        help="the first prediction time of the window, e.g. 2024-05-01 or 2024-05-01T12:00:00Z (UTC without an offset;"
+                             " default: the log's first; rows already in the table are never added twice)")
     parser.add_argument("--until", metavar="TIME", help="the end of the window, not included (default: now)")
     parser.add_argument("--log", metavar="PATH", help="the prediction log (default: serve.log in params.yaml, else logs/predictions.sqlite)")
     parser.add_argument("--output", metavar="PATH", default=DEFAULT_OUTPUT,
@@ -34,7 +35,8 @@ def run(arguments: argparse.Namespace) -> int:
     from tabular_mlops.serving.prediction_log import read_scored
     from tabular_mlops.serving.settings import resolve
 
-    since, until = _time(arguments.since, "--since"), None if arguments.until is None else _time(arguments.until, "--until")
+    since = None if arguments.since is None else _time(arguments.since, "--since")
+    until = None if arguments.until is None else _time(arguments.until, "--until")
     output = Path(arguments.output)
     if output.suffix != ".parquet":
         raise StageError(f"--output: the table must be a .parquet file (it keeps the exported prediction ids); got '{output}'")
@@ -51,8 +53,8 @@ def run(arguments: argparse.Namespace) -> int:
     counts = (f"rejected {len(found.rejected)}" + (f" (the rules they break: {rejects})" if len(found.rejected) else "")
               + f", already exported {found.already}")
     if found.rows.empty:
-        print(f"nothing to export: no new labelled row that keeps the contract in {log} from {since}"
-              f"{f' until {until}' if until else ''}; {counts}; {output} unchanged")
+        window = (f" from {since}" if since else "") + (f" until {until}" if until else "")
+        print(f"nothing to export: no new labelled row that keeps the contract in {log}{window}; {counts}; {output} unchanged")
         return 0
     total = append_rows(output, old, old_ids, found.rows, found.ids)
     print(f"exported {len(found.rows)} rows to {output} ({total} in all); {counts}")

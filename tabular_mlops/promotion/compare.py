@@ -75,7 +75,9 @@ def compare(params: Params, rows: pd.DataFrame, challenger: Bundle, gates: dict,
         return {**values, "fairness": {key: gap["value"] for key, gap in gaps.items()}}
 
     challenger_scores = scores_of(challenger, rows)
-    result_challenger = {"model_version": challenger.version, "gates_passed": bool(gates.get("passed")), **figures(challenger_scores)}
+    # No model_version for the challenger: its bytes may differ in the last bit between CPUs
+    # (docs/explanation/byte-identical.md), and this file must not. promote checks dvc.lock instead.
+    result_challenger = {"gates_passed": bool(gates.get("passed")), **figures(challenger_scores)}
     result_champion = {"version": champion_version, "model_version": None}
     difference = None
     if champion is not None:

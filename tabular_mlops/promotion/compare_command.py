@@ -32,7 +32,7 @@ def run(arguments: argparse.Namespace) -> int:
     from tabular_mlops.promotion.compare import compare, load_champion
     from tabular_mlops.promotion.latency import latency
     from tabular_mlops.promotion.report import latency_lines, markdown, summary_line
-    from tabular_mlops.promotion.rows import labelled_log_rows
+    from tabular_mlops.promotion.rows import exported_ids, labelled_log_rows
 
     if arguments.log is None and (arguments.since or arguments.until):
         raise StageError("--since and --until choose rows of the prediction log: give --log PATH too")
@@ -43,9 +43,10 @@ def run(arguments: argparse.Namespace) -> int:
     rows = read_table(TEST)
     if arguments.log is not None:
         inputs = [column for bundle in (challenger, champion) if bundle is not None for column in bundle.input_columns]
-        logged = labelled_log_rows(Path(arguments.log), params.data.target, list(dict.fromkeys(inputs)),
-                                   arguments.since, arguments.until)
-        print(f"{arguments.log}: {len(logged)} labelled rows added to the {len(rows)} rows of {TEST}")
+        logged, trained_on = labelled_log_rows(Path(arguments.log), params.data.target, list(dict.fromkeys(inputs)),
+                                               arguments.since, arguments.until, exported_ids(params.data.extra_paths))
+        left_out = f" ({trained_on} left out: exported to data.extra_paths, so trained on or in the test split already)" if trained_on else ""
+        print(f"{arguments.log}: {len(logged)} labelled rows added to the {len(rows)} rows of {TEST}{left_out}")
         rows = pd.concat([rows, logged], ignore_index=True)
     require_file(Path(GATES))
     result = compare(params, rows, challenger, read_json(GATES), champion, version,

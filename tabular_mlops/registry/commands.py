@@ -15,7 +15,7 @@ from tabular_mlops.registry.fetch import model_artifact
 from tabular_mlops.registry.git import head_commit, user_name
 from tabular_mlops.registry.promotion import (COMPARISON, check_current, note, promotion_record, read_comparison,
                                               rollback_record, rollback_target)
-from tabular_mlops.registry.trace import check_committed, check_gates, model_sha256, test_metric, trace
+from tabular_mlops.registry.trace import check_committed, check_compared, check_gates, test_metric, trace
 from tabular_mlops.registry.versions import REPLACED, compose, next_version, read_registry
 
 PARAMS = "params.yaml"
@@ -123,8 +123,8 @@ def run_promote(arguments: argparse.Namespace) -> int:
     registry = read_registry(repo, artifact)
     check_committed(repo, head_commit(repo))
     comparison, champion = read_comparison(COMPARISON), registry.current(stage)
-    check_current(comparison, stage=stage, artifact=artifact, model_version=model_sha256(repo)[:12],
-                  champion_now=champion, champion_param=params.promote.champion)
+    check_compared(repo, head_commit(repo), COMPARISON)
+    check_current(comparison, stage=stage, artifact=artifact, champion_now=champion, champion_param=params.promote.champion)
     forced = comparison.decision == "keep"
     if forced and not arguments.force:
         raise Verdict(f"{artifact}#{stage} stays at {champion or 'no version'}: the comparison says keep: "

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -95,7 +96,7 @@ def fetch(repo: str | Path = ".", *, stage: str | None = None, version: str | No
 
 
 def _download(repo: Path, artifact: str, version: str, out: Path) -> None:
-    completed = subprocess.run(["dvc", "artifacts", "get", str(repo), artifact, "--rev", version, "-o", str(out), "--force"],
+    completed = subprocess.run([sys.executable, "-m", "dvc", "artifacts", "get", str(repo), artifact, "--rev", version, "-o", str(out), "--force"],
                                cwd=repo, capture_output=True, text=True, env={**os.environ, "DVC_NO_ANALYTICS": "1"})
     if completed.returncode != 0 or not out.is_dir():
         reason = [line for line in completed.stderr.splitlines() if line.strip()][-1:] or ["no output"]

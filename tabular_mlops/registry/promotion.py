@@ -25,7 +25,6 @@ class Comparison:
     stage: str
     metric: str
     champion: str | None  # the champion's registered version; None: no champion
-    challenger_model: str  # the challenger's model_sha256[:12]
     record: dict  # what the assignment tag keeps of it
 
     def figure(self) -> str:
@@ -62,24 +61,20 @@ def read_comparison(path: str | Path = COMPARISON) -> Comparison:
         raise StageError(f"{path}: 'decision' must be \"promote\" or \"keep\"; got {json.dumps(decision)}; {RERUN}")
     reasons = [str(reason) for reason in field("reasons", kinds=(list,))]
     kept = {key: raw.get(key) for key in ("decision", "reasons", "metric", "rows", "difference", "min_gain")}
-    return Comparison(decision, reasons, field("stage"), field("metric"), field("champion", "version", kinds=(str, type(None))),
-                      field("challenger", "model_version"), kept)
+    return Comparison(decision, reasons, field("stage"), field("metric"), field("champion", "version", kinds=(str, type(None))), kept)
 
 
 def _kind(kind: type) -> str:
     return {str: "a string", list: "a list", type(None): "null"}[kind]
 
 
-def check_current(comparison: Comparison, *, stage: str, artifact: str, model_version: str,
+def check_current(comparison: Comparison, *, stage: str, artifact: str,
                   champion_now: str | None, champion_param: str | None) -> None:
-    """Refuse a comparison that no longer describes the project: another stage, another challenger
-    or another champion than the stage points at now."""
+    """Refuse a comparison that no longer describes the project: another stage or another champion
+    than the stage points at now (the challenger: trace.check_compared)."""
     if comparison.stage != stage:
         raise StageError(f"{COMPARISON}: compares for stage '{comparison.stage}', not '{stage}'; "
                          f"set promote.stage in params.yaml and {RERUN}")
-    if comparison.challenger_model != model_version:
-        raise StageError(f"{COMPARISON}: stale: it compared the challenger model {comparison.challenger_model}, "
-                         f"but models/bundle holds {model_version}; {RERUN}")
     if comparison.champion != champion_now:
         now = f"{artifact}#{stage} is {champion_now}" if champion_now else f"no version is at {artifact}#{stage}"
         fix = "" if champion_param == champion_now else f"set promote.champion: {champion_now or 'null'} in params.yaml, "

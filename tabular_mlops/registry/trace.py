@@ -48,6 +48,24 @@ def check_committed(repo: Path, commit: str) -> None:
                          f"({recorded[:12]}): commit the results of `dvc repro` (dvc.lock, metrics/) first")
 
 
+def check_compared(repo: Path, commit: str, comparison: str) -> None:
+    """Refuse unless `comparison` (metrics/compare.json) is the one `commit` holds and the compare
+    stage there scored the bundle that commit records: dvc.lock says so, as the md5 of the compare
+    stage's models/bundle dependency."""
+    committed = file_at(repo, commit, comparison)
+    if committed is None or not (repo / comparison).is_file() or (repo / comparison).read_bytes() != committed:
+        raise StageError(f"{comparison}: not the file commit {commit[:7]} holds; run `dvc repro compare` and commit its results")
+    stages = _lock_at(repo, commit).get("stages") or {}
+    bundle = next((out.get("md5") for out in (stages.get("bundle") or {}).get("outs", []) if out.get("path") == BUNDLE), None)
+    compared = next((dep.get("md5") for dep in (stages.get("compare") or {}).get("deps", []) if dep.get("path") == BUNDLE), None)
+    if compared is None:
+        raise StageError(f"dvc.lock: commit {commit[:7]} records no compare stage; run `dvc repro compare` and commit its results")
+    if compared != bundle:
+        raise StageError(f"{comparison}: stale: the compare stage at commit {commit[:7]} scored another bundle "
+                         f"(md5 {compared[:12]}) than the one dvc.lock records ({(bundle or 'none')[:12]}); "
+                         "run `dvc repro compare` and commit its results")
+
+
 def check_gates(repo: Path, commit: str) -> None:
     """Refuse a commit whose metrics/gates.json does not say the gates passed."""
     raw = file_at(repo, commit, GATES)

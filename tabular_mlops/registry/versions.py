@@ -1,7 +1,7 @@
 """Reading the registry: the versions of the model artifact and which version each stage points at.
 
-GTO writes the tags (`credit-model@v1.2.0` registers a version, `credit-model#prod#7` assigns a
-stage, `credit-model#prod!#8` unassigns one); they are read here with one `git for-each-ref` and
+GTO writes the tags (`model@v1.2.0` registers a version, `model#prod#7` assigns a
+stage, `model#prod!#8` unassigns one); they are read here with one `git for-each-ref` and
 GTO's own tag-name parser. Assignments are ordered by the tag's counter, which GTO increments for
 every assignment and unassignment, rather than by the tag's date: git dates tags to the second,
 and a promotion followed by a rollback can fall in the same second.
@@ -28,7 +28,7 @@ ROLLBACK, REPLACED = "rollback", "replaced"  # the `action` of assignment record
 
 @dataclass(frozen=True)
 class Registered:
-    """One registered version (a `credit-model@vX.Y.Z` tag)."""
+    """One registered version (an `<artifact>@vX.Y.Z` tag)."""
 
     version: str
     commit: str
@@ -39,7 +39,7 @@ class Registered:
 
 @dataclass(frozen=True)
 class StageEvent:
-    """One assignment (or unassignment) of a stage to a version (a `credit-model#prod#N` tag)."""
+    """One assignment (or unassignment) of a stage to a version (an `<artifact>#prod#N` tag)."""
 
     counter: int
     stage: str
