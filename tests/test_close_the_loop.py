@@ -74,7 +74,9 @@ def test_the_retrained_model_wins_on_the_same_rows_and_is_promoted_then_rolled_b
     assert all(line in git(repo, "show", f"{retrained}:metrics/compare.md") for line in table)
     # the same rows: the test split, its bundled rows first; the returned rows' held-out fifth after them
     rows = json.loads(git(repo, "show", f"{retrained}:metrics/data/rows.json"))
-    assert compared["rows"] == rows["test"] == 891 + rows["returned_test"] and rows["returned_test"] == pytest.approx(0.2 * 3000, abs=1)
+    returned = json.loads(git(repo, "show", f"{retrained}:metrics/prepare.json"))["sources"][1]
+    assert compared["rows"] == rows["test"] == 891 + returned["test_rows"] and returned["test_rows"] == pytest.approx(0.2 * 3000, abs=1)
+    assert rows["train"] == 3561 + returned["train_rows"]
     # the registry: v1.0.0 promoted, v1.1.0 promoted, then prod rolled back to v1.0.0
     tags = git(repo, "tag", "--list").split()
     assert {"credit-model@v1.0.0", "credit-model@v1.1.0"} <= set(tags)

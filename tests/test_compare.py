@@ -198,10 +198,9 @@ def test_the_stage_compares_the_registered_champion_with_the_challenger_on_the_t
     assert difference["low"] <= difference["estimate"] <= difference["high"] and difference["rounds"] == 1000
     expected = "promote" if difference["estimate"] > 0.005 and difference["low"] > 0 and result["challenger"]["gates_passed"] else "keep"
     assert result["decision"] == expected and result["reasons"]
-    headline = read_json(challenged_repo / "metrics/promotion/roc_auc.json")
-    assert headline == {"champion": result["champion"]["roc_auc"], "challenger": result["challenger"]["roc_auc"],
-                        "gain": difference["estimate"], "gain_low": difference["low"], "gain_high": difference["high"]}
-    assert read_json(challenged_repo / "metrics/promotion/decision.json") == {"promote": expected == "promote"}
+    assert read_json(challenged_repo / "metrics/promotion/champion.roc_auc.json") == {"test": result["champion"]["roc_auc"]}
+    assert read_json(challenged_repo / "metrics/promotion/gain.roc_auc.json") == {"test": difference["estimate"]}
+    assert read_json(challenged_repo / "metrics/promotion/decision.json") == {"passed": expected == "promote"}
     assert "ROC-AUC" in (challenged_repo / "metrics/compare.md").read_text()
 
 

@@ -84,8 +84,7 @@ def test_dvc_repro_trains_on_old_and_returned_rows_and_reruns_validate_only_on_a
     init_git_repo(repo)
     assert (result := dvc(repo, "repro", "prepare")).returncode == 0, result.output
     before = {name: pd.read_parquet(repo / f"data/prepared/{name}.parquet") for name in ("train", "test")}
-    assert yaml.safe_load((repo / "metrics/data/rows.json").read_text()) == {"train": len(before["train"]), "test": len(before["test"]),
-                                                                              "returned_train": 0, "returned_test": 0}
+    assert yaml.safe_load((repo / "metrics/data/rows.json").read_text()) == {"train": len(before["train"]), "test": len(before["test"])}
     commit(repo, "prepared")
     labels = repo / "data/returned/labels.parquet"
     append_rows(labels, None, [], returned_rows(repo, 40, 1), [f"p{n}" for n in range(40)])
@@ -98,8 +97,9 @@ def test_dvc_repro_trains_on_old_and_returned_rows_and_reruns_validate_only_on_a
         pd.testing.assert_frame_equal(after[name].iloc[:len(before[name])], before[name])
     held_out = math.ceil(0.2 * 40)
     assert yaml.safe_load((repo / "metrics/data/rows.json").read_text()) == {
-        "train": len(before["train"]) + 40 - held_out, "test": len(before["test"]) + held_out, "returned_train": 40 - held_out,
-        "returned_test": held_out}
+        "train": len(before["train"]) + 40 - held_out, "test": len(before["test"]) + held_out}
+    returned = yaml.safe_load((repo / "metrics/prepare.json").read_text())["sources"][1]
+    assert (returned["train_rows"], returned["test_rows"]) == (40 - held_out, held_out)
     assert after["test"]["Amount"].iloc[len(before["test"]):].ge(100_000).all() and after["test"]["Marital"].iloc[-held_out:].isna().all()
     commit(repo, "reproduced")
     assert ran_stages((result := dvc(repo, "repro", "prepare")).output) == set(), result.output
@@ -110,5 +110,5 @@ def test_dvc_repro_trains_on_old_and_returned_rows_and_reruns_validate_only_on_a
     append_rows(labels, old, [f"p{n}" for n in range(40)], returned_rows(repo, 10, 2), [f"q{n}" for n in range(10)])
     assert dvc(repo, "add", "data/returned/labels.parquet").returncode == 0
     assert ran_stages((result := dvc(repo, "repro", "prepare")).output) == {"validate", "prepare"}, result.output
-    assert yaml.safe_load((repo / "metrics/data/rows.json").read_text())["returned_test"] == math.ceil(0.2 * 50)
+    assert yaml.safe_load((repo / "metrics/prepare.json").read_text())["sources"][1]["test_rows"] == math.ceil(0.2 * 50)
     assert pd.read_parquet(repo / "data/prepared/test.parquet").iloc[:len(before["test"])].equals(before["test"])

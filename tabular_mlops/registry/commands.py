@@ -122,8 +122,8 @@ def run_promote(arguments: argparse.Namespace) -> int:
     stage, artifact = _stage(arguments.stage, params.promote.stage), model_artifact(repo)
     registry = read_registry(repo, artifact)
     check_committed(repo, head_commit(repo))
-    comparison, champion = read_comparison(COMPARISON), registry.current(stage)
     check_compared(repo, head_commit(repo), COMPARISON)
+    comparison, champion = read_comparison(COMPARISON), registry.current(stage)
     check_current(comparison, stage=stage, artifact=artifact, champion_now=champion, champion_param=params.promote.champion)
     forced = comparison.decision == "keep"
     if forced and not arguments.force:

@@ -8,14 +8,13 @@ or gates a project has:
     metrics/evaluation/<metric>.json          test, cv (the CV mean), over_baseline, nested_cv (when on)
     metrics/evaluation/<column>.<gap>.json    test: a fairness gap between the groups of a protected column
     metrics/gates.json                        passed: every gate held (DVC skips the list of gates)
-    metrics/data/rows.json                    train, test: the rows of each split; returned_train, returned_test:
-                                              how many of them data.extra_paths gave (the labels that came back)
+    metrics/data/rows.json                    train, test: the rows of each split, data.extra_paths's included
     metrics/monitoring/rows.json              batch: the rows of the monitored batch
     metrics/monitoring/drift_share.json       batch: the share of compared columns that drifted; passed: no dataset drift
     metrics/monitoring/estimated_drop.<metric>.json  batch: the estimated drop; passed: within monitor.max_estimated_drop
-    metrics/promotion/decision.json           promote: the compare stage's decision (true: promote the challenger)
-    metrics/promotion/<metric>.json           champion, challenger, gain, gain_low, gain_high: the compared metric on
-                                              the same rows (no champion yet: the challenger's figure only)
+    metrics/promotion/decision.json           passed: the compare stage's decision is promote
+    metrics/promotion/champion.<metric>.json  test: the champion's figure on the test split (with a champion)
+    metrics/promotion/gain.<metric>.json      test: the challenger's gain over it on the same rows (its interval: compare.json)
 
 Everything else (CV spreads, the baseline, per-column and per-group figures) stays in the detail
 files of DETAILS, committed beside them and linked from the model card.
@@ -76,11 +75,9 @@ def evaluation_rows(metrics: dict) -> dict[str, dict]:
 
 
 def data_rows(prepare_report: dict) -> dict:
-    """ROWS from prepare's report: the split sizes, and the share of them that data.extra_paths gave."""
-    extra = prepare_report.get("sources", [])[1:]
-    return {"train": prepare_report["train_rows"], "test": prepare_report["test_rows"],
-            "returned_train": sum(source["train_rows"] for source in extra),
-            "returned_test": sum(source["test_rows"] for source in extra)}
+    """ROWS from prepare's report: the split sizes (how many of them data.extra_paths gave: the
+    report's `sources`)."""
+    return {"train": prepare_report["train_rows"], "test": prepare_report["test_rows"]}
 
 
 def monitoring_rows(report: dict) -> dict[str, dict]:
@@ -98,13 +95,15 @@ def monitoring_rows(report: dict) -> dict[str, dict]:
 
 
 def promotion_rows(result: dict) -> dict[str, dict]:
-    """{file name: row} from the compare stage's result (metrics/compare.json); a figure that is
-    not there (no champion: its figure and the gain) is left out of the row."""
-    name, difference = result["metric"], result["difference"] or {}
-    row = {"champion": result["champion"].get(name), "challenger": result["challenger"].get(name),
-           "gain": difference.get("estimate"), "gain_low": difference.get("low"), "gain_high": difference.get("high")}
-    return {file_name("decision"): {"promote": result["decision"] == "promote"},
-            file_name(name): {key: value for key, value in row.items() if value is not None}}
+    """{file name: row} from the compare stage's result (metrics/compare.json): the decision, and with
+    a champion its figure and the challenger's gain over it, both measured on the test split (the
+    challenger's own figure is metrics/evaluation/<metric>.json's test; the interval is in compare.json)."""
+    name, difference = result["metric"], result["difference"]
+    rows = {file_name("decision"): {"passed": result["decision"] == "promote"}}
+    if difference is not None:
+        rows[file_name(f"champion.{name}")] = {"test": result["champion"][name]}
+        rows[file_name(f"gain.{name}")] = {"test": difference["estimate"]}
+    return rows
 
 
 def headline_column(metric: str) -> str | None:
