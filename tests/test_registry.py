@@ -161,9 +161,9 @@ def test_promote_refuses_a_stale_comparison_and_a_keep_and_needs_a_reason_to_for
     compare_stage = lock.index("\n  compare:\n")
     bundle_dep = lock.index("path: models/bundle", compare_stage)
     md5_start = lock.index("md5: ", bundle_dep) + len("md5: ")
+    git(repo, "checkout", "metrics/compare.json")
     (repo / "dvc.lock").write_text(lock[:md5_start] + "0" * 32 + lock[md5_start + 32:])
-    write_comparison(repo, "promote", None, ["gain"])
-    git(repo, "commit", "-qam", "a stale lock")
+    git(repo, "-c", "user.name=test", "-c", "user.email=test@example.invalid", "commit", "-qam", "a stale lock")
     code, _, err = run(capsys, "promote")
     assert code == 2 and "stale: the compare stage at commit" in one_error_line(err) and "md5 000000000000" in err
     (repo / "dvc.lock").write_text(lock)

@@ -52,8 +52,10 @@ def check_compared(repo: Path, commit: str, comparison: str) -> None:
     """Refuse unless `comparison` (metrics/compare.json) is the one `commit` holds and the compare
     stage there scored the bundle that commit records: dvc.lock says so, as the md5 of the compare
     stage's models/bundle dependency."""
+    if not (repo / comparison).is_file():
+        raise StageError(f"{comparison}: not found; the compare stage writes it: run `dvc repro compare` and commit its results")
     committed = file_at(repo, commit, comparison)
-    if committed is None or not (repo / comparison).is_file() or (repo / comparison).read_bytes() != committed:
+    if committed is None or (repo / comparison).read_bytes() != committed:
         raise StageError(f"{comparison}: not the file commit {commit[:7]} holds; run `dvc repro compare` and commit its results")
     stages = _lock_at(repo, commit).get("stages") or {}
     bundle = next((out.get("md5") for out in (stages.get("bundle") or {}).get("outs", []) if out.get("path") == BUNDLE), None)
