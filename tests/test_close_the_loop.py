@@ -37,7 +37,8 @@ def git(repo: Path, *arguments: str) -> str:
 
 @pytest.fixture(scope="module")
 def walked(reproduced_repo: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
-    """A copy of the reproduced project, committed, after the tutorial's commands; (repo, output)."""
+    """A copy of the reproduced project, committed, after the tutorial's commands; (repo, output,
+    with the service's port written as the page writes it)."""
     repo = tmp_path_factory.mktemp("loop") / "repo"
     shutil.copytree(reproduced_repo, repo, symlinks=True)
     git(repo, "add", "-A")
@@ -51,14 +52,15 @@ def walked(reproduced_repo: Path, tmp_path_factory: pytest.TempPathFactory) -> t
     # demo-traffic's --url defaults to port 8000: the page's commands reach the test's port through it
     script = script.replace("tabular-mlops demo-traffic ", f"tabular-mlops demo-traffic --url http://127.0.0.1:{port} ")
     result = subprocess.run(["bash", "-c", script], cwd=repo, env=env, capture_output=True, text=True, timeout=900)
-    output = result.stdout + result.stderr
+    output = (result.stdout + result.stderr).replace(f"127.0.0.1:{port}", "127.0.0.1:8000")
+    (repo.parent / "walkthrough.txt").write_text(output)  # what the page's commands printed, to read when a check fails
     assert result.returncode == 0, output[-6000:]
     return repo, output
 
 
 def test_every_line_the_page_shows_is_printed(walked: tuple[Path, str]) -> None:
     repo, output = walked
-    printed = COMMIT.sub("(commit …)", output.replace(f"127.0.0.1:{_port(output)}", "127.0.0.1:8000"))
+    printed = COMMIT.sub("(commit …)", output)
     shown = [COMMIT.sub("(commit …)", line.strip()) for block in blocks("text") for line in block.splitlines() if line.strip()]
     assert [line for line in shown if line not in printed] == []
 
@@ -104,7 +106,7 @@ def test_production_traffic_reached_the_shadow_and_both_outputs_are_logged(walke
 
 def test_the_weaker_challenger_is_refused_with_its_reasons_and_the_figures_are_sklearns(walked: tuple[Path, str]) -> None:
     repo, output = walked
-    assert "promote exited with 1" in output and "verdict: keep" in output
+    assert "promote exited with 1" in output and "verdict: credit-model#prod stays at v1.0.0: the comparison says keep" in output
     compared = json.loads((repo / "metrics/compare.json").read_text())
     assert compared["decision"] == "keep" and compared["champion"]["version"] == "v1.0.0"
     assert compared["difference"]["high"] < 0 and any("min_gain" in reason for reason in compared["reasons"])
@@ -125,6 +127,3 @@ def test_the_weaker_challenger_is_refused_with_its_reasons_and_the_figures_are_s
 def _commit(repo: Path, message: str) -> str:
     return git(repo, "log", "--format=%H", f"--grep=^{message}$").split()[0]
 
-
-def _port(output: str) -> str:
-    return re.search(r"127\.0\.0\.1:(\d+)", output).group(1)
