@@ -59,6 +59,12 @@ FULL_SIZE_TESTS = {
         "test_the_shifted_batch_drifts_and_its_estimated_drop_is_flagged_like_the_realised_one",
         "test_demo_drift_scores_both_batches_through_the_service_and_only_the_shifted_one_fires",
     },
+    "tests/test_close_the_loop.py": {  # the walkthrough starts from the reproduced project
+        "test_every_line_the_page_shows_is_printed",
+        "test_the_retrained_model_wins_on_the_same_rows_and_is_promoted_then_rolled_back",
+        "test_production_traffic_reached_the_shadow_and_both_outputs_are_logged",
+        "test_the_weaker_challenger_is_refused_with_its_reasons_and_the_figures_are_sklearns",
+    },
 }
 # Modules whose module-scoped repository must be built once: all their tests on one worker.
 # test_explanations.py: its fitted models are cached per process, and SHAP compiles its numba code
@@ -82,7 +88,7 @@ def work_unit(nodeid: str) -> str:
 # short tests instead of one waiting for the other's last long one. Others: slow 10 s, else 0.
 UNIT_SECONDS = {
     "tests/test_task_switch.py": 80,
-    "full-size reproduced repository": 70,
+    "full-size reproduced repository": 220,
     "tests/test_families.py": 55,
     "tests/test_benchmarks.py": 120,
     "tests/test_review.py": 35,

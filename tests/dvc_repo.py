@@ -231,7 +231,7 @@ def md5_of(path: Path) -> str:
 
 
 # The stages after the gate: they rerun whenever the model or its evaluation changes.
-DEPLOYMENT_STAGES = {"bundle", "score", "reference", "monitor"}
+DEPLOYMENT_STAGES = {"bundle", "compare", "score", "reference", "monitor"}
 
 
 def ran_stages(output: str) -> set[str]:
