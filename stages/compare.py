@@ -2,7 +2,8 @@
 version) on the same rows, the test split, and decide whether to promote it.
 
 The decision is a recorded result, not a failure: "keep" exits 0 like "promote", and
-`tabular-mlops promote` acts on metrics/compare.json. Latency is printed, never written: it varies.
+`tabular-mlops promote` acts on metrics/compare.json. Latency varies from run to run, so no
+versioned file holds it, and the stage does not measure it: `tabular-mlops compare` prints it.
 """
 from __future__ import annotations
 
@@ -12,8 +13,7 @@ from tabular_mlops.deployment.artifact import load_bundle
 from tabular_mlops.errors import run_stage
 from tabular_mlops.files import read_json, write_json, write_json_folder, write_text
 from tabular_mlops.promotion.compare import compare, load_champion
-from tabular_mlops.promotion.latency import latency
-from tabular_mlops.promotion.report import latency_lines, markdown, summary_line
+from tabular_mlops.promotion.report import markdown, summary_line
 from tabular_mlops.reporting.headline import PROMOTION, promotion_rows
 
 BUNDLE = "models/bundle"
@@ -35,11 +35,7 @@ def main() -> None:
     write_json(DETAIL, result)
     write_text(TABLE, markdown(result))
     write_json_folder(PROMOTION, promotion_rows(result))
-    timings = {"challenger": latency(challenger, rows)}
-    if champion is not None:
-        timings[f"champion {version}"] = latency(champion, rows)
-    for line in [*latency_lines(timings), summary_line(result)]:
-        print(line)
+    print(summary_line(result))
 
 
 if __name__ == "__main__":

@@ -73,7 +73,7 @@ ONE_WORKER_MODULES = {"tests/test_families.py", "tests/test_review.py",
                       "tests/test_multiclass.py", "tests/test_task_switch.py", "tests/test_service.py",
                       "tests/test_personal_data.py", "tests/test_explanations.py", "tests/test_fairness_pipeline.py",
                       "tests/test_service_explain.py", "tests/test_lightgbm.py",
-                      "tests/test_registry.py"}
+                      "tests/test_registry.py", "tests/test_compare.py"}
 
 
 def work_unit(nodeid: str) -> str:
@@ -103,6 +103,9 @@ UNIT_SECONDS = {
     "tests/test_service_explain.py": 15,
     "tests/test_lightgbm.py": 20,
     "tests/test_registry.py": 25,
+    "tests/test_compare.py": 40,
+    "tests/test_service_swap.py::test_serve_a_stage": 16,
+    "tests/test_service_swap.py::test_a_swap_reaches_every_worker": 11,
     "tests/test_explain_outputs.py::test_a_mitigated_model": 25,
     "tests/test_pipeline.py::test_experiment_sweep": 12,
     "tests/test_unusual_columns.py": 12,
