@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT))
 
 import pandas as pd  # noqa: E402
 
-from benchmarks.timing import fresh_copy, run_dvc  # noqa: E402
+from benchmarks.timing import fresh_copy, run_dvc, write_section  # noqa: E402
 from tabular_mlops.config.params import load_params  # noqa: E402
 from tabular_mlops.data.synth import write_synth  # noqa: E402
 from tabular_mlops.files import read_json  # noqa: E402
@@ -118,19 +118,6 @@ def header(repeats: int, rows: int) -> list[str]:
             f"({rows:,} rows), so its test split shares rows with its training split and its test ROC-AUC is optimistic.", ""]
 
 
-def write_section(out: Path, lines: list[str]) -> None:
-    """Replace this benchmark's section of `out` (from its heading to the next `## ` heading), or append it."""
-    text = out.read_text() if out.exists() else ""
-    section = "\n".join(lines).rstrip("\n") + "\n"
-    start = text.find(HEADING)
-    if start < 0:
-        text = (text.rstrip("\n") + "\n\n" if text else "") + section
-    else:
-        end = text.find("\n## ", start + len(HEADING))
-        text = text[:start] + section + ("" if end < 0 else text[end:])
-    out.write_text(text)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=100_000, help="rows of the synthetic table (default: 100000)")
@@ -149,7 +136,7 @@ def main() -> None:
               f"Load average at the end: {os.getloadavg()[0]:.2f}.", ""]
     print("\n".join(lines))
     if arguments.out:
-        write_section(arguments.out, lines)
+        write_section(arguments.out, HEADING, lines)
 
 
 if __name__ == "__main__":

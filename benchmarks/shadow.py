@@ -32,6 +32,7 @@ import pandas as pd  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.timing import write_section  # noqa: E402
 from tabular_mlops.deployment.artifact import load_bundle  # noqa: E402
 from tests import service as svc  # noqa: E402
 from tests.test_service import as_records  # noqa: E402
@@ -161,20 +162,7 @@ def main() -> None:
                   f"the swaps answered {', '.join(f'{status} in {seconds:.2f} s' for status, seconds in swap['swaps'])}.", ""]
     print("\n".join(lines))
     if arguments.out:
-        write_section(arguments.out, lines)
-
-
-def write_section(out: Path, lines: list[str]) -> None:
-    """Replace this benchmark's section of `out` (from its heading to the next `## ` heading), or append it."""
-    text = out.read_text() if out.exists() else ""
-    section = "\n".join(lines).rstrip("\n") + "\n"
-    start = text.find(HEADING)
-    if start < 0:
-        text = (text.rstrip("\n") + "\n\n" if text else "") + section
-    else:
-        end = text.find("\n## ", start + len(HEADING))
-        text = text[:start] + section + ("" if end < 0 else text[end:])
-    out.write_text(text)
+        write_section(arguments.out, HEADING, lines)
 
 
 if __name__ == "__main__":

@@ -41,6 +41,20 @@ def fresh_copy(parent: Path, name: str) -> Path:
     return repo
 
 
+def write_section(out: Path, heading: str, lines: list[str]) -> None:
+    """Replace the section of the results file `out` that starts with `heading` (up to the next
+    `## ` heading) with `lines`, or append them: how the one-benchmark scripts write results.md."""
+    text = out.read_text() if out.exists() else ""
+    section = "\n".join(lines).rstrip("\n") + "\n"
+    start = text.find(heading)
+    if start < 0:
+        text = (text.rstrip("\n") + "\n\n" if text else "") + section
+    else:
+        end = text.find("\n## ", start + len(heading))
+        text = text[:start] + section + ("" if end < 0 else text[end:])
+    out.write_text(text)
+
+
 def timed(action) -> float:
     start = time.perf_counter()
     action()

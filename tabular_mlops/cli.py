@@ -89,28 +89,13 @@ def _demo_traffic(arguments: argparse.Namespace) -> int:
     import os
 
     from tabular_mlops.config.params import load_params
-    from tabular_mlops.data.contract import read_contract
-    from tabular_mlops.data.tables import read_table, write_parquet
-    from tabular_mlops.errors import StageError
-    from tabular_mlops.monitoring.demo import REFERENCE
-    from tabular_mlops.monitoring.reference import read_reference
-    from tabular_mlops.monitoring.traffic import TRAIN_SPLIT, changed_world, send_with_outcomes
+    from tabular_mlops.monitoring.traffic import run_traffic
 
-    if not arguments.output.endswith(".parquet"):
-        raise StageError(f"--output must be a .parquet file; got '{arguments.output}'")
     params = load_params()
     rows = whole_number(arguments.rows, "--rows", 1)
     seed = params.seed if arguments.seed is None else whole_number(arguments.seed, "--seed", 0)
-    reference = read_reference(REFERENCE)
-    train = read_table(TRAIN_SPLIT)
-    batch, change = changed_world(train, read_contract(params.data.contract), reference, rows, seed)
-    print(change)
-    protected = [name for name in reference.profile.get("protected", {}) if name not in reference.profile["columns"]]
-    scored, since, until = send_with_outcomes(arguments.url, batch, [*reference.profile["columns"], *protected],
-                                              params.data.target, os.environ.get("TABULAR_MLOPS_API_KEY"))
-    write_parquet(arguments.output, scored)
-    print(f"scored {len(scored)} rows through {arguments.url} and fed back their outcomes; wrote {arguments.output}")
-    print(f"window: --since {since} --until {until}")
+    for line in run_traffic(params, arguments.url, rows, seed, arguments.output, os.environ.get("TABULAR_MLOPS_API_KEY")):
+        print(line, flush=True)
     return 0
 
 

@@ -103,6 +103,9 @@ def test_production_traffic_reached_the_shadow_and_both_outputs_are_logged(walke
     assert len(shadowed) == 500  # the second batch, every request of it
     assert {(champion, challenger) for _, champion, challenger in shadowed} == {(shadowed[0][1], shadowed[0][2])}
     assert shadowed[0][1] != shadowed[0][2]
+    # compare --log compares on the 500 shadowed rows, not on the 3,000 exported for training
+    assert ("logs/predictions.sqlite: 500 labelled rows added to the 1491 rows of data/prepared/test.parquet "
+            "(3000 left out: exported to data.extra_paths") in walked[1]
 
 
 def test_the_weaker_challenger_is_refused_with_its_reasons_and_the_figures_are_sklearns(walked: tuple[Path, str]) -> None:

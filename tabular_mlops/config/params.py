@@ -271,7 +271,7 @@ class ScoreParams(Section):
         return self
 
 
-VERSION_NAME = re.compile(r"v\d+\.\d+\.\d+")
+VERSION = re.compile(r"v(\d+)\.(\d+)\.(\d+)")  # a registered version of the model: v<major>.<minor>.<patch>
 
 
 class PromoteParams(Section):
@@ -289,7 +289,7 @@ class PromoteParams(Section):
     @field_validator("champion")
     @classmethod
     def _a_version(cls, value: Optional[str]) -> Optional[str]:
-        if value is not None and not VERSION_NAME.fullmatch(value):
+        if value is not None and not VERSION.fullmatch(value):
             raise ValueError(f"promote.champion must be a registered version such as 'v1.2.0', or null; got {value!r}")
         return value
 

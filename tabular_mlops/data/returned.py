@@ -73,6 +73,17 @@ def labelled_rows(scored: pd.DataFrame, contract: Contract, dropped: list[str], 
                         int(seen.sum()))
 
 
+def exported_ids(path: str | Path) -> list[str]:
+    """The prediction ids exported to the Parquet table at `path`, read from its footer alone (no rows)."""
+    import pyarrow.parquet as pq
+
+    try:
+        metadata = pq.read_schema(path).metadata or {}
+    except Exception as error:  # pyarrow raises several unrelated types for a corrupt file
+        raise StageError(f"{path}: not a readable Parquet file ({' '.join(str(error).split())})") from None
+    return json.loads(metadata.get(EXPORTED_IDS, b"[]"))
+
+
 def read_exported(path: str | Path) -> tuple[pd.DataFrame | None, list[str]]:
     """The table already exported to `path` and the prediction ids it holds; (None, []) when there is none."""
     import pyarrow.parquet as pq

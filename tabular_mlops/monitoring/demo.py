@@ -21,7 +21,7 @@ from tabular_mlops.errors import StageError
 from tabular_mlops.files import write_json, write_text
 from tabular_mlops.monitoring.check import check_batch
 from tabular_mlops.deployment.artifact import UNSEEN, join_unseen
-from tabular_mlops.monitoring.reference import read_reference
+from tabular_mlops.monitoring.reference import Reference, read_reference
 from tabular_mlops.monitoring.report import headline, html, markdown
 from tabular_mlops.monitoring.shift import plan_shift, shifted_batch
 
@@ -37,9 +37,7 @@ def run_demo(params: Params, url: str, out: str | Path, seed: int, api_key: str 
     shift = plan_shift(reference)
     lines = [f"shift: {shift.describe()}"]
     for name, batch in (("unshifted", test), ("shifted", shifted_batch(test, shift, seed))):
-        # The protected columns too: the service accepts them, and the monitor compares their groups.
-        protected = [name for name in reference.profile.get("protected", {}) if name not in reference.profile["columns"]]
-        inputs = batch[[*reference.profile["columns"], *protected]]
+        inputs = batch[request_columns(reference)]
         answers = score_through_service(url, inputs, api_key)
         scored = pd.concat([inputs, answers_table(answers)], axis=1).assign(**{params.data.target: batch[params.data.target].to_numpy()})
         report = check_batch(scored, reference, params.monitor, f"the {name} batch", params.fairness.min_group_rows)
@@ -51,19 +49,32 @@ def run_demo(params: Params, url: str, out: str | Path, seed: int, api_key: str 
     return lines
 
 
+def request_columns(reference: Reference) -> list[str]:
+    """What a client sends: the model's inputs, and the protected columns (the service accepts them,
+    and the monitor compares their groups)."""
+    profile = reference.profile
+    return [*profile["columns"], *(name for name in profile.get("protected", {}) if name not in profile["columns"])]
+
+
 def score_through_service(url: str, inputs: pd.DataFrame, api_key: str | None = None) -> list[dict]:
     """POST the rows as JSON records to {url}/predict/batch; the service's answers, in order."""
     # Whole numbers as JSON integers: the contract's integer columns are held as float64.
     records = json.loads(inputs.astype(object).where(inputs.notna(), None).to_json(orient="records", double_precision=15))
     records = [{key: int(value) if isinstance(value, float) and value.is_integer() else value for key, value in record.items()}
                for record in records]
-    request = urllib.request.Request(f"{url.rstrip('/')}/predict/batch", data=json.dumps(records).encode(), method="POST",
+    return post_json(url, "/predict/batch", records, api_key)["predictions"]
+
+
+def post_json(url: str, path: str, body: object, api_key: str | None = None, timeout: float = 120) -> dict:
+    """POST `body` as JSON to the service at `url`; its JSON answer, or StageError naming the URL
+    (an error status with the start of its body, or no service there)."""
+    request = urllib.request.Request(f"{url.rstrip('/')}{path}", data=json.dumps(body).encode(), method="POST",
                                      headers={"Content-Type": "application/json", **({"X-API-Key": api_key} if api_key else {})})
     try:
-        with urllib.request.urlopen(request, timeout=120) as response:
-            return json.loads(response.read())["predictions"]
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return json.loads(response.read())
     except urllib.error.HTTPError as error:
-        raise StageError(f"{url}/predict/batch answered {error.code}: {error.read().decode(errors='replace')[:300]}") from None
+        raise StageError(f"{url}{path} answered {error.code}: {error.read().decode(errors='replace')[:300]}") from None
     except urllib.error.URLError as error:
         raise StageError(f"{url}: no scoring service answers there ({error.reason}); start one with `tabular-mlops serve`") from None
 

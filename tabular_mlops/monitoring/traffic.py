@@ -17,25 +17,39 @@ outcome is posted to /feedback, as returned labels would be.
 """
 from __future__ import annotations
 
-import json
-import urllib.error
-import urllib.request
+from collections.abc import Iterator
 from datetime import datetime, timezone
 
 import numpy as np
 import pandas as pd
 
-from tabular_mlops.data.contract import Contract
+from tabular_mlops.config.params import Params
+from tabular_mlops.data.contract import Contract, read_contract
 from tabular_mlops.data.synth import synth_table
+from tabular_mlops.data.tables import read_table, write_parquet
 from tabular_mlops.errors import StageError
-from tabular_mlops.monitoring.demo import answers_table, score_through_service
-from tabular_mlops.monitoring.reference import Reference
+from tabular_mlops.monitoring.demo import REFERENCE, answers_table, post_json, request_columns, score_through_service
+from tabular_mlops.monitoring.reference import Reference, read_reference
 from tabular_mlops.monitoring.shift import moved, plan_shift, shift_weights
 
 CHANGED_RATE = 0.9  # the positive share of the changed category's rows
 DRAWN_PER_ROW = 4
 TRAIN_SPLIT = "data/prepared/train.parquet"
 CHUNK_ROWS = 1000  # rows per /predict/batch request (serve.max_rows is 10,000 by default)
+
+
+def run_traffic(params: Params, url: str, rows: int, seed: int, output: str, api_key: str | None = None) -> Iterator[str]:
+    """Make the changed world, send it through the service with its outcomes, write the answers to
+    `output` (Parquet); the lines to print, the change first (before the requests go out)."""
+    if not output.endswith(".parquet"):
+        raise StageError(f"--output must be a .parquet file; got '{output}'")
+    reference = read_reference(REFERENCE)
+    batch, change = changed_world(read_table(TRAIN_SPLIT), read_contract(params.data.contract), reference, rows, seed)
+    yield change
+    scored, since, until = send_with_outcomes(url, batch, request_columns(reference), params.data.target, api_key)
+    write_parquet(output, scored)
+    yield f"scored {len(scored)} rows through {url} and fed back their outcomes; wrote {output}"
+    yield f"window: --since {since} --until {until}"
 
 
 def changed_world(train: pd.DataFrame, contract: Contract, reference: Reference, rows: int, seed: int) -> tuple[pd.DataFrame, str]:
@@ -73,22 +87,10 @@ def send_with_outcomes(url: str, batch: pd.DataFrame, columns: list[str], target
     for start in range(0, len(batch), CHUNK_ROWS):
         answers.extend(score_through_service(url, batch[columns].iloc[start:start + CHUNK_ROWS], api_key))
     for answer, outcome in zip(answers, batch[target].tolist()):
-        _post(f"{url.rstrip('/')}/feedback", {"prediction_id": answer["prediction_id"], "outcome": outcome}, api_key)
+        post_json(url, "/feedback", {"prediction_id": answer["prediction_id"], "outcome": outcome}, api_key, timeout=30)
     until = _now()
     scored = pd.concat([batch[columns].reset_index(drop=True), answers_table(answers)], axis=1)
     return scored.assign(**{target: batch[target].to_numpy()}), since, until
-
-
-def _post(url: str, body: dict, api_key: str | None) -> None:
-    request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
-                                     headers={"Content-Type": "application/json", **({"X-API-Key": api_key} if api_key else {})})
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            response.read()
-    except urllib.error.HTTPError as error:
-        raise StageError(f"{url} answered {error.code}: {error.read().decode(errors='replace')[:300]}") from None
-    except urllib.error.URLError as error:
-        raise StageError(f"{url}: no scoring service answers there ({error.reason})") from None
 
 
 def _now() -> str:

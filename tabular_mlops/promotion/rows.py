@@ -34,7 +34,7 @@ def labelled_log_rows(path: Path, target: str, columns: list[str], since: str | 
 
 def exported_ids(paths: list[str]) -> set[str]:
     """The prediction ids that export-labels wrote into these training tables (data.extra_paths)."""
-    from tabular_mlops.data.returned import read_exported
+    from tabular_mlops.data.returned import exported_ids as ids_in
 
     return {prediction_id for path in paths if Path(path).suffix == ".parquet" and Path(path).is_file()
-            for prediction_id in read_exported(path)[1]}
+            for prediction_id in ids_in(path)}

@@ -16,13 +16,12 @@ rollback before it, and with one version left there is nothing to roll back to.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tabular_mlops.config.params import VERSION  # the registry's versions: v<major>.<minor>.<patch>
 from tabular_mlops.registry.git import git
 
-VERSION = re.compile(r"v(\d+)\.(\d+)\.(\d+)")  # the registry's versions: v<major>.<minor>.<patch>
 ROLLBACK, REPLACED = "rollback", "replaced"  # the `action` of assignment records that rollback and promote write
 
 

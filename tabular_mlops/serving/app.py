@@ -200,7 +200,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         except SwapInProgress:
             return error_response(409, "another swap is in progress; retry when it is done")
         except StageError as error:
-            return error_response(422, f"the model was not swapped, {previous} keeps serving: {error}", field=source_kind(source))
+            return error_response(422, f"the model was not swapped, {previous} keeps serving: {error}", field=source.kind)
         return {"model_version": served.bundle.version, "previous_model_version": previous, "registry": served.registry}
 
     @app.get("/metrics", summary="Prometheus metrics", responses=documented(401, 500))
@@ -230,10 +230,6 @@ SWAP_SCHEMA = {"type": "object", "minProperties": 1, "maxProperties": 1, "additi
     "stage": {"type": "string", "description": "a registry stage, e.g. prod: the version it points at now"},
     "version": {"type": "string", "description": "a registered version, e.g. v1.2.0"},
     "model": {"type": "string", "description": "a bundle folder on the server"}}}
-
-
-def source_kind(source: Source) -> str:
-    return "stage" if source.stage is not None else "version" if source.version is not None else "model"
 
 
 def _open(settings: Settings, state: dict, personal: bool) -> None:

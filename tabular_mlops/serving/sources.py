@@ -32,10 +32,13 @@ class Source:
     def to_dict(self) -> dict:
         return asdict(self)
 
+    @property
+    def kind(self) -> str:
+        """Which of KINDS names it: stage, version or model (a folder)."""
+        return "stage" if self.stage is not None else "version" if self.version is not None else "model"
+
     def describe(self) -> str:
-        if self.stage is not None:
-            return f"stage {self.stage}"
-        return f"version {self.version}" if self.version is not None else f"folder {self.model}"
+        return {"stage": f"stage {self.stage}", "version": f"version {self.version}", "model": f"folder {self.model}"}[self.kind]
 
 
 @dataclass(frozen=True)
