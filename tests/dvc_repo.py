@@ -232,6 +232,7 @@ def md5_of(path: Path) -> str:
 
 # The stages after the gate: they rerun whenever the model or its evaluation changes.
 DEPLOYMENT_STAGES = {"bundle", "compare", "score", "reference", "monitor"}
+EVALUATION_STAGES = {"evaluate", "explain", "fairness", "nested_cv", "gate"}
 
 
 def ran_stages(output: str) -> set[str]:

@@ -201,6 +201,6 @@ def test_evaluate_cross_validates_on_the_leaderboards_sample_and_the_model_card_
     direct = permutation_importance(model, test_inputs.iloc[rows], test_target.iloc[rows], scoring="roc_auc",
                                     n_repeats=params.evaluate.importance_repeats, random_state=seed)
     expected = {column: round(float(mean), 6) for column, mean in zip(test_inputs.columns, direct.importances_mean)}
-    reported_importance = json.loads((small_repo_copy / "metrics/evaluate/importance.json").read_text())
+    reported_importance = json.loads((small_repo_copy / "metrics/explain/importance.json").read_text())
     assert {row["column"]: row["importance"] for row in reported_importance} == expected
     assert f"## Permutation importance (a sample of 60 of the {len(test_target)} test rows (stratified, seed {seed}), top 10)" in card

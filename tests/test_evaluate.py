@@ -149,6 +149,7 @@ def test_multiclass_plot_is_one_confusion_matrix_over_every_class_at_the_most_pr
 
 @pytest.mark.slow
 def test_dvc_repro_with_nested_cv_writes_the_section_the_choices_and_gates_on_it(small_repo_copy):
+    from tabular_mlops.reporting.figures import read_figures
     from tests.dvc_repo import dvc, ran_stages, update_params
 
     repo = small_repo_copy  # 600 rows, the leaderboard of logistic regression and dummy, train.model: auto
@@ -160,12 +161,12 @@ def test_dvc_repro_with_nested_cv_writes_the_section_the_choices_and_gates_on_it
     update_params(repo, configure)
     result = dvc(repo, "repro")
     assert result.returncode == 0, result.output
-    # Nothing upstream depends on either change; the bundle reads the metrics, but its manifest
-    # holds only the test metrics, which did not change, so nothing after it reruns but compare,
-    # which reads the gates (a challenger must pass them, and gated fairness gaps hold on its rows).
-    assert ran_stages(result.output) == {"evaluate", "gate", "bundle", "compare"}
-    metrics = json.loads((repo / "metrics/evaluate/metrics.json").read_text())
-    choices = json.loads((repo / "metrics/evaluate/nested_cv.json").read_text())
+    # Only the nested_cv stage reads evaluate.nested_cv, and only the gate its figures. The bundle
+    # reads the gates, but its manifest holds only the test metrics, which did not change, so nothing
+    # after it reruns but compare, which reads the gates (a challenger must pass them).
+    assert ran_stages(result.output) == {"nested_cv", "gate", "bundle", "compare"}
+    metrics = read_figures(lambda path: (repo / path).read_text())
+    choices = json.loads((repo / "metrics/nested_cv/folds.json").read_text())
     assert list(metrics)[:3] == ["test", "cv", "nested_cv"]
     assert choices["selection"] == "leaderboard" and [fold["selected"] for fold in choices["folds"]] == ["logistic_regression"] * 5
     # Every outer fold chose the leaderboard's winner, on evaluate's own folds: nested CV equals plain CV.
@@ -234,10 +235,11 @@ def test_a_segment_below_min_rows_is_reported_as_too_few_rows_without_figures():
 
 
 def test_write_live_writes_the_bytes_dvclives_own_live_writes_inside_a_dvc_repository(tmp_path, monkeypatch):
-    """write_live skips Live's look at the repository (a second a run); the files must not change."""
+    """write_plots skips Live's look at the repository (a second a run); the files must not change."""
     import subprocess
 
-    from tabular_mlops.evaluation import report
+    from tabular_mlops.evaluation import live, report
+    from tabular_mlops.evaluation.explanations import write_explanation_plots
     from tests.dvc_repo import init_git_repo
 
     (tmp_path / "dvc.yaml").write_text("stages: {}\n")
@@ -247,24 +249,24 @@ def test_write_live_writes_the_bytes_dvclives_own_live_writes_inside_a_dvc_repos
     monkeypatch.chdir(tmp_path)
     params = SimpleNamespace(data=DataParams(path="t.csv", target="y", task="classification", positive_class="bad", contract="c.yaml"))
     target = pd.Series([0, 1, 0, 1, 1, 0])
-    evaluation = SimpleNamespace(
-        sections={"test": {"roc_auc": 0.8123456789}, "fairness": {"Marital": {"demographic_parity_difference": 0.19}}},
-        threshold=0.5, prediction=np.array([0.1, 0.8, 0.3, 0.6, 0.9, 0.4]),
-        importance=[{"column": "Age", "importance": 0.01}],
-        explanations={"output_space": "log_odds", "columns": [{"column": "Age", "mean_abs_contribution": 0.2}]})
+    evaluation = SimpleNamespace(sections={"test": {"roc_auc": 0.8123456789}}, threshold=0.5,
+                                 prediction=np.array([0.1, 0.8, 0.3, 0.6, 0.9, 0.4]))
+    importance = [{"column": "Age", "importance": 0.01}]
+    explanations = {"output_space": "log_odds", "columns": [{"column": "Age", "mean_abs_contribution": 0.2}]}
 
     def written(folder: str) -> dict[str, bytes]:
         report.write_live(f"{folder}/live", f"{folder}/live/dvc.yaml", params, evaluation, target)
+        write_explanation_plots(f"{folder}/explain", f"{folder}/explain/dvc.yaml", importance, explanations)
         return {path.relative_to(tmp_path / folder).as_posix(): path.read_bytes()
                 for path in sorted((tmp_path / folder).rglob("*")) if path.is_file()}
 
     ours = written("ours")
-    monkeypatch.setattr(report, "_PipelineLive", Live)
+    monkeypatch.setattr(live, "_PipelineLive", Live)
     dvclives = written("dvclive")
-    assert "live/dvc.yaml" in ours and "live/plots/sklearn/roc.json" in ours
+    assert {"live/dvc.yaml", "live/plots/sklearn/roc.json", "explain/dvc.yaml", "explain/plots/custom/explanations.json"} <= set(ours)
     assert ours == dvclives
     # no metric through dvclive: its dvc.yaml would make metrics.json a DVC metric (`dvc metrics show` lists the headline)
-    assert "metrics" not in yaml.safe_load(ours["live/dvc.yaml"])
+    assert "metrics" not in yaml.safe_load(ours["live/dvc.yaml"]) and "live/metrics.json" not in ours
 
 
 def test_metrics_json_keeps_the_bytes_dvclive_wrote_when_it_logged_the_metrics(tmp_path, monkeypatch):
@@ -273,17 +275,12 @@ def test_metrics_json_keeps_the_bytes_dvclive_wrote_when_it_logged_the_metrics(t
     monkeypatch.chdir(tmp_path)
     params = SimpleNamespace(data=DataParams(path="t.csv", target="y", task="classification", positive_class="bad", contract="c.yaml"))
     sections = {"test": {"roc_auc": 0.8123456789, "f1": 0.5}, "cv": {"roc_auc_mean": 0.81, "roc_auc_std": 0.0123456789},
-                "baseline": {"roc_auc": 0.5, "f1": 0.0}, "over_baseline": {"roc_auc": 0.3123456789, "f1": 0.5},
-                "fairness": {"Marital": {"demographic_parity_difference": 0.19, "demographic_parity_ratio": 0.65}}}
+                "baseline": {"roc_auc": 0.5, "f1": 0.0}, "over_baseline": {"roc_auc": 0.3123456789, "f1": 0.5}}
     # How evaluate logged them through dvclive, by hand: each section's figures rounded to 6 digits, then the threshold.
     with Live("live", dvcyaml=None, save_dvc_exp=False, report=None) as live:
         for section, figures in sections.items():
             for name, value in figures.items():
-                if section == "fairness":
-                    for gap, number in value.items():
-                        live.log_metric(f"fairness/{name}/{gap}", number, plot=False)
-                else:
-                    live.log_metric(f"{section}/{name}", round(value, 6), plot=False)
+                live.log_metric(f"{section}/{name}", round(value, 6), plot=False)
         live.log_metric("threshold", 0.29, plot=False)
     write_metrics("ours.json", evaluation_metrics(params, SimpleNamespace(sections=sections, threshold=0.29)))
     assert (tmp_path / "ours.json").read_bytes() == (tmp_path / "live/metrics.json").read_bytes()

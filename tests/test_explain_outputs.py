@@ -99,7 +99,7 @@ def test_explanations_json_is_deterministic_and_matches_the_stages_file(small_re
     first = global_explanations(params, contract, model, train, test_inputs, test_target)
     second = global_explanations(params, contract, model, train, test_inputs, test_target)
     assert first == second
-    written = json.loads(Path("metrics/evaluate/explanations.json").read_text())
+    written = json.loads(Path("metrics/explain/explanations.json").read_text())
     assert written == json.loads(json.dumps(first))  # another process, the same numbers
     assert written["output_space"] == "log_odds" and written["rows"] == min(len(test_target), params.evaluate.explain_rows)
     means = [row["mean_abs_contribution"] for row in written["columns"]]
@@ -119,7 +119,7 @@ def test_the_model_card_shows_explanations_right_after_permutation_importance(sm
     at = next(i for i, line in enumerate(sections) if line.startswith("## Permutation importance"))
     assert sections[at + 1] == "## Explanations (SHAP, mean |contribution|, top 10)"
     assert "Output space: `log_odds`" in card
-    declared = (small_repo / "metrics/evaluate/dvc.yaml").read_text()
+    declared = (small_repo / "metrics/explain/dvc.yaml").read_text()
     assert "plots/custom/explanations.json" in declared
 
 
@@ -156,7 +156,7 @@ def test_a_mitigated_model_scores_as_before_and_refuses_explanations_clearly(sma
     update_params(small_repo_copy, mitigate)
     result = dvc(small_repo_copy, "repro")
     assert result.returncode == 0, result.output
-    assert json.loads((small_repo_copy / "metrics/evaluate/explanations.json").read_text()) == {"skipped": "mitigated"}
+    assert json.loads((small_repo_copy / "metrics/explain/explanations.json").read_text()) == {"skipped": "mitigated"}
     assert "Not computed: explanations are not available for a fairness-mitigated model." in \
         (small_repo_copy / "metrics/model_card.md").read_text()
     source = tmp_path / "rows.csv"

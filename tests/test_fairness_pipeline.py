@@ -65,7 +65,7 @@ def repo(tmp_path_factory) -> Path:
 def test_the_parity_gate_fails_naming_the_column_and_fairlearns_gap(repo: Path) -> None:
     result = dvc(repo, "repro")
     assert result.returncode != 0
-    metrics = json.loads((repo / "metrics/evaluate/metrics.json").read_text())
+    metrics = json.loads((repo / "metrics/fairness/metrics.json").read_text())
     gap = metrics["fairness"]["Group"]["demographic_parity_difference"]
     assert f"fairness.Group.demographic_parity_difference = {gap:g} is above the maximum 0.1" in result.output
     assert gap > 0.2
@@ -80,7 +80,7 @@ def test_the_parity_gate_fails_naming_the_column_and_fairlearns_gap(repo: Path) 
 
 
 def test_a_small_group_is_too_few_rows_and_takes_no_part_in_the_gap(repo: Path) -> None:
-    report = json.loads((repo / "metrics/evaluate/fairness.json").read_text())["Group"]
+    report = json.loads((repo / "metrics/fairness/groups.json").read_text())["Group"]
     small = next(group for group in report["groups"] if group["group"] == "c")
     assert small["rows"] < 30 and small["status"] == "too few rows" and "metrics" not in small
     assert report["gaps"]["compared_groups"] == ["a", "b"]
@@ -93,9 +93,9 @@ def test_threshold_optimizer_brings_the_gap_under_the_gate_and_reports_its_cost(
     commit(repo, "mitigate")
     result = dvc(repo, "repro")
     assert result.returncode == 0, result.output
-    metrics = json.loads((repo / "metrics/evaluate/metrics.json").read_text())
+    metrics = json.loads((repo / "metrics/fairness/metrics.json").read_text())
     assert metrics["fairness"]["Group"]["demographic_parity_difference"] < 0.1
-    comparison = json.loads((repo / "metrics/evaluate/mitigation.json").read_text())
+    comparison = json.loads((repo / "metrics/fairness/mitigation.json").read_text())
     assert comparison["mitigation"] == "threshold_optimizer" and comparison["column"] == "Group"
     assert comparison["unmitigated"]["demographic_parity_difference"] > 0.2
     assert comparison["change"]["roc_auc"] == pytest.approx(comparison["mitigated"]["roc_auc"] - comparison["unmitigated"]["roc_auc"], abs=2e-6)

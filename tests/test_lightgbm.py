@@ -113,7 +113,7 @@ def test_the_experiment_trains_lightgbm_exactly_as_lightgbm_fits_it_directly(rep
     test_inputs, _ = split_inputs_target(pd.read_parquet(repo / "data/prepared/test.parquet"), params.data)
     transformed = model[0].transform(test_inputs)
     assert np.array_equal(model.predict_proba(test_inputs), direct.predict_proba(transformed))  # bit for bit
-    explained = json.loads((repo / "metrics/evaluate/explanations.json").read_text())
+    explained = json.loads((repo / "metrics/explain/explanations.json").read_text())
     assert explained["output_space"] == "log_odds"
 
 

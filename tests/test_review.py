@@ -65,7 +65,7 @@ def test_review_of_a_regressing_commit_fails_and_names_the_metric(history: Path)
     assert "`metrics/evaluate/plots/sklearn/roc.json`: changed" in markdown
     # the headline figures in the metrics diff; the per-group ones reachable from the detail files that changed
     assert "metrics/evaluation/roc_auc.json" in markdown and "| metrics/evaluate/metrics.json |" not in markdown
-    assert "- `metrics/evaluate/fairness.json`: changed (per protected column: each group's figures" in markdown
+    assert "- `metrics/fairness/groups.json`: changed (per protected column: each group's figures" in markdown
     assert "`metrics/prepare.json`" not in markdown  # the data did not change
 
 

@@ -16,7 +16,7 @@ from tests.import_closure import closure
 
 ROOT = Path(__file__).resolve().parents[1]
 # Stages that unpickle a fitted pipeline also run the custom transformers' code.
-UNPICKLED = {stage: {"tabular_mlops/features/transformers.py"} for stage in ("train", "evaluate", "reference", "score", "compare")}
+UNPICKLED = {stage: {"tabular_mlops/features/transformers.py"} for stage in ("train", "evaluate", "explain", "fairness", "reference", "score", "compare")}
 
 
 def stage_definitions() -> dict[str, dict]:

@@ -3,6 +3,7 @@ interpreter, and the stage cannot tell the difference (argv, folder, environment
 streams, exit code, signals, edited code, byte-identical outputs)."""
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import shutil
@@ -53,6 +54,15 @@ def server_env() -> dict[str, str]:
 
 def server_folder(env: dict[str, str]) -> Path:
     return Path(env["XDG_RUNTIME_DIR"]) / f"tabular-mlops-stage-server-{os.getuid()}"
+
+
+def lock_held(lock: Path) -> bool:
+    with open(lock, "a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)  # released when the file closes
+        except BlockingIOError:
+            return True
+    return False
 
 
 @pytest.fixture
@@ -111,7 +121,11 @@ def test_a_stage_that_finds_the_server_still_starting_waits_and_runs_warm(projec
                              stdout=subprocess.PIPE, text=True)  # runs cold and starts a server
     try:
         first.stdout.readline()
-        # The server imports for seconds; this stage starts long before it listens.
+        # The server takes its lock first, then imports for seconds: this stage starts in between.
+        deadline = time.monotonic() + 30
+        while not any(map(lock_held, server_folder(server_env).glob("*.lock"))) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert not list(server_folder(server_env).glob("*.sock")), "the server listened before this stage started"
         second = run_stage(project, server_env, "probe")
         assert second.returncode == 0 and second.stdout.startswith("warm"), second.stdout + second.stderr
     finally:
@@ -226,7 +240,7 @@ def digests(repo: Path, paths: list[str]) -> dict[str, str]:
 def test_real_stages_write_the_same_bytes_on_the_server_as_in_their_own_interpreter(small_repo_copy: Path, server_env: dict[str, str]) -> None:
     stages = [("featurize", ["data/features", "models/preprocessor.joblib"]),
               ("train", ["models/model.joblib", "models/model.json", "models/search.json"]),
-              ("evaluate", ["metrics/evaluate"])]
+              ("evaluate", ["metrics/evaluate"]), ("explain", ["metrics/explain"]), ("fairness", ["metrics/fairness"])]
     outputs = [path for _stage, paths in stages for path in paths]
     written = {}
     for switch in ("1", "0"):

@@ -43,8 +43,8 @@ YES_NO_TABLE = "data/raw/tumours.csv"
 DIABETES_TABLE = "data/raw/diabetes.csv"
 CLASSIFICATION_PLOTS = {f"metrics/evaluate/plots/sklearn/{name}.json" for name in ("roc", "precision_recall", "calibration", "confusion_matrix")}
 REGRESSION_PLOTS = {f"metrics/evaluate/plots/custom/{name}.json" for name in ("predicted_vs_actual", "residuals")}
-IMPORTANCE_PLOT = "metrics/evaluate/plots/custom/importance.json"
-EXPLANATIONS_PLOT = "metrics/evaluate/plots/custom/explanations.json"  # SHAP, both tasks
+IMPORTANCE_PLOT = "metrics/explain/plots/custom/importance.json"
+EXPLANATIONS_PLOT = "metrics/explain/plots/custom/explanations.json"  # SHAP, both tasks
 
 pytestmark = pytest.mark.slow
 
@@ -105,7 +105,7 @@ def read_run(repo: Path, tmp: Path, checked_metric: float, contract: dict, statu
     shown, ids = plots_page_ids(repo, tmp)
     return Run((repo / "params.yaml").read_text(), read("metrics/evaluate/metrics.json"), read("models/model.json"),
                read("metrics/leaderboard.json"), read("metrics/gates.json"), shown, ids, checked_metric,
-               read("metrics/evaluate/segments.json"), contract, status)
+               read("metrics/fairness/segments.json"), contract, status)
 
 
 def test_inputs_and_target(repo: Path, target: str) -> tuple[pd.DataFrame, pd.Series]:

@@ -164,7 +164,8 @@ class ThresholdParams(Section):
 
 
 class EvaluateParams(Section):
-    """Test metrics, cross-validation, the baseline, explanations and importances of the trained model."""
+    """The evaluation stages: test metrics, cross-validation and the baseline (evaluate), importances and
+    explanations (explain), nested CV (nested_cv) of the trained model."""
 
     cv_folds: int = Field(ge=2)  # k-fold cross-validation of the whole pipeline on the training split
     n_jobs: int = Field(ge=1)  # CV folds in parallel; never changes a result
@@ -178,7 +179,7 @@ class EvaluateParams(Section):
 
 
 class FairnessParams(Section):
-    """The fairness report per protected column of the contract (evaluate, the monitor)."""
+    """The fairness report per protected column of the contract (the fairness stage, the monitor)."""
 
     min_group_rows: int = Field(default=30, ge=1)  # a smaller group is reported as "too few rows", not as a number
     bootstrap_rounds: int = Field(default=100, ge=10)  # resamples behind each group's confidence interval

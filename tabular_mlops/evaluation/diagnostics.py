@@ -23,6 +23,7 @@ from tabular_mlops.config.params import Params, ThresholdParams
 from tabular_mlops.evaluation.metrics import PRIMARY_METRIC
 from tabular_mlops.evaluation.scoring import DIGITS, decide, rounded, score, scorer
 from tabular_mlops.files import read_json, write_text
+from tabular_mlops.models.budget import screening_sample
 
 CANDIDATE_THRESHOLDS = np.round(np.linspace(0.01, 0.99, 99), 2)
 
@@ -41,6 +42,14 @@ def choose_threshold(target: pd.Series, probability: np.ndarray, spec: Threshold
         return float(CANDIDATE_THRESHOLDS[np.argmax(f1)])
     cost = spec.cost_false_positive * false_positive + spec.cost_false_negative * false_negative
     return float(CANDIDATE_THRESHOLDS[np.argmin(cost)])
+
+
+def cv_rows(params: Params, inputs: pd.DataFrame, target: pd.Series) -> tuple[pd.DataFrame, pd.Series]:
+    """The training rows that evaluate's CV uses: above leaderboard.sample_rows, the leaderboard's
+    own sample (the model card says so)."""
+    sampled_inputs, sampled_target, _ = screening_sample(inputs, target, params.data.problem != "regression",
+                                                         params.leaderboard.sample_rows, params.seed, params.evaluate.cv_folds)
+    return sampled_inputs, sampled_target
 
 
 def importance(task: str, model: BaseEstimator, inputs: pd.DataFrame, target: pd.Series, repeats: int, seed: int, n_jobs: int) -> list[dict]:

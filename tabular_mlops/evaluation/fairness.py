@@ -1,5 +1,9 @@
-"""The fairness part of evaluate: per protected column of the contract, the groups' figures and
-the gaps between them on the test split; for a mitigated model, the same beside the unmitigated one.
+"""The fairness stage: the model's figures per group of the test split.
+
+- Per protected column of the contract, fairlearn's figures per group (with bootstrap intervals;
+  "too few rows" below fairness.min_group_rows) and the gaps between them, which gates can bound.
+- For a mitigated model (train.fairness), the same beside the unmitigated fit.
+- Metrics per value of `data.segment_column`.
 
 The decisions are the served model's own: the threshold for a plain model, the randomised
 per-row decisions for a mitigated one (models.mitigation.decisions).
@@ -9,14 +13,38 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from dataclasses import dataclass
+
 from tabular_mlops.config.params import Params
 from tabular_mlops.data.contract import Contract
 from tabular_mlops.evaluation.metrics import FAIRNESS_GAPS
-from tabular_mlops.evaluation.diagnostics import choose_threshold
+from tabular_mlops.evaluation.diagnostics import choose_threshold, cv_rows, segments
 from tabular_mlops.evaluation.scoring import cross_validated_predictions, predict, rounded, score
 from tabular_mlops.fairness.groups import group_labels
 from tabular_mlops.fairness.metrics import group_report
 from tabular_mlops.models.mitigation import decisions, is_mitigated
+
+
+@dataclass(frozen=True)
+class FairnessEvaluation:
+    sections: dict  # {"fairness": {protected column: {gap: value}}}, the gateable gaps; {} without a protected column
+    reports: dict  # protected column -> groups and gaps (metrics/fairness/groups.json)
+    mitigation: dict  # the mitigated model beside the unmitigated one, or {"mitigation": "none"}
+    segments: dict  # {"column": data.segment_column, "segments": [figures per value]}
+
+
+def evaluate_fairness(params: Params, contract: Contract, model, train: tuple[pd.DataFrame, pd.Series],
+                      test: tuple[pd.DataFrame, pd.Series], threshold: float) -> FairnessEvaluation:
+    """`threshold` is evaluate's (metrics/evaluate/metrics.json): the served model's decisions."""
+    task = params.data.problem
+    inputs, target = test
+    prediction = predict(task, model, inputs)
+    column = params.data.segment_column
+    by_segment = segments(task, inputs[column], target, prediction, threshold, params.fairness.min_group_rows) if column else []
+    decided = decisions(model, inputs, prediction, threshold) if task == "classification" else None
+    reports = fairness_reports(params, contract, inputs, target, prediction, decided)
+    compared = mitigation_comparison(params, contract, model, inputs, target, cv_rows(params, *train))
+    return FairnessEvaluation({"fairness": gap_metrics(task, reports)} if reports else {}, reports, compared, {"column": column, "segments": by_segment})
 
 
 def fairness_reports(params: Params, contract: Contract, inputs: pd.DataFrame, target: pd.Series,

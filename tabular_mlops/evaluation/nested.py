@@ -134,7 +134,7 @@ def selection_for(params: Params, contract: Contract, n_jobs: int = 1) -> tuple[
 
 
 def nested_cv_report(params: Params, contract: Contract, inputs: pd.DataFrame, target: pd.Series) -> tuple[dict[str, float], dict]:
-    """The `nested_cv` metrics and the record of what each outer fold selected (metrics/evaluate/nested_cv.json)."""
+    """The `nested_cv` metrics and the record of what each outer fold selected (metrics/nested_cv/folds.json)."""
     procedure, select = selection_for(params, contract, params.evaluate.n_jobs)
     summary, records = nested_cross_validation(params.data.problem, select, inputs, target, params.evaluate.cv_folds, params.seed)
     inner = {"leaderboard": params.leaderboard.cv_folds, "search": params.train.search.cv_folds, "none": None}[procedure]

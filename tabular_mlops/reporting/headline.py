@@ -7,6 +7,7 @@ or gates a project has:
 
     metrics/evaluation/<metric>.json          test, cv (the CV mean), over_baseline, nested_cv (when on)
     metrics/evaluation/<column>.<gap>.json    test: a fairness gap between the groups of a protected column
+                                              (the gate stage writes both from the evaluation's figures)
     metrics/gates.json                        passed: every gate held (DVC skips the list of gates)
     metrics/data/rows.json                    train, test: the rows of each split, data.extra_paths's included
     metrics/monitoring/rows.json              batch: the rows of the monitored batch
@@ -30,13 +31,15 @@ PROMOTION = "metrics/promotion"
 
 # The detail files: committed and versioned like the headline, not listed by `dvc metrics`.
 DETAILS = {
-    "metrics/evaluate/metrics.json": "every evaluation figure: test, CV mean and spread, baseline, fairness gaps, threshold",
-    "metrics/evaluate/segments.json": "the figures per value of data.segment_column",
-    "metrics/evaluate/fairness.json": "per protected column: each group's figures with bootstrap intervals, and the gaps",
-    "metrics/evaluate/importance.json": "permutation importance per input column",
-    "metrics/evaluate/explanations.json": "mean absolute SHAP contribution per input column",
-    "metrics/evaluate/mitigation.json": "the fairness-mitigated model beside the unmitigated one",
-    "metrics/evaluate/nested_cv.json": "what each nested CV fold chose",
+    "metrics/evaluate/metrics.json": "test, CV mean and spread, baseline, over the baseline, threshold",
+    "metrics/fairness/metrics.json": "the fairness gaps per protected column",
+    "metrics/fairness/groups.json": "per protected column: each group's figures with bootstrap intervals, and the gaps",
+    "metrics/fairness/segments.json": "the figures per value of data.segment_column",
+    "metrics/fairness/mitigation.json": "the fairness-mitigated model beside the unmitigated one",
+    "metrics/explain/importance.json": "permutation importance per input column",
+    "metrics/explain/explanations.json": "mean absolute SHAP contribution per input column",
+    "metrics/nested_cv/metrics.json": "nested CV mean and spread (evaluate.nested_cv)",
+    "metrics/nested_cv/folds.json": "what each nested CV fold chose",
     "metrics/leaderboard.md": "every family's cross-validated score",
     "models/search.json": "how the trained family's hyperparameters were chosen (DVC-tracked beside the model)",
     "metrics/validate.json": "rows, missing cells per column, class counts of the raw table",
@@ -58,7 +61,7 @@ def file_name(figure: str) -> str:
 
 
 def evaluation_rows(metrics: dict) -> dict[str, dict]:
-    """{file name: row} from evaluate's metrics (the sections of metrics/evaluate/metrics.json)."""
+    """{file name: row} from the evaluation's figures (reporting/figures.py gathers them)."""
     rows = {}
     for name, value in metrics["test"].items():
         row = {"test": value}

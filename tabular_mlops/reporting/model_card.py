@@ -41,7 +41,7 @@ def figure_labels(params: Params, family: str, metrics: dict) -> list[str]:
     labels = ["- **test**: unbiased; the test split chose nothing and fitted nothing."]
     if "nested_cv" in metrics:
         how = ("the leaderboard's choice" if params.train.model == "auto" else "the search") + " redone inside each outer fold"
-        labels.append(f"- **nested CV**: unbiased estimate of the whole procedure, {how}; what each fold chose: metrics/evaluate/nested_cv.json."
+        labels.append(f"- **nested CV**: unbiased estimate of the whole procedure, {how}; what each fold chose: metrics/nested_cv/folds.json."
                       if chosen else "- **nested CV**: equals plain CV, since nothing is chosen (train.model names the family, train.search is off).")
     if chosen:
         hint = "" if "nested_cv" in metrics else " Set evaluate.nested_cv: true for an unbiased CV figure."
@@ -79,7 +79,7 @@ def explanation_lines(explanations: dict | None) -> list[str]:
     if not explanations or "skipped" in explanations:
         why = {"multiclass": "explanations cover binary classification and regression, not multiclass models",
                "mitigated": "explanations are not available for a fairness-mitigated model"}
-        return lines + [f"Not computed: {why.get((explanations or {}).get('skipped'), 'metrics/evaluate/explanations.json is missing')}."]
+        return lines + [f"Not computed: {why.get((explanations or {}).get('skipped'), 'metrics/explain/explanations.json is missing')}."]
     space = explanations["output_space"]
     lines += [f"Output space: `{space}` ({SPACES.get(space, space)}); each row's contributions add up from the base value (the mean "
               f"output over the bundle's background rows; trees: over the training rows) to its own output. Averaged over {explanations['rows']:,} test rows.", ""]

@@ -18,13 +18,13 @@ from pathlib import Path
 
 from tabular_mlops.reporting.gates import metric_value
 from tabular_mlops.errors import StageError, Verdict
+from tabular_mlops.reporting.figures import EVALUATE as EVALUATION, read_figures
 from tabular_mlops.reporting.headline import DETAILS
 from tabular_mlops.files import write_text
 from tabular_mlops.config.params import Gate, load_params
 
-EVALUATION = "metrics/evaluate/metrics.json"
 GATES = "metrics/gates.json"
-PLOTS = Path("metrics/evaluate/plots")
+PLOTS = (Path("metrics/evaluate/plots"), Path("metrics/explain/plots"))
 
 
 def shell(*command: str) -> subprocess.CompletedProcess:
@@ -71,7 +71,7 @@ def changed_files(revision: str, paths: list[Path], what: dict[str, str] | None 
 
 
 def changed_plots(revision: str) -> list[str]:
-    return changed_files(revision, sorted(PLOTS.rglob("*.json")))
+    return changed_files(revision, sorted(path for folder in PLOTS for path in folder.rglob("*.json")))
 
 
 def changed_details(revision: str) -> list[str]:
@@ -102,12 +102,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(arguments: argparse.Namespace) -> int:
     params = load_params()
-    base_text = at_revision(arguments.base, EVALUATION)
-    if base_text is None:
+    base = read_figures(lambda path: at_revision(arguments.base, path))
+    if base is None:
         raise StageError(f"{arguments.base}:{EVALUATION}: not found; is --base a git revision whose pipeline ran?")
-    if not Path(EVALUATION).is_file():
+    new = read_figures(lambda path: Path(path).read_text() if Path(path).is_file() else None)
+    if new is None:
         raise StageError(f"{EVALUATION}: not found; run `dvc repro` before the review")
-    rows = regressions(params.task_gates, json.loads(base_text), json.loads(Path(EVALUATION).read_text()), params.review.tolerance)
+    rows = regressions(params.task_gates, base, new, params.review.tolerance)
     gates = json.loads(Path(GATES).read_text()) if Path(GATES).is_file() else {}
     dvc = [sys.executable, "-m", "dvc"]
     metrics_diff = shell(*dvc, "metrics", "diff", arguments.base, "--md").stdout
