@@ -11,12 +11,12 @@ import pandas as pd
 
 from tabular_mlops.config.params import Params
 from tabular_mlops.data.contract import Contract
-from tabular_mlops.evaluation.metrics import FAIRNESS_GAPS
 from tabular_mlops.evaluation.diagnostics import choose_threshold
-from tabular_mlops.evaluation.scoring import cross_validated_predictions, predict, rounded, score
 from tabular_mlops.fairness.groups import group_labels
 from tabular_mlops.fairness.metrics import group_report
+from tabular_mlops.metrics import FAIRNESS_GAPS
 from tabular_mlops.models.mitigation import decisions, is_mitigated
+from tabular_mlops.models.scoring import cross_validated_predictions, predict, rounded, score
 
 
 def fairness_reports(params: Params, contract: Contract, inputs: pd.DataFrame, target: pd.Series,

@@ -20,10 +20,10 @@ from sklearn.metrics import get_scorer
 from tabular_mlops.config.params import LeaderboardParams, Params
 from tabular_mlops.data.contract import Contract
 from tabular_mlops.errors import StageError
-from tabular_mlops.evaluation.metrics import CV_METRICS_BY_TASK, LOWER_IS_BETTER, PRIMARY_METRIC
-from tabular_mlops.evaluation.scoring import DIGITS, cross_validation, folds, rounded, scorer
+from tabular_mlops.metrics import CV_METRICS_BY_TASK, LOWER_IS_BETTER, PRIMARY_METRIC
 from tabular_mlops.models.budget import over_limit, screening_sample
 from tabular_mlops.models.pipeline import family_pipeline
+from tabular_mlops.models.scoring import DIGITS, cross_validation, folds, rounded, scorer
 from tabular_mlops.models.search import search
 
 # (training inputs, training target) -> (the unfitted pipeline chosen on them, a record of the choice)

@@ -17,14 +17,14 @@ from sklearn.base import BaseEstimator
 
 from tabular_mlops.config.params import Params
 from tabular_mlops.data.contract import Contract
-from tabular_mlops.evaluation.fairness import fairness_reports, gap_metrics, mitigation_comparison
 from tabular_mlops.evaluation.diagnostics import choose_threshold, importance, log_plots, round_plot_files, segments
 from tabular_mlops.evaluation.explanations import global_explanations
+from tabular_mlops.evaluation.fairness import fairness_reports, gap_metrics, mitigation_comparison
 from tabular_mlops.evaluation.nested import nested_cv_report
 from tabular_mlops.files import write_text
-from tabular_mlops.evaluation.scoring import cross_validated_predictions, holdout_sections, predict, rounded
 from tabular_mlops.models.budget import screening_sample
 from tabular_mlops.models.mitigation import decisions, model_columns
+from tabular_mlops.models.scoring import cross_validated_predictions, holdout_sections, predict, rounded
 from tabular_mlops.progress import Progress
 
 

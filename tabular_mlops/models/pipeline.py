@@ -14,7 +14,7 @@ from tabular_mlops.config.params import Params
 from tabular_mlops.data.contract import Contract
 from tabular_mlops.families.registry import build_estimator
 from tabular_mlops.features.preprocessing import preprocessor_for
-from tabular_mlops.config.section import Section
+from tabular_mlops.params_section import Section
 
 
 def model_pipeline(preprocessor: ColumnTransformer, estimator: BaseEstimator) -> Pipeline:

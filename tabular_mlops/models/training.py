@@ -15,14 +15,14 @@ from sklearn.base import BaseEstimator, clone
 from sklearn.compose import ColumnTransformer
 from sklearn.pipeline import Pipeline
 
-from tabular_mlops.families.registry import BY_NAME, build_estimator
 from tabular_mlops.config.params import Params
 from tabular_mlops.errors import StageError
-from tabular_mlops.evaluation.metrics import PRIMARY_METRIC
+from tabular_mlops.families.registry import BY_NAME, build_estimator
+from tabular_mlops.metrics import PRIMARY_METRIC
 from tabular_mlops.models.pipeline import model_pipeline
 from tabular_mlops.models.search import candidates, search
+from tabular_mlops.params_section import Section
 from tabular_mlops.progress import Progress
-from tabular_mlops.config.section import Section
 
 LIBRARIES = ("scikit-learn", "pandas", "numpy", "scipy", "pyarrow", "joblib")
 
