@@ -17,9 +17,9 @@ from tabular_mlops.data.contract import read_contract
 from tabular_mlops.data.dataset import split_inputs_target
 from tabular_mlops.data.tables import read_table
 from tabular_mlops.data.validation import validate_table
-from tabular_mlops.evaluation.scoring import cross_validation
 from tabular_mlops.features.transformers import OutlierClipper
 from tabular_mlops.models.pipeline import family_pipeline
+from tabular_mlops.models.scoring import cross_validation
 
 FAMILIES = ("logistic_regression", "mlp")
 

@@ -19,8 +19,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from tabular_mlops.deployment.prediction_log import PredictionLog  # noqa: E402
 from tabular_mlops.serving.outputs import new_ids  # noqa: E402
-from tabular_mlops.serving.prediction_log import PredictionLog  # noqa: E402
 
 RECORD = {"Seniority": 4, "Home": "owner", "Time": 60, "Age": 40, "Marital": "married", "Records": "no", "Job": "fixed",
           "Expenses": 60, "Income": 231, "Assets": 7000, "Debt": 3000, "Amount": 1100, "Price": 1291}

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from tabular_mlops.config.params import load_params
 from tabular_mlops.errors import StageError, run_stage
-from tabular_mlops.evaluation.metrics import PRIMARY_METRIC
 from tabular_mlops.files import read_json, write_json, write_text
+from tabular_mlops.metrics import PRIMARY_METRIC
 from tabular_mlops.models.leaderboard import leaderboard, markdown
 
 RESULT = "metrics/leaderboard/{family}.json"

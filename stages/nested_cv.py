@@ -13,7 +13,7 @@ from tabular_mlops.data.tables import read_table
 from tabular_mlops.engine.cluster import folds_on_cluster
 from tabular_mlops.errors import run_stage
 from tabular_mlops.evaluation.nested import nested_cv_report
-from tabular_mlops.evaluation.scoring import rounded
+from tabular_mlops.models.scoring import rounded
 from tabular_mlops.files import write_json
 
 TRAIN = "data/prepared/train.parquet"

@@ -55,7 +55,7 @@ def _score(arguments: argparse.Namespace) -> int:
 
 
 def _erase(arguments: argparse.Namespace) -> int:
-    from tabular_mlops.privacy import erase_command
+    from tabular_mlops.deployment import erase_command
 
     return erase_command.run(arguments)
 
@@ -121,11 +121,11 @@ def _synth(arguments: argparse.Namespace) -> int:
 
 def parser() -> argparse.ArgumentParser:
     # Subcommand modules are imported when they run, so `--help` and `contract` stay quick.
+    from tabular_mlops.deployment.erase_command import add_arguments as erase_arguments
+    from tabular_mlops.deployment.export_labels import add_arguments as export_labels_arguments
+    from tabular_mlops.deployment.score_command import add_arguments as score_arguments
     from tabular_mlops.experiments.sweep import add_arguments as sweep_arguments
     from tabular_mlops.project.init import add_arguments as init_arguments
-    from tabular_mlops.deployment.score_command import add_arguments as score_arguments
-    from tabular_mlops.deployment.export_labels import add_arguments as export_labels_arguments
-    from tabular_mlops.privacy.erase_command import add_arguments as erase_arguments
     from tabular_mlops.promotion.compare_command import add_arguments as compare_arguments
     from tabular_mlops.registry import commands as registry_commands
     from tabular_mlops.reporting.review import add_arguments as review_arguments

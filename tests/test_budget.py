@@ -171,7 +171,7 @@ def test_evaluate_cross_validates_on_the_leaderboards_sample_and_the_model_card_
 
     from tabular_mlops.config.params import load_params
     from tabular_mlops.data.dataset import split_inputs_target
-    from tabular_mlops.evaluation.scoring import cross_validated_predictions
+    from tabular_mlops.models.scoring import cross_validated_predictions
     from tests.dvc_repo import dvc, update_params
 
     def configure(params: dict) -> None:

@@ -64,8 +64,8 @@ def test_help_has_examples_that_the_parser_accepts(words: tuple[str, ...], capsy
 
 
 def test_serve_help_lists_every_endpoint_and_every_variable_it_reads(capsys: pytest.CaptureFixture) -> None:
+    from tabular_mlops.deployment.settings import VARIABLES
     from tabular_mlops.privacy.pseudonyms import KEY_VARIABLE
-    from tabular_mlops.serving.settings import VARIABLES
     from tabular_mlops.serving.telemetry import API_KEY_VARIABLE, PATHS
 
     text = help_text(("serve",), capsys)

@@ -214,7 +214,7 @@ def test_the_command_gives_the_stages_figures_and_exits_by_the_decision(challeng
 
 def test_the_command_adds_the_labelled_rows_of_the_prediction_log(challenged_repo: Path, tmp_path: Path) -> None:
     from tabular_mlops.deployment.artifact import load_bundle
-    from tabular_mlops.serving.prediction_log import PredictionLog
+    from tabular_mlops.deployment.prediction_log import PredictionLog
 
     bundle = load_bundle(challenged_repo / "models/bundle")
     served = pd.read_parquet(challenged_repo / "data/prepared/train.parquet").head(40)

@@ -14,12 +14,12 @@ from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedKFold, cross_val_score
 from sklearn.pipeline import Pipeline
 
+from tabular_mlops.config.params import Params, load_params
 from tabular_mlops.data.contract import ColumnContract, Contract
-from tabular_mlops.evaluation import scoring
+from tabular_mlops.models import scoring
 from tabular_mlops.models.assessment import assess_family
 from tabular_mlops.models.leaderboard import leaderboard
 from tabular_mlops.models.pipeline import family_pipeline
-from tabular_mlops.config.params import Params, load_params
 
 REPO_PARAMS = Path(__file__).resolve().parents[1] / "params.yaml"
 CONTRACT = Contract(

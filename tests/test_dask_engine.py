@@ -174,8 +174,8 @@ def test_batch_scoring_on_dask_writes_the_same_files_and_counts(cluster, small_r
 
 def test_cross_validation_on_the_cluster_scores_as_in_process(cluster, params, contract, prepared) -> None:
     from tabular_mlops.engine.cluster import fold_jobs, folds_on_cluster
-    from tabular_mlops.evaluation.scoring import cross_validated_predictions
     from tabular_mlops.models.pipeline import family_pipeline
+    from tabular_mlops.models.scoring import cross_validated_predictions
 
     inputs, target = split_inputs_target(read_table(prepared), params.data)
     results, jobs = [], []

@@ -9,8 +9,8 @@ import pytest
 import yaml
 
 from tabular_mlops.cli import main
+from tabular_mlops.deployment.prediction_log import PredictionLog
 from tabular_mlops.privacy.pseudonyms import KEY_VARIABLE, pseudonym, pseudonym_key
-from tabular_mlops.serving.prediction_log import PredictionLog
 
 ROOT = Path(__file__).resolve().parents[1]
 CONTRACT = {"target": "Status", "columns": {"Status": {"type": "category", "nullable": True, "categories": ["bad", "good"]},

@@ -15,8 +15,8 @@ import yaml
 
 from tabular_mlops.cli import main
 from tabular_mlops.data.returned import EXPORTED_IDS
+from tabular_mlops.deployment.prediction_log import PredictionLog
 from tabular_mlops.privacy.pseudonyms import KEY_VARIABLE, pseudonym_key, split_personal
-from tabular_mlops.serving.prediction_log import PredictionLog
 from tests.dvc_repo import environment
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -10,9 +10,9 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
 
 from tabular_mlops.config.params import Gate, Params
-from tabular_mlops.evaluation.scoring import holdout_sections, predict
-from tabular_mlops.features.preprocessing import build_preprocessor
 from tabular_mlops.families.registry import build_estimator
+from tabular_mlops.features.preprocessing import build_preprocessor
+from tabular_mlops.models.scoring import holdout_sections, predict
 from tabular_mlops.reporting.gates import GATES, check_gates, failure_message
 
 METRICS = {

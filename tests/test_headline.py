@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tabular_mlops.evaluation.metrics import CV_METRICS_BY_TASK, FAIRNESS_GAPS, METRICS_BY_TASK, gate_metric_names
 from tabular_mlops.files import write_json_folder
+from tabular_mlops.metrics import CV_METRICS_BY_TASK, FAIRNESS_GAPS, METRICS_BY_TASK, gate_metric_names
 from tabular_mlops.reporting.gates import metric_value
 from tabular_mlops.reporting.headline import DETAILS, evaluation_rows, headline_column, monitoring_rows
 from tests.dvc_repo import copy_project, dvc, init_git_repo

@@ -19,8 +19,8 @@ from sklearn.svm import LinearSVC
 
 from lightgbm import LGBMClassifier, LGBMRegressor
 
-from tabular_mlops.families.registry import BY_NAME, build_estimator
 from tabular_mlops.config.train_params import FAMILIES_BY_TASK, FAMILY_PARAMS
+from tabular_mlops.families.registry import BY_NAME, build_estimator
 
 # Values unlike the repo's and unlike scikit-learn's defaults, so a param that is not passed shows.
 SECTIONS = {
@@ -141,7 +141,7 @@ def test_every_classification_family_predicts_three_classes(family):
     import pandas as pd
 
     from tabular_mlops.config.params import load_params
-    from tabular_mlops.evaluation.scoring import predict, score
+    from tabular_mlops.models.scoring import predict, score
 
     rng = np.random.default_rng(0)
     inputs = pd.DataFrame({"x": rng.normal(size=90), "noise": rng.normal(size=90)})

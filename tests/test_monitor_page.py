@@ -46,4 +46,4 @@ def test_every_command_the_monitor_page_shows_is_run_by_a_named_test() -> None:
 def test_the_python_the_monitor_page_shows_parses_and_names_a_real_function() -> None:
     [snippet] = re.findall(r"```python\n(.*?)```", (ROOT / PAGE).read_text(), flags=re.S)
     ast.parse(snippet)
-    from tabular_mlops.serving.prediction_log import read_scored  # noqa: F401 - the import the page shows
+    from tabular_mlops.deployment.prediction_log import read_scored  # noqa: F401 - the import the page shows

@@ -18,8 +18,8 @@ from tabular_mlops.config.params import Params
 from tabular_mlops.data.contract import ColumnContract, Contract
 from tabular_mlops.errors import StageError
 from tabular_mlops.evaluation.nested import NO_SELECTION, best_family, leaderboard_selection, nested_cross_validation, nested_cv_report
-from tabular_mlops.evaluation.scoring import cross_validation
 from tabular_mlops.models.pipeline import family_pipeline
+from tabular_mlops.models.scoring import cross_validation
 
 REPO_PARAMS = Path(__file__).resolve().parents[1] / "params.yaml"
 CONTRACT = Contract(

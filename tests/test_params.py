@@ -5,11 +5,11 @@ from typing import get_args
 import pytest
 import yaml
 
-from tabular_mlops.errors import StageError
 from tabular_mlops.config.params import Params, load_params
-from tabular_mlops.evaluation.metrics import CV_METRICS_BY_TASK, METRICS_BY_TASK, gate_metric_names
 from tabular_mlops.config.train_params import CLASSIFIERS, REGRESSORS, ModelName
+from tabular_mlops.errors import StageError
 from tabular_mlops.families.registry import BY_NAME
+from tabular_mlops.metrics import CV_METRICS_BY_TASK, METRICS_BY_TASK, gate_metric_names
 
 REPO_PARAMS = Path(__file__).resolve().parents[1] / "params.yaml"
 

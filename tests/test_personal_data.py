@@ -25,8 +25,8 @@ import pandas as pd
 import pytest
 import yaml
 
+from tabular_mlops.deployment.prediction_log import read_scored
 from tabular_mlops.privacy.pseudonyms import pseudonym, pseudonym_key
-from tabular_mlops.serving.prediction_log import read_scored
 from tests import service as svc
 from tests.dvc_repo import dvc, environment, reproduce_from_nothing, small_credit_project, update_params
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from tabular_mlops.serving.prediction_log import PredictionLog, read_scored
+from tabular_mlops.deployment.prediction_log import PredictionLog, read_scored
 
 CONTRACT = {"target": "Status", "columns": {
     "Status": {"type": "category", "nullable": True, "categories": ["bad", "good"]},

@@ -9,7 +9,7 @@ from sklearn.pipeline import Pipeline
 
 from tabular_mlops.config.params import FeaturizeParams
 from tabular_mlops.features.preprocessing import build_preprocessor
-from tabular_mlops.evaluation.scoring import (
+from tabular_mlops.models.scoring import (
     baseline,
     cross_validated_predictions,
     cross_validation,

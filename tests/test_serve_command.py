@@ -87,7 +87,7 @@ def test_a_busy_port_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 
 def test_each_setting_comes_from_its_flag_else_its_variable_else_params_yaml_else_built_in(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from tabular_mlops.serving.settings import BUILT_IN, VARIABLES, resolve, source_line
+    from tabular_mlops.deployment.settings import BUILT_IN, VARIABLES, resolve, source_line
 
     for variable in VARIABLES.values():
         monkeypatch.delenv(variable, raising=False)
@@ -129,8 +129,8 @@ def test_serve_outside_a_project_takes_flags_and_variables_and_says_so(small_rep
 
     import uvicorn
 
+    from tabular_mlops.deployment.settings import VARIABLES
     from tabular_mlops.serving.app import SETTINGS_VARIABLE
-    from tabular_mlops.serving.settings import VARIABLES
 
     for variable in VARIABLES.values():
         monkeypatch.delenv(variable, raising=False)
@@ -152,7 +152,7 @@ def test_serve_outside_a_project_takes_flags_and_variables_and_says_so(small_rep
 
 
 def test_the_http_api_page_lists_each_setting_with_its_flag_variable_params_key_and_default() -> None:
-    from tabular_mlops.serving.settings import BUILT_IN, IN_PARAMS, VARIABLES, flag
+    from tabular_mlops.deployment.settings import BUILT_IN, IN_PARAMS, VARIABLES, flag
 
     page = (ROOT / "docs/reference/http-api.md").read_text().split("## Settings\n")[1].split("\n## ")[0]
     rows = [[cell.strip().strip("`") for cell in line.strip("|").split("|")] for line in page.splitlines() if line.startswith("| `--")]

@@ -18,7 +18,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tabular_mlops.deployment.artifact import load_bundle
-from tabular_mlops.serving.prediction_log import read_scored
+from tabular_mlops.deployment.prediction_log import read_scored
 from tests import service as svc
 
 MAX_ROWS, MAX_BODY = 50, 30_000

@@ -13,7 +13,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tabular_mlops.deployment.artifact import load_bundle
-from tabular_mlops.serving.prediction_log import SCHEMA, read_scored
+from tabular_mlops.deployment.prediction_log import SCHEMA, read_scored
 from tests import service as svc
 from tests.test_service import as_records
 

@@ -7,13 +7,13 @@ import yaml
 
 from tabular_mlops import cli
 from tabular_mlops.errors import StageError
-from tabular_mlops.evaluation.metrics import gate_metric_names
 from tabular_mlops.experiments import sweep
 from tabular_mlops.experiments.sweep import chosen_metric, parse_ranking
+from tabular_mlops.metrics import gate_metric_names
 
 REPO_PARAMS = Path(__file__).resolve().parents[1] / "params.yaml"
 
-# Written out by hand, not read from tabular_mlops.evaluation.metrics.
+# Written out by hand, not read from tabular_mlops.metrics.
 HIGHER_IS_BETTER = {"roc_auc", "average_precision", "accuracy", "f1", "r2", "brier_skill"}
 LOWER_IS_BETTER = {"log_loss", "brier", "rmse", "mae"}
 

@@ -14,11 +14,11 @@ from typing import Annotated, Any, Literal, Optional, Union, get_args, get_origi
 
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
+from tabular_mlops.config.train_params import FAMILIES_BY_TASK, FamilyName, TrainParams
 from tabular_mlops.errors import StageError
 from tabular_mlops.files import read_yaml_mapping
-from tabular_mlops.config.section import Section
-from tabular_mlops.config.train_params import FAMILIES_BY_TASK, FamilyName, TrainParams
-from tabular_mlops.evaluation.metrics import FAIRNESS_GAPS, METRICS_BY_TASK, gate_metric_names, problem
+from tabular_mlops.metrics import FAIRNESS_GAPS, METRICS_BY_TASK, gate_metric_names, problem
+from tabular_mlops.params_section import Section
 
 PARAMS_FILE = "params.yaml"
 SCHEDULER_ADDRESS = re.compile(r"(tcp|tls|ws|wss|ucx|inproc)://\S+")

@@ -9,8 +9,8 @@ from typing import Any, Literal, Optional
 
 from pydantic import Field, create_model, model_validator
 
-from tabular_mlops.config.section import Section
 from tabular_mlops.families.registry import BY_NAME, FAMILIES, FAMILIES_BY_TASK
+from tabular_mlops.params_section import Section
 
 FAMILY_PARAMS: dict[str, type[Section]] = {family.name: family.params for family in FAMILIES}
 CLASSIFIERS, REGRESSORS = FAMILIES_BY_TASK["classification"], FAMILIES_BY_TASK["regression"]

@@ -12,8 +12,8 @@ import pandas as pd
 import pandera.pandas as pa
 
 from tabular_mlops.data.contract import Contract, labels_as_written
+from tabular_mlops.data.dates import parse_datetimes
 from tabular_mlops.data.validation import NOT_EMPTY, NOT_NUMERIC, pandera_column, rule_text
-from tabular_mlops.features.transformers import parse_datetimes
 
 VIOLATION_COLUMNS = ["position", "column", "rule"]
 

@@ -1,1 +1,2 @@
-"""Deploying the trained model: the bundle the pipeline writes, and loading it safely."""
+"""Deploying the trained model: the bundle the pipeline writes, loading it safely, batch scoring,
+the prediction log, and the settings that `serve`, `score`, `erase` and `export-labels` share."""

@@ -136,8 +136,8 @@ class Bundle:
         """Per row: `probability` and `decision` (binary: the positive class when the probability
         reaches the evaluated threshold), `probability:<class>` and `decision` (multiclass), or
         `prediction` (regression). `inputs`: the contract's input columns with its types."""
-        from tabular_mlops.evaluation.scoring import predict  # scikit-learn's metrics: only when scoring
         from tabular_mlops.models.mitigation import decisions
+        from tabular_mlops.models.scoring import predict  # scikit-learn's metrics: only when scoring
 
         frame = inputs[self.input_columns]
         metadata = self.manifest["model"]

@@ -32,8 +32,8 @@ def run(arguments: argparse.Namespace) -> int:
     from tabular_mlops.config.params import load_params
     from tabular_mlops.data.contract import read_contract
     from tabular_mlops.data.returned import append_rows, labelled_rows, read_exported, write_rejects
-    from tabular_mlops.serving.prediction_log import read_scored
-    from tabular_mlops.serving.settings import resolve
+    from tabular_mlops.deployment.prediction_log import read_scored
+    from tabular_mlops.deployment.settings import resolve
 
     since = None if arguments.since is None else _time(arguments.since, "--since")
     until = None if arguments.until is None else _time(arguments.until, "--until")

@@ -40,8 +40,8 @@ def run(arguments: argparse.Namespace) -> int:
     from tabular_mlops.config.params import EngineParams
     from tabular_mlops.deployment.artifact import load_bundle
     from tabular_mlops.deployment.batch import score_file
+    from tabular_mlops.deployment.settings import resolve
     from tabular_mlops.engine.cluster import engine_client
-    from tabular_mlops.serving.settings import resolve
 
     try:
         engine = EngineParams(name=arguments.engine, scheduler=arguments.scheduler)

@@ -1,1 +1,1 @@
-"""Metrics, cross-validation, thresholds, importance, segments and plots."""
+"""Evaluating the trained model: its test metrics and CV (scored by models/scoring.py), thresholds, importance, segments and plots."""

@@ -20,10 +20,10 @@ from sklearn.base import BaseEstimator
 from sklearn.inspection import permutation_importance
 
 from tabular_mlops.config.params import Params, ThresholdParams
-from tabular_mlops.evaluation.metrics import PRIMARY_METRIC
-from tabular_mlops.evaluation.scoring import DIGITS, decide, rounded, score, scorer
 from tabular_mlops.files import read_json, write_text
+from tabular_mlops.metrics import PRIMARY_METRIC
 from tabular_mlops.models.budget import screening_sample
+from tabular_mlops.models.scoring import DIGITS, decide, rounded, score, scorer
 
 CANDIDATE_THRESHOLDS = np.round(np.linspace(0.01, 0.99, 99), 2)
 

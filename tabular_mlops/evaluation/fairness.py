@@ -10,19 +10,19 @@ per-row decisions for a mitigated one (models.mitigation.decisions).
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
-from dataclasses import dataclass
-
 from tabular_mlops.config.params import Params
 from tabular_mlops.data.contract import Contract
-from tabular_mlops.evaluation.metrics import FAIRNESS_GAPS
 from tabular_mlops.evaluation.diagnostics import choose_threshold, cv_rows, segments
-from tabular_mlops.evaluation.scoring import cross_validated_predictions, predict, rounded, score
 from tabular_mlops.fairness.groups import group_labels
 from tabular_mlops.fairness.metrics import group_report
+from tabular_mlops.metrics import FAIRNESS_GAPS
 from tabular_mlops.models.mitigation import decisions, is_mitigated
+from tabular_mlops.models.scoring import cross_validated_predictions, predict, rounded, score
 
 
 @dataclass(frozen=True)

@@ -16,17 +16,14 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, clone
 from sklearn.metrics import get_scorer
-from sklearn.pipeline import Pipeline
 
 from tabular_mlops.config.params import LeaderboardParams, Params
 from tabular_mlops.data.contract import Contract
 from tabular_mlops.errors import StageError
-from tabular_mlops.evaluation.metrics import CV_METRICS_BY_TASK, LOWER_IS_BETTER, PRIMARY_METRIC
-from tabular_mlops.evaluation.scoring import DIGITS, cross_validation, folds, rounded, scorer
-from tabular_mlops.features.preprocessing import preprocessor_for
+from tabular_mlops.metrics import CV_METRICS_BY_TASK, LOWER_IS_BETTER, PRIMARY_METRIC
 from tabular_mlops.models.budget import over_limit, screening_sample
-from tabular_mlops.families.registry import build_estimator
 from tabular_mlops.models.pipeline import family_pipeline
+from tabular_mlops.models.scoring import DIGITS, cross_validation, folds, rounded, scorer
 from tabular_mlops.models.search import search
 
 # (training inputs, training target) -> (the unfitted pipeline chosen on them, a record of the choice)
@@ -127,8 +124,7 @@ def selection_for(params: Params, contract: Contract, n_jobs: int = 1) -> tuple[
         return "none", fixed_selection(family_pipeline(params, contract, family))
 
     def make_pipeline(spec):
-        preprocessor = preprocessor_for(contract, params.data.drop_columns, params.featurize)
-        return Pipeline([("preprocess", preprocessor), ("model", build_estimator(params.data.task, family, spec, seed))])
+        return family_pipeline(params, contract, family, spec)
 
     return "search", search_selection(task, params, family, make_pipeline)
 

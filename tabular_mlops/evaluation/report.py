@@ -18,8 +18,8 @@ from sklearn.base import BaseEstimator
 from tabular_mlops.config.params import Params
 from tabular_mlops.evaluation.diagnostics import choose_threshold, cv_rows, log_plots
 from tabular_mlops.evaluation.live import write_plots
-from tabular_mlops.evaluation.scoring import cross_validated_predictions, holdout_sections, predict, rounded
 from tabular_mlops.files import write_text
+from tabular_mlops.models.scoring import cross_validated_predictions, holdout_sections, predict, rounded
 from tabular_mlops.progress import Progress
 
 

@@ -26,7 +26,7 @@ import time
 from datetime import datetime, timezone
 
 from tabular_mlops.errors import StageError, Verdict
-from tabular_mlops.evaluation.metrics import CV_METRICS_BY_TASK, METRICS_BY_TASK, PRIMARY_METRIC, gate_metric_names, higher_is_better
+from tabular_mlops.metrics import CV_METRICS_BY_TASK, METRICS_BY_TASK, PRIMARY_METRIC, gate_metric_names, higher_is_better
 from tabular_mlops.reporting.headline import headline_column
 
 DONE = {"Success", "Failed"}

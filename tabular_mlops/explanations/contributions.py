@@ -13,9 +13,8 @@ import numpy as np
 import pandas as pd
 
 from tabular_mlops.errors import StageError
-from tabular_mlops.explanations.explainers import MAX_EVALS, Explainer
+from tabular_mlops.explanations.explainers import Explainer, transformed_contributions
 from tabular_mlops.explanations.outputs import model_output
-from tabular_mlops.explanations.randomness import seeded_global_numpy
 
 
 @dataclass(frozen=True)
@@ -36,33 +35,8 @@ def explain(explainer: Explainer, rows: pd.DataFrame) -> Explanation:
         values, outputs = np.zeros((0, sum(map(len, explainer.positions)))), np.zeros(0)
     else:
         transformed = preprocessor.transform(rows)
-        values = _transformed_contributions(explainer, transformed)
+        values = transformed_contributions(explainer, transformed)
         outputs = model_output(estimator, explainer.output_space, transformed)
     summed = np.column_stack([values[:, where].sum(axis=1) for where in explainer.positions])
     contributions = pd.DataFrame(summed, index=rows.index, columns=explainer.columns)
     return Explanation(explainer.output_space, explainer.base_value, contributions, outputs)
-
-
-def _transformed_contributions(explainer: Explainer, transformed: pd.DataFrame) -> np.ndarray:
-    """(rows x transformed columns) SHAP values of the estimator, for class 1 of a classifier."""
-    values = transformed.to_numpy(dtype=np.float64)
-    if explainer.method == "constant":
-        return np.zeros_like(values)
-    if explainer.method == "tree":
-        # from_call: silences SHAP's notice, on every call for a LightGBM classifier, that its output
-        # format changed; it changes nothing else
-        shap_values = np.asarray(explainer.engine.shap_values(values, check_additivity=True, from_call=True))
-        return shap_values[..., 1] if shap_values.ndim == 3 else shap_values  # a forest classifier: class 1
-    if explainer.method == "linear":
-        return np.asarray(explainer.engine.shap_values(values))
-    if explainer.method == "exact":
-        with seeded_global_numpy(explainer.seed):  # draws nothing, but its model calls swap warning filters
-            return explainer.engine(values, max_evals=2 ** values.shape[1], silent=True).values
-    # One row at a time, each from the same seed: a row's explanation does not depend on which
-    # rows share its request. At least one pass forward and back through every column.
-    budget = max(MAX_EVALS, 2 * values.shape[1] + 1)
-    explained = []
-    for row in values:
-        with seeded_global_numpy(explainer.seed):
-            explained.append(explainer.engine(row[None, :], max_evals=budget, silent=True).values[0])
-    return np.vstack(explained)

@@ -1,4 +1,5 @@
-"""build_explainer: the SHAP explainer for a fitted pipeline's estimator, on the preprocessor's output.
+"""build_explainer: the SHAP explainer for a fitted pipeline's estimator, on the preprocessor's output;
+transformed_contributions: its SHAP values per transformed column, which contributions.explain sums.
 
 SHAP explainers take the fitted estimator, not our Pipeline, so the estimator is explained on
 the preprocessor's output and each transformed column's share is summed back to its raw column
@@ -91,10 +92,8 @@ def build_explainer(model: Pipeline, background: pd.DataFrame, task: str, seed: 
     positions = column_positions(transformed_sources(preprocessor), columns)
     engine, base = _engine(method, estimator, space, transformed, seed)
     explainer = Explainer(model, method, space, float(base), columns, positions, rows, seed, engine)
-    if method in ("exact", "permutation"):
-        from tabular_mlops.explanations.contributions import explain  # contributions.py imports this module
-
-        explain(explainer, rows.iloc[:1])
+    if method in ("exact", "permutation"):  # one row through SHAP now: its numba code compiles here
+        transformed_contributions(explainer, preprocessor.transform(rows.iloc[:1]))
     return explainer
 
 
@@ -143,3 +142,28 @@ def _engine(method: str, estimator, space: str, transformed: pd.DataFrame, seed:
     with seeded_global_numpy(seed):  # PermutationExplainer seeds numpy's global generator when built
         engine = shap.ExactExplainer(predict, masker) if method == "exact" else shap.PermutationExplainer(predict, masker, seed=seed)
     return engine, predict(transformed.to_numpy()).mean()
+
+
+def transformed_contributions(explainer: Explainer, transformed: pd.DataFrame) -> np.ndarray:
+    """(rows x transformed columns) SHAP values of the estimator, for class 1 of a classifier."""
+    values = transformed.to_numpy(dtype=np.float64)
+    if explainer.method == "constant":
+        return np.zeros_like(values)
+    if explainer.method == "tree":
+        # from_call: silences SHAP's notice, on every call for a LightGBM classifier, that its output
+        # format changed; it changes nothing else
+        shap_values = np.asarray(explainer.engine.shap_values(values, check_additivity=True, from_call=True))
+        return shap_values[..., 1] if shap_values.ndim == 3 else shap_values  # a forest classifier: class 1
+    if explainer.method == "linear":
+        return np.asarray(explainer.engine.shap_values(values))
+    if explainer.method == "exact":
+        with seeded_global_numpy(explainer.seed):  # draws nothing, but its model calls swap warning filters
+            return explainer.engine(values, max_evals=2 ** values.shape[1], silent=True).values
+    # One row at a time, each from the same seed: a row's explanation does not depend on which
+    # rows share its request. At least one pass forward and back through every column.
+    budget = max(MAX_EVALS, 2 * values.shape[1] + 1)
+    explained = []
+    for row in values:
+        with seeded_global_numpy(explainer.seed):
+            explained.append(explainer.engine(row[None, :], max_evals=budget, silent=True).values[0])
+    return np.vstack(explained)

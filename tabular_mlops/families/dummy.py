@@ -1,8 +1,8 @@
 """The no-skill baseline: the class shares (classification) or the mean (regression); every contribution is 0."""
 from __future__ import annotations
 
-from tabular_mlops.config.section import Section
 from tabular_mlops.families.family import Explanation, Family
+from tabular_mlops.params_section import Section
 
 
 class DummyParams(Section):

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Literal
 
-from tabular_mlops.config.section import Section
+from tabular_mlops.params_section import Section
 
 Factory = Callable[[Any, int], Any]  # (the family's params section, the seed) -> an unfitted estimator
 

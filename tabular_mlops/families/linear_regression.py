@@ -1,8 +1,8 @@
 """Ordinary least squares: regression; explained exactly (linear SHAP)."""
 from __future__ import annotations
 
-from tabular_mlops.config.section import Section
 from tabular_mlops.families.family import Explanation, Family
+from tabular_mlops.params_section import Section
 
 
 class LinearRegressionParams(Section):

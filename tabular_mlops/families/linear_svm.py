@@ -5,8 +5,8 @@ from typing import Literal
 
 from pydantic import Field
 
-from tabular_mlops.config.section import Section
 from tabular_mlops.families.family import Family
+from tabular_mlops.params_section import Section
 
 
 class LinearSvmParams(Section):

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from tabular_mlops.config.section import Section
 from tabular_mlops.families.family import Family
+from tabular_mlops.params_section import Section
 
 
 class MlpParams(Section):

@@ -5,8 +5,8 @@ from typing import Optional
 
 from pydantic import Field
 
-from tabular_mlops.config.section import Section
 from tabular_mlops.families.family import Explanation, Family
+from tabular_mlops.params_section import Section
 
 
 class RandomForestParams(Section):

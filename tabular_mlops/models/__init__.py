@@ -1,1 +1,1 @@
-"""Model families, the leaderboard, the search and the final fit."""
+"""Building, scoring and choosing models: the pipeline, scoring and CV, the leaderboard, the search, the final fit."""

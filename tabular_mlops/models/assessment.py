@@ -13,8 +13,8 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 
 from tabular_mlops.errors import StageError
-from tabular_mlops.evaluation.metrics import PRIMARY_METRIC
-from tabular_mlops.evaluation.scoring import cross_validation, predict, rounded, score
+from tabular_mlops.metrics import PRIMARY_METRIC
+from tabular_mlops.models.scoring import cross_validation, predict, rounded, score
 
 
 def assess_family(task: str, family: str, pipeline: BaseEstimator, train: tuple[pd.DataFrame, pd.Series],

@@ -9,7 +9,7 @@ import json
 import math
 
 from tabular_mlops.errors import StageError
-from tabular_mlops.evaluation.metrics import LOWER_IS_BETTER
+from tabular_mlops.metrics import LOWER_IS_BETTER
 
 TEST_NOTE = ("test: the test-split score, for reference only, not used to choose; families are ranked "
              "and train.model: auto chooses by the CV mean on the training split")

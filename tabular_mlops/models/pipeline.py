@@ -1,18 +1,33 @@
-"""A family's whole pipeline, unfitted: the preprocessing from params, then the estimator."""
+"""A model pipeline: the preprocessing, then the estimator. The one place one is assembled.
+
+Every path that builds a model goes through `model_pipeline`: the leaderboard's CV, the search,
+nested CV, the final fit. So every saved or scored model has the same two steps, `preprocess`
+and `model`, which explanations, mitigation and serving read by position and name.
+"""
 from __future__ import annotations
 
+from sklearn.base import BaseEstimator
+from sklearn.compose import ColumnTransformer
 from sklearn.pipeline import Pipeline
 
 from tabular_mlops.config.params import Params
 from tabular_mlops.data.contract import Contract
-from tabular_mlops.features.preprocessing import preprocessor_for
 from tabular_mlops.families.registry import build_estimator
+from tabular_mlops.features.preprocessing import preprocessor_for
+from tabular_mlops.params_section import Section
 
 
-def family_pipeline(params: Params, contract: Contract, family: str) -> Pipeline:
-    """Unfitted: cloning it per fold keeps preprocessing inside the folds."""
-    spec = params.train.family_params(family)
-    estimator = build_estimator(params.data.task, family, spec, params.seed)
-    preprocessor = preprocessor_for(contract, params.data.drop_columns, params.featurize)
+def model_pipeline(preprocessor: ColumnTransformer, estimator: BaseEstimator) -> Pipeline:
+    """The two steps, fitted or not as given: a fitted preprocessor stays fitted."""
     return Pipeline([("preprocess", preprocessor), ("model", estimator)])
 
+
+def family_pipeline(params: Params, contract: Contract, family: str, hyperparameters: Section | None = None) -> Pipeline:
+    """Unfitted: cloning it per fold keeps preprocessing inside the folds.
+
+    `hyperparameters`: the family's section to build with (a search candidate); None: params.yaml's.
+    """
+    spec = params.train.family_params(family) if hyperparameters is None else hyperparameters
+    estimator = build_estimator(params.data.task, family, spec, params.seed)
+    preprocessor = preprocessor_for(contract, params.data.drop_columns, params.featurize)
+    return model_pipeline(preprocessor, estimator)

@@ -18,12 +18,12 @@ from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.experimental import enable_halving_search_cv  # noqa: F401 - makes HalvingRandomSearchCV importable
 from sklearn.model_selection import HalvingRandomSearchCV, ParameterGrid, ParameterSampler
 
-from tabular_mlops.config.section import Section
 from tabular_mlops.config.train_params import SearchParams
-from tabular_mlops.evaluation.metrics import LOWER_IS_BETTER, PRIMARY_METRIC
 from tabular_mlops.engine.cluster import fold_jobs
-from tabular_mlops.evaluation.scoring import cross_validation, folds, rounded, scorer
 from tabular_mlops.families.registry import BY_NAME
+from tabular_mlops.metrics import LOWER_IS_BETTER, PRIMARY_METRIC
+from tabular_mlops.models.scoring import cross_validation, folds, rounded, scorer
+from tabular_mlops.params_section import Section
 
 HALVING_FACTOR = 3  # scikit-learn's default: a third of the candidates go on, on three times the rows
 

@@ -15,13 +15,14 @@ from sklearn.base import BaseEstimator, clone
 from sklearn.compose import ColumnTransformer
 from sklearn.pipeline import Pipeline
 
-from tabular_mlops.families.registry import BY_NAME, build_estimator
 from tabular_mlops.config.params import Params
 from tabular_mlops.errors import StageError
-from tabular_mlops.evaluation.metrics import PRIMARY_METRIC
+from tabular_mlops.families.registry import BY_NAME, build_estimator
+from tabular_mlops.metrics import PRIMARY_METRIC
+from tabular_mlops.models.pipeline import model_pipeline
 from tabular_mlops.models.search import candidates, search
+from tabular_mlops.params_section import Section
 from tabular_mlops.progress import Progress
-from tabular_mlops.config.section import Section
 
 LIBRARIES = ("scikit-learn", "pandas", "numpy", "scipy", "pyarrow", "joblib")
 
@@ -39,7 +40,7 @@ def chosen_family(params: Params, leaderboard: dict) -> str:
 def fit_model(preprocessor: ColumnTransformer, features: pd.DataFrame, target: pd.Series, estimator: BaseEstimator) -> Pipeline:
     """Fit only the estimator: the preprocessor was already fitted on these same rows."""
     estimator.fit(features, target)
-    return Pipeline([("preprocess", preprocessor), ("model", estimator)])
+    return model_pipeline(preprocessor, estimator)
 
 
 def tune(params: Params, family: str, preprocessor: ColumnTransformer, inputs: pd.DataFrame, target: pd.Series) -> tuple[Section, dict]:
@@ -49,7 +50,8 @@ def tune(params: Params, family: str, preprocessor: ColumnTransformer, inputs: p
         return spec, {"method": "none", "family": family}
 
     def make_pipeline(candidate):
-        return Pipeline([("preprocess", clone(preprocessor)), ("model", build_estimator(params.data.task, family, candidate, seed))])
+        # An unfitted copy of the featurize stage's preprocessor: each fold fits its own.
+        return model_pipeline(clone(preprocessor), build_estimator(params.data.task, family, candidate, seed))
 
     drawn = candidates(params.train.search, family, seed)
     steps = 1 if params.train.search.method == "halving" else len(drawn) * params.train.search.cv_folds

@@ -124,7 +124,7 @@ def binary_checks(profile: dict, labelled: pd.DataFrame, spec: CalibrationParams
 
 def realised_other(profile: dict, labelled: pd.DataFrame) -> dict:
     """Regression or multiclass metrics of labelled scored rows, by the pipeline's own scoring (scikit-learn)."""
-    from tabular_mlops.evaluation.scoring import score
+    from tabular_mlops.models.scoring import score
 
     target = labelled[profile["target"]]
     if profile["problem"] == "regression":

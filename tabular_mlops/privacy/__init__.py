@@ -1,1 +1,1 @@
-"""Personal data: keyed pseudonyms in place of personal values, and erasing a person from the prediction log."""
+"""Personal data: keyed pseudonyms in place of personal values (`erase` finds a person's predictions by theirs)."""

@@ -15,7 +15,7 @@ import pandas as pd
 from tabular_mlops.config.params import Params
 from tabular_mlops.deployment.artifact import Bundle, load_bundle
 from tabular_mlops.errors import StageError
-from tabular_mlops.evaluation.metrics import PRIMARY_METRIC
+from tabular_mlops.metrics import PRIMARY_METRIC
 from tabular_mlops.promotion.bootstrap import paired_gain
 from tabular_mlops.promotion.decision import decide
 from tabular_mlops.promotion.fairness import fairness_gates, gap_holds, gap_values, group_columns

@@ -1,6 +1,6 @@
 """The compared metric and the calibration figures, as functions of the truth and one model's Scores.
 
-They are scikit-learn's, as evaluate scores the test split (tabular_mlops/evaluation/scoring.py),
+They are scikit-learn's, as evaluate scores the test split (tabular_mlops/models/scoring.py),
 with one difference: accuracy and F1 count the model's served decisions (Scores.decision: the
 evaluated threshold, or a fairness-mitigated model's own decisions), so the figures describe
 what the service would answer.
@@ -22,7 +22,7 @@ from sklearn.metrics import (
     root_mean_squared_error,
 )
 
-from tabular_mlops.evaluation.metrics import higher_is_better
+from tabular_mlops.metrics import higher_is_better
 from tabular_mlops.monitoring.calibration import reliability
 from tabular_mlops.promotion.scores import Scores
 

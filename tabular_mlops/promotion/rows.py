@@ -16,7 +16,7 @@ def labelled_log_rows(path: Path, target: str, columns: list[str], since: str | 
     were left out because their prediction id is in `trained_on`. Those rows went to the training
     data (export-labels): the challenger learnt from them, so comparing on them would favour it,
     and their held-out share is in the test split already."""
-    from tabular_mlops.serving.prediction_log import read_scored
+    from tabular_mlops.deployment.prediction_log import read_scored
 
     if not Path(path).is_file():
         raise StageError(f"{path}: prediction log not found")

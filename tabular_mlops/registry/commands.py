@@ -72,7 +72,7 @@ def register_head(repo: Path, artifact: str, requested: str | None) -> tuple[str
 
 def run_versions(arguments: argparse.Namespace) -> int:
     from tabular_mlops.config.params import load_params
-    from tabular_mlops.evaluation.metrics import PRIMARY_METRIC
+    from tabular_mlops.metrics import PRIMARY_METRIC
 
     repo, params = Path.cwd(), load_params()
     metric = params.promote.metric or PRIMARY_METRIC[params.data.problem]

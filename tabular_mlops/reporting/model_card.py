@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import os
 
-from tabular_mlops.reporting.fairness_card import fairness_lines
 from tabular_mlops.config.params import Params
-from tabular_mlops.evaluation.metrics import CV_METRICS_BY_TASK, METRICS_BY_TASK
+from tabular_mlops.metrics import CV_METRICS_BY_TASK, METRICS_BY_TASK
+from tabular_mlops.reporting.fairness_card import fairness_lines
 from tabular_mlops.reporting.headline import DETAILS
 
 INTENDED_USE = (

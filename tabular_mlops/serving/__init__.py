@@ -1,1 +1,1 @@
-"""The scoring service: `tabular-mlops serve`, its request schema and its prediction log."""
+"""The scoring service: `tabular-mlops serve`, its request schema, telemetry, shadow scoring and swaps."""

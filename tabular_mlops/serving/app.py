@@ -27,12 +27,12 @@ from starlette.responses import Response
 from tabular_mlops.data.contract import Contract
 from tabular_mlops.deployment.bundle import MANIFEST_FILE
 from tabular_mlops.deployment.explain import explanations
+from tabular_mlops.deployment.prediction_log import PredictionLog
 from tabular_mlops.errors import StageError
 from tabular_mlops.privacy.pseudonyms import DEFAULT_KEY_FILE, pseudonym_key, split_personal
 from tabular_mlops.serving import error_bodies
 from tabular_mlops.serving.error_bodies import NotReady, documented, error_response
 from tabular_mlops.serving.outputs import FEEDBACK_SCHEMA, answer, feedback_outcome, headline_score, new_ids
-from tabular_mlops.serving.prediction_log import PredictionLog
 from tabular_mlops.serving.schema import Parser, RequestError
 from tabular_mlops.serving.shadow import Shadow
 from tabular_mlops.serving.sources import Served, Source, load, source_of_request

@@ -44,8 +44,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(arguments: argparse.Namespace) -> int:
     # Here, not at the top: `tabular-mlops --help` imports this module and stays quick.
     from tabular_mlops.deployment.artifact import load_bundle
+    from tabular_mlops.deployment.settings import resolve, source_line
     from tabular_mlops.serving.app import Settings
-    from tabular_mlops.serving.settings import resolve, source_line
 
     from tabular_mlops.serving.sources import Source
 

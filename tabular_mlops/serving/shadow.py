@@ -42,7 +42,7 @@ def run(source: dict, log_path: str, requests, report) -> None:
     """The runner's loop, in a thread or a process: load, then score batches until STOP.
     `report(kind, detail, rows)` tells the service what happened ("ready" or a failure kind)."""
     from tabular_mlops.deployment.artifact import load_bundle
-    from tabular_mlops.serving.prediction_log import PredictionLog
+    from tabular_mlops.deployment.prediction_log import PredictionLog
     from tabular_mlops.serving.schema import Parser
     from tabular_mlops.serving.sources import load
 

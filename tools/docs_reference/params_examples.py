@@ -10,7 +10,7 @@ import yaml
 
 from tabular_mlops.config.params import load_params
 from tabular_mlops.errors import StageError
-from tabular_mlops.evaluation.metrics import FAIRNESS_GAPS, gate_metric_names
+from tabular_mlops.metrics import FAIRNESS_GAPS, gate_metric_names
 
 
 def wrong_keys(params_file: Path) -> str:

@@ -2,7 +2,7 @@
 
 Everything that ranks or compares (the leaderboard, the search, the sweep, the review, the
 gates) asks `higher_is_better` here, so no two places can disagree about a direction.
-No heavy imports: the params loader and the leaderboard stage read this module.
+It imports nothing of ours and nothing heavy: the params loader checks gate names here.
 """
 from __future__ import annotations
 

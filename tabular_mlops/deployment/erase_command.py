@@ -36,9 +36,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(arguments: argparse.Namespace) -> int:
+    from tabular_mlops.deployment.prediction_log import PredictionLog
+    from tabular_mlops.deployment.settings import resolve
     from tabular_mlops.privacy.pseudonyms import pseudonym, pseudonym_key
-    from tabular_mlops.serving.prediction_log import PredictionLog
-    from tabular_mlops.serving.settings import resolve
 
     value = read_value(arguments.value)
     settings, _ = resolve({"log": arguments.log, "key_file": arguments.key_file}, ("log", "key_file"))

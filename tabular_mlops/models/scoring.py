@@ -29,7 +29,7 @@ from sklearn.model_selection import KFold, StratifiedKFold, cross_validate
 
 from tabular_mlops.engine.cluster import fold_jobs
 from tabular_mlops.errors import StageError
-from tabular_mlops.evaluation.metrics import CV_METRICS_BY_TASK, LOWER_IS_BETTER
+from tabular_mlops.metrics import CV_METRICS_BY_TASK, LOWER_IS_BETTER
 
 SCORERS = {
     "roc_auc": "roc_auc",

@@ -1,4 +1,4 @@
-"""Where `serve` (and `score` and `erase`, which must find the same log and key) take their settings.
+"""Where `serve` (and `score`, `erase` and `export-labels`, which must find the same log and key) take their settings.
 
 Each setting comes from its flag, else its environment variable, else params.yaml's `serve:`
 block when params.yaml is in the current folder (a project), else the built-in default. A
