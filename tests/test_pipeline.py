@@ -47,8 +47,9 @@ def test_repro_from_a_fresh_clone_runs_every_stage_and_beats_080_roc_auc(reprodu
     metrics = evaluation_of(reproduced_repo)
     assert metrics["test"]["roc_auc"] > 0.80
     assert metrics["cv"]["roc_auc_mean"] > metrics["baseline"]["roc_auc"] + 0.2
-    for plot in ("sklearn/roc", "sklearn/precision_recall", "sklearn/calibration", "sklearn/confusion_matrix", "custom/importance"):
-        assert (reproduced_repo / f"metrics/evaluate/plots/{plot}.json").stat().st_size > 100
+    for plot in ("evaluate/plots/sklearn/roc", "evaluate/plots/sklearn/precision_recall", "evaluate/plots/sklearn/calibration",
+                 "evaluate/plots/sklearn/confusion_matrix", "explain/plots/custom/importance", "explain/plots/custom/explanations"):
+        assert (reproduced_repo / f"metrics/{plot}.json").stat().st_size > 100
     gates = json.loads((reproduced_repo / "metrics/gates.json").read_text())
     assert gates["passed"] and [gate["metric"] for gate in gates["gates"]] == ["over_baseline.roc_auc", "test.brier_skill"]
     card = (reproduced_repo / "metrics/model_card.md").read_text()
