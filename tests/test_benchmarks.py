@@ -23,7 +23,7 @@ def test_the_benchmark_command_writes_every_section_of_the_table(tmp_path: Path)
     assert result.returncode == 0, result.stdout + result.stderr
     text = out.read_text()
     for row in ("| (a) the same stages' main() in one process (median of 1) |", "| (b) no-op `dvc repro` (median of 5) |", "| (c) `dvc repro` after",
-                "| validate | ", "| cross_validate logistic_regression | ", "| a plain script:", "| `dvc repro` from scratch, default params |"):
+                "| validate | ", "| featurize | ", "| a plain script:", "| `dvc repro` from scratch, default params |"):
         assert row in text, row
     assert "| (a) `dvc repro` from scratch, `TABULAR_MLOPS_STAGE_SERVER=0` | not run with --small | |" in text
     validate = next(line for line in text.splitlines() if line.startswith("| validate |")).split("|")[2:4]

@@ -85,6 +85,7 @@ def serve(place: ServerPlace, stamps: dict[str, int]) -> None:
     listener.settimeout(IDLE_SECONDS)
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the kernel reaps finished children
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    compiled = False
     try:
         while True:
             try:
@@ -103,10 +104,30 @@ def serve(place: ServerPlace, stamps: dict[str, int]) -> None:
                 finally:
                     os._exit(1)
             connection.close()
+            if not compiled:  # while the first stage runs in its child, on the other core
+                compiled = True
+                compile_shap()
     finally:
         listener.close()
         place.socket.unlink(missing_ok=True)
         place.pid.unlink(missing_ok=True)
+
+
+def compile_shap() -> None:
+    """SHAP's exact and permutation explainers compile their numba code on first use, about 5 s
+    in each process; compiled here once, every stage forked later starts with it (explain's, for
+    an MLP or SVM). The code compiled is the same as a stage's own, so no result changes
+    (tests/test_stage_server.py compares the explain stage's bytes with and without the server)."""
+    try:
+        import numpy as np
+        import shap
+    except ImportError:
+        return
+    rows = np.linspace(0.0, 1.0, 12).reshape(4, 3)
+    masker = shap.maskers.Independent(rows, max_samples=len(rows))
+    total = lambda values: values.sum(axis=1)  # noqa: E731 - any model: only the explainers' own code is compiled
+    shap.PermutationExplainer(total, masker, seed=0)(rows[:1], max_evals=7, silent=True)
+    shap.ExactExplainer(total, masker)(rows[:1], max_evals=8, silent=True)
 
 
 def run_child(connection: socket.socket) -> None:
