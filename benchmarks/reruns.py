@@ -13,6 +13,7 @@ The checkout is not touched.
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import shutil
 import subprocess
@@ -99,10 +100,9 @@ def main() -> None:
 
 
 def _cpu() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip() + f", {len([1 for row in Path('/proc/cpuinfo').read_text().splitlines() if row.startswith('processor')])} cores"
-    return "unknown CPU"
+    lines = Path("/proc/cpuinfo").read_text().splitlines()
+    name = next((line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")), "unknown CPU")
+    return f"{name}, {os.cpu_count()} cores"
 
 
 if __name__ == "__main__":

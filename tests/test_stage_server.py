@@ -3,7 +3,6 @@ interpreter, and the stage cannot tell the difference (argv, folder, environment
 streams, exit code, signals, edited code, byte-identical outputs)."""
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import os
 import shutil
@@ -16,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from tabular_mlops.stage_server.client import lock_held
 from tabular_mlops.stage_server.control import running_servers, stop_servers
 from tabular_mlops.stage_server.server import _libraries_changed, library_stamps
 from tests.dvc_repo import environment
@@ -54,15 +54,6 @@ def server_env() -> dict[str, str]:
 
 def server_folder(env: dict[str, str]) -> Path:
     return Path(env["XDG_RUNTIME_DIR"]) / f"tabular-mlops-stage-server-{os.getuid()}"
-
-
-def lock_held(lock: Path) -> bool:
-    with open(lock, "a") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)  # released when the file closes
-        except BlockingIOError:
-            return True
-    return False
 
 
 @pytest.fixture

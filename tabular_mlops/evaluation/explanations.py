@@ -2,9 +2,10 @@
 
 - Permutation importance: the drop in the primary metric when one raw input column of a seeded
   sample of `evaluate.importance_rows` test rows is shuffled, `evaluate.importance_repeats` times.
-- Global explanations: the mean absolute SHAP contribution per raw input column. The explainer starts from the bundle's background (the same seeded sample of training rows,
-explanations/background.py), so these are the contributions the service and `score --explain`
-give, averaged over a seeded sample of `evaluate.explain_rows` test rows.
+- Global explanations: the mean absolute SHAP contribution per raw input column. The explainer
+  starts from the bundle's background (the same seeded sample of training rows,
+  explanations/background.py), so these are the contributions the service and `score --explain`
+  give, averaged over a seeded sample of `evaluate.explain_rows` test rows.
 """
 from __future__ import annotations
 

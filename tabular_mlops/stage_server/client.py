@@ -77,7 +77,7 @@ def run_on_server(place: ServerPlace, module: str, arguments: list[str]) -> int 
 def run_once_started(place: ServerPlace, module: str, arguments: list[str]) -> int | None:
     """Wait for a server that is starting; None when none is (or it did not start in time)."""
     deadline = time.monotonic() + STARTING_WAIT_SECONDS
-    while _server_lock_held(place) and time.monotonic() < deadline:
+    while lock_held(place.lock) and time.monotonic() < deadline:
         time.sleep(0.02)
         code = run_on_server(place, module, arguments)
         if code is not None:
@@ -85,9 +85,10 @@ def run_once_started(place: ServerPlace, module: str, arguments: list[str]) -> i
     return None
 
 
-def _server_lock_held(place: ServerPlace) -> bool:
+def lock_held(path: Path) -> bool:
+    """Whether a server holds the lock file at `path` (it takes it before importing anything)."""
     try:
-        with open(place.lock, "a") as lock:
+        with open(path, "a") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)  # released when the file closes
     except BlockingIOError:
         return True
