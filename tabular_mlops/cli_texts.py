@@ -34,6 +34,7 @@ API_KEY = ("TABULAR_MLOPS_API_KEY", "the key the service asks for in the X-API-K
 PSEUDONYM_KEY = ("TABULAR_MLOPS_PSEUDONYM_KEY", "the pseudonym key itself, at least 32 characters, used instead of the key file")
 PREDICTION_LOG = ("TABULAR_MLOPS_PREDICTION_LOG", "as --log")
 PSEUDONYM_KEY_FILE = ("TABULAR_MLOPS_PSEUDONYM_KEY_FILE", "as --key-file")
+RUNTIME = ("TABULAR_MLOPS_RUNTIME", "as --runtime")
 
 ROOT_EPILOG = """\
 exit codes:
@@ -131,7 +132,8 @@ answers {"errors": [{"field": ..., "rule": ...}]}, and never repeats a value it 
 
 Each setting comes from its flag, else its environment variable, else the serve: block of
 params.yaml when the current folder has one (a project), else the built-in default. The first
-line on standard error says which came from where.""",
+line on standard error says which came from where, the second which runtime answers: the
+bundle's compiled model (onnxruntime) or the pickled pipeline (scikit-learn), and why.""",
     examples=("tabular-mlops serve",
               "TABULAR_MLOPS_API_KEY=change-me tabular-mlops serve --model models/bundle --host 0.0.0.0 --workers 2",
               "tabular-mlops serve --stage prod --shadow-stage staging"),
@@ -139,7 +141,7 @@ line on standard error says which came from where.""",
                  ("TABULAR_MLOPS_MODEL", "as --model"), ("TABULAR_MLOPS_HOST", "as --host"), ("TABULAR_MLOPS_PORT", "as --port"),
                  ("TABULAR_MLOPS_WORKERS", "as --workers"), PREDICTION_LOG,
                  ("TABULAR_MLOPS_MAX_BODY_BYTES", "as --max-body-bytes"), ("TABULAR_MLOPS_MAX_ROWS", "as --max-rows"),
-                 PSEUDONYM_KEY_FILE,
+                 PSEUDONYM_KEY_FILE, RUNTIME,
                  ("PROMETHEUS_MULTIPROC_DIR", "with --workers above 1, the folder where workers share their metrics "
                                               "(unset: a new temporary folder)")))
 
@@ -155,7 +157,8 @@ Rejected rows are counted, not an error. With --max-reject-rate, more rejects th
 of the rows is a verdict: everything is written, then the command exits 1.""",
     examples=("tabular-mlops score data/new.csv --output data/scored.parquet",
               "tabular-mlops score data/new.csv --output data/scored.csv --max-reject-rate 0.05 --explain"),
-    environment=(PSEUDONYM_KEY, ("TABULAR_MLOPS_PSEUDONYM_KEY_FILE", "the pseudonym key file (else serve.key_file in params.yaml)")))
+    environment=(PSEUDONYM_KEY, ("TABULAR_MLOPS_PSEUDONYM_KEY_FILE", "the pseudonym key file (else serve.key_file in params.yaml)"),
+                 RUNTIME))
 
 ERASE = Help(
     summary="remove a person's records from the prediction log",

@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from tabular_mlops.compiled.compile import BOUND
 from tabular_mlops.deployment.artifact import load_bundle
 from tabular_mlops.errors import StageError
 
@@ -28,13 +29,18 @@ def bundle_copy(small_repo: Path, tmp_path: Path) -> Path:
 def test_the_bundle_scores_like_the_trained_model_at_the_evaluated_threshold(small_repo: Path) -> None:
     bundle = load_bundle(small_repo / "models/bundle", small_repo / "dvc.lock")
     test = pd.read_parquet(small_repo / "data/prepared/test.parquet")
-    output = bundle.predict(test)
     model = joblib.load(small_repo / "models/model.joblib")
     expected = model.predict_proba(test.drop(columns=["Status"]))[:, 1]
-    np.testing.assert_array_equal(output["probability"].to_numpy(), expected)
     threshold = json.loads((small_repo / "metrics/evaluate/metrics.json").read_text())["threshold"]
     assert bundle.threshold == threshold
-    assert list(output["decision"]) == ["bad" if p >= threshold else "good" for p in expected]
+    # the pickled pipeline exactly; the compiled model within the bound it was verified to at bundle time
+    pickled = load_bundle(small_repo / "models/bundle", runtime="scikit-learn").predict(test)
+    np.testing.assert_array_equal(pickled["probability"].to_numpy(), expected)
+    assert bundle.compiled is not None and bundle.runtime == {"path": "onnxruntime", "reason": None}
+    output = bundle.predict(test)
+    assert np.max(np.abs(output["probability"].to_numpy() - expected)) <= BOUND
+    for decided in (pickled, output):
+        assert list(decided["decision"]) == ["bad" if p >= threshold else "good" for p in expected]
     assert bundle.version == hashlib.sha256((small_repo / "models/model.joblib").read_bytes()).hexdigest()[:12]
     assert bundle.input_columns == [name for name in test.columns if name not in ("Status", "Marital")]  # Marital: protected
     assert bundle.contract.target == "Status" and bundle.warnings == ()

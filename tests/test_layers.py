@@ -11,7 +11,8 @@ errors.py counts as a package of its own). A package imports only from its own l
  4. features (the preprocessing) and engine (Dask partitions and the cluster)
  5. fairness, explanations, privacy: computations on values, groups and fitted pipelines
  6. models: the model pipeline, scoring and CV, the leaderboard, the search, the final fit
- 7. evaluation, reporting, experiments, project, registry: what the pipeline reports and records
+ 7. evaluation, reporting, experiments, project, registry: what the pipeline reports and records;
+    compiled: the fitted pipeline as an ONNX graph, and running it
  8. deployment: the bundle, batch scoring, the prediction log and the settings its users share
  9. monitoring, promotion: watching the deployed model, comparing a challenger with it
 10. serving: the HTTP service, which only the `serve` command starts
@@ -40,7 +41,7 @@ LAYERS: list[set[str]] = [
     {"features", "engine"},
     {"fairness", "explanations", "privacy"},
     {"models"},
-    {"evaluation", "reporting", "experiments", "project", "registry"},
+    {"evaluation", "reporting", "experiments", "project", "registry", "compiled"},
     {"deployment"},
     {"monitoring", "promotion"},
     {"serving"},

@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from tabular_mlops.cli import main
+from tabular_mlops.errors import StageError
 from tabular_mlops.serving.server import default_lock
 from tests import service as svc
 
@@ -93,8 +94,8 @@ def test_each_setting_comes_from_its_flag_else_its_variable_else_params_yaml_els
         monkeypatch.delenv(variable, raising=False)
     monkeypatch.chdir(tmp_path)
     assert resolve({}) == (BUILT_IN, {name: "built in" for name in BUILT_IN})  # no params.yaml: not a project
-    assert source_line(resolve({})[1]) == ("settings: model, host, port, workers, log, max_body_bytes, max_rows, key_file "
-                                           "built in (no params.yaml in this folder)")
+    assert source_line(resolve({})[1]) == ("settings: model, host, port, workers, log, max_body_bytes, max_rows, key_file, "
+                                           "runtime built in (no params.yaml in this folder)")
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
     params["serve"].update(max_rows=7, max_body_bytes=70, log="project.sqlite")
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
@@ -104,7 +105,16 @@ def test_each_setting_comes_from_its_flag_else_its_variable_else_params_yaml_els
     assert {name: values[name] for name in ("max_rows", "max_body_bytes", "log", "port")} == \
         {"max_rows": 11, "max_body_bytes": 90, "log": "project.sqlite", "port": 8000}
     assert source_line(sources) == ("settings: --max-rows from flags; TABULAR_MLOPS_MAX_BODY_BYTES from the environment; "
-                                    "serve.log, serve.key_file from ./params.yaml; model, host, port, workers built in")
+                                    "serve.log, serve.key_file from ./params.yaml; model, host, port, workers, runtime built in")
+
+
+def test_a_runtime_that_is_neither_auto_nor_scikit_learn_is_refused_naming_where_it_came_from(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tabular_mlops.deployment.settings import resolve
+
+    monkeypatch.setenv("TABULAR_MLOPS_RUNTIME", "onnx")
+    with pytest.raises(StageError, match="^TABULAR_MLOPS_RUNTIME: the runtime must be auto or scikit-learn; got 'onnx'$"):
+        resolve({}, ("runtime",))
+    assert resolve({"runtime": "scikit-learn"}, ("runtime",))[0] == {"runtime": "scikit-learn"}
 
 
 @pytest.mark.parametrize("variables, message", [
@@ -148,7 +158,7 @@ def test_serve_outside_a_project_takes_flags_and_variables_and_says_so(small_rep
     assert settings["lock"] is None  # the bundle is outside this folder: no dvc.lock to hold it to
     first = capsys.readouterr().err.splitlines()[0]
     assert first == ("settings: --model, --port from flags; TABULAR_MLOPS_PREDICTION_LOG, TABULAR_MLOPS_MAX_ROWS from the "
-                     "environment; host, workers, max_body_bytes, key_file built in (no params.yaml in this folder)")
+                     "environment; host, workers, max_body_bytes, key_file, runtime built in (no params.yaml in this folder)")
 
 
 def test_the_http_api_page_lists_each_setting_with_its_flag_variable_params_key_and_default() -> None:

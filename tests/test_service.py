@@ -175,7 +175,7 @@ def test_the_http_api_page_shows_the_error_bodies_the_service_answers(service, t
 def test_serve_says_which_setting_came_from_where(service) -> None:
     # The fixture passes --model and --port, its folder has a params.yaml: the rest comes from there or is built in.
     assert ("settings: --model, --port from flags; serve.log, serve.max_body_bytes, serve.max_rows, serve.key_file "
-            "from ./params.yaml; host, workers built in\n") in service.errors
+            "from ./params.yaml; host, workers, runtime built in\n") in service.errors
 
 
 def test_metrics_parse_and_count_requests(service, test_rows: pd.DataFrame) -> None:
@@ -317,6 +317,7 @@ def test_an_unexpected_error_is_a_generic_500(small_repo: Path, tmp_path: Path, 
         raise RuntimeError(f"{SECRET_TEXT} in /srv/private/path.py")
 
     monkeypatch.setattr(Bundle, "predict", broken)
+    monkeypatch.setattr(Bundle, "predict_records", broken)  # the compiled model's path
     settings = Settings(model=str(small_repo / "models/bundle"), lock=None, log=str(tmp_path / "log.sqlite"),
                         max_body_bytes=MAX_BODY, max_rows=MAX_ROWS)
     with TestClient(create_app(settings), raise_server_exceptions=False) as client:

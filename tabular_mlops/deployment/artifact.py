@@ -37,6 +37,17 @@ class Bundle:
     manifest: dict
     directory: Path
     warnings: tuple[str, ...] = field(default=())
+    compiled: object | None = None  # a compiled.runtime.CompiledModel answering in the pipeline's place, or None
+
+    @property
+    def runtime(self) -> dict:
+        """What answers: {"path": "onnxruntime" | "scikit-learn", "reason": why not compiled, or None}."""
+        if self.compiled is not None:
+            return {"path": "onnxruntime", "reason": None}
+        compiled = self.manifest.get("compiled") or {}
+        reason = compiled.get("reason") or ("the service was started with --runtime scikit-learn" if compiled.get("file")
+                                            else "the bundle has no compiled model; rebuild it with `dvc repro bundle`")
+        return {"path": "scikit-learn", "reason": reason}
 
     @property
     def version(self) -> str:
@@ -73,12 +84,14 @@ class Bundle:
                 return {column: {str(value) for value in values} for column, values in zip(columns, encoder.categories_)}
         return {}
 
-    def unseen_categories(self, inputs: pd.DataFrame) -> list[list[str]]:
-        """Per row, the columns holding a category the model never saw in training (missing values are not)."""
+    def unseen_categories(self, inputs: pd.DataFrame | list[dict]) -> list[list[str]]:
+        """Per row, the columns holding a category the model never saw in training (missing values are not).
+        `inputs`: a table, or the service's records."""
         # Plain Python over the values: a one-row request pays microseconds, not pandas' per-call milliseconds.
         flags = [[] for _ in range(len(inputs))]
         for column, seen in self.seen_categories.items():
-            for position, value in enumerate(inputs[column].tolist()):
+            values = inputs[column].tolist() if isinstance(inputs, pd.DataFrame) else [record.get(column) for record in inputs]
+            for position, value in enumerate(values):
                 if value not in seen and not _missing(value) and str(value) not in seen:
                     flags[position].append(column)
         return flags
@@ -140,26 +153,53 @@ class Bundle:
         from tabular_mlops.models.scoring import predict  # scikit-learn's metrics: only when scoring
 
         frame = inputs[self.input_columns]
-        metadata = self.manifest["model"]
+        if self.compiled is not None:
+            return pd.DataFrame(self._outputs(self.compiled.predict(self.compiled.feeds_from_frame(frame))), index=inputs.index)
         prediction = predict(self.problem, self.model, frame)
         if self.problem == "regression":
             return pd.DataFrame({"prediction": prediction}, index=inputs.index)
         if self.problem == "multiclass":
             output = prediction.rename(columns=lambda label: f"probability:{label}")
             return output.assign(decision=prediction.idxmax(axis=1).astype(str))
-        positive = metadata["positive_class"]
-        negative = next(label for label in self.contract.columns[metadata["target"]].categories if label != positive)
-        decision = np.where(decisions(self.model, frame, prediction, self.threshold) == 1, positive, negative)
+        decision = np.where(decisions(self.model, frame, prediction, self.threshold) == 1, *self._labels)
         return pd.DataFrame({"probability": prediction, "decision": decision}, index=inputs.index)
+
+    def predict_records(self, records: list[dict]) -> dict[str, list]:
+        """`predict`'s columns as lists, from the service's records: with a compiled model no DataFrame is built."""
+        if self.compiled is None:
+            raise ValueError("predict_records needs a compiled model; score a DataFrame with predict")
+        return {name: values.tolist() for name, values in self._outputs(self.compiled.predict(self.compiled.feeds_from_records(records))).items()}
+
+    @cached_property
+    def _labels(self) -> tuple[str, str]:
+        """(positive, negative) class labels of a binary model."""
+        metadata = self.manifest["model"]
+        positive = metadata["positive_class"]
+        return positive, next(label for label in self.contract.columns[metadata["target"]].categories if label != positive)
+
+    def _outputs(self, computed: np.ndarray) -> dict[str, np.ndarray]:
+        """`predict`'s columns from the compiled model's [rows, classes] probabilities or [rows, 1] values;
+        decisions as scikit-learn's path makes them (the first most probable class; the threshold)."""
+        if self.problem == "regression":
+            return {"prediction": computed[:, 0]}
+        if self.problem == "multiclass":
+            classes = self.manifest["model"]["classes"]
+            output = {f"probability:{label}": computed[:, position] for position, label in enumerate(classes)}
+            return output | {"decision": np.asarray(classes, dtype=object)[np.argmax(computed, axis=1)]}
+        probability = computed[:, 1]
+        return {"probability": probability, "decision": np.where(probability >= self.threshold, *self._labels)}
 
 
 def _missing(value: object) -> bool:
     return value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and value != value)
 
 
-def load_bundle(directory: str | Path, lock: str | Path | None = None) -> Bundle:
+def load_bundle(directory: str | Path, lock: str | Path | None = None, runtime: str = "auto", threads: int = 1) -> Bundle:
     """The bundle at `directory`, verified; with `lock` (a dvc.lock), also not stale.
 
+    `runtime` auto: its compiled model answers when the bundle has one (verified at bundle time,
+    and its sha256 checked now); scikit-learn: the pipeline always. `threads`: the compiled
+    model's (1 for a service; batch scoring may use more).
     Raises StageError with one line naming the file when anything does not match.
     """
     directory = Path(directory)
@@ -188,7 +228,22 @@ def load_bundle(directory: str | Path, lock: str | Path | None = None) -> Bundle
         package = (error.name or "").split(".")[0]
         raise StageError(f"{model_path}: the model needs the {package} package, which is not installed; "
                          f"install it with {install_command(package)}") from None
-    return Bundle(model, manifest, directory, tuple(_library_warnings(manifest["model"].get("libraries", {}))))
+    compiled = _compiled(directory, manifest, threads) if runtime == "auto" else None
+    return Bundle(model, manifest, directory, tuple(_library_warnings(manifest["model"].get("libraries", {}))), compiled)
+
+
+def _compiled(directory: Path, manifest: dict, threads: int):
+    """The bundle's compiled model, or None when it has none (the manifest says why)."""
+    spec = manifest.get("compiled") or {}
+    if not spec.get("file"):
+        return None
+    path = directory / spec["file"]
+    if not path.is_file() or sha256_of(path) != spec.get("sha256"):
+        raise StageError(f"{path}: missing, or its sha256 does not match {directory / MANIFEST_FILE}; "
+                         "refusing to load it (rebuild the bundle, or serve with --runtime scikit-learn)")
+    from tabular_mlops.compiled.runtime import CompiledModel
+
+    return CompiledModel(path.read_bytes(), threads)
 
 
 def _refuse_stale(model_path: Path, lock: Path) -> None:

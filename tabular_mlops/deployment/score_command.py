@@ -13,6 +13,8 @@ from pathlib import Path
 
 from tabular_mlops.errors import StageError, Verdict
 
+COMPILED_THREADS = 2  # the compiled model's threads for a batch: a chunk's rows split between them (benchmarks/scoring.py)
+
 # Kept apart from batch.py, which imports pandas and scikit-learn: `tabular-mlops --help` stays quick.
 
 
@@ -31,6 +33,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--scheduler", metavar="ADDRESS", help="with --engine dask: a running scheduler, e.g. tcp://10.0.0.5:8786 (default: a LocalCluster)")
     parser.add_argument("--explain", action="store_true",
                         help="add each row's explanation: output space, base value, contribution:<column>, reason_codes (refusals)")
+    parser.add_argument("--runtime", choices=["auto", "scikit-learn"],
+                        help="auto: the bundle's compiled model (ONNX) scores when it has one; scikit-learn: the pickled "
+                             "pipeline always (default: auto, or TABULAR_MLOPS_RUNTIME)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar (there is none when stderr is not a terminal)")
 
 
@@ -49,9 +54,10 @@ def run(arguments: argparse.Namespace) -> int:
         raise StageError(f"--scheduler: {error.errors()[0]['msg'].removeprefix('Value error, ')}") from None
 
     output = Path(_output(arguments))
-    key_file = resolve({}, ("key_file",))[0]["key_file"]  # the service's, so the pseudonyms match its log's
+    settings = resolve({"runtime": arguments.runtime}, ("key_file", "runtime"))[0]
+    key_file = settings["key_file"]  # the service's, so the pseudonyms match its log's
     rejects = Path(arguments.rejects) if arguments.rejects else output.with_suffix(".rejects.csv")
-    bundle = load_bundle(arguments.model)
+    bundle = load_bundle(arguments.model, runtime=settings["runtime"], threads=COMPILED_THREADS)
     for warning in bundle.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     with engine_client(engine) as client:

@@ -21,10 +21,14 @@ VARIABLES = {
     "max_body_bytes": "TABULAR_MLOPS_MAX_BODY_BYTES",
     "max_rows": "TABULAR_MLOPS_MAX_ROWS",
     "key_file": "TABULAR_MLOPS_PSEUDONYM_KEY_FILE",
+    "runtime": "TABULAR_MLOPS_RUNTIME",
 }
 BUILT_IN = {"model": "models/bundle", "host": "127.0.0.1", "port": 8000, "workers": 1, "log": "logs/predictions.sqlite",
-            "max_body_bytes": 1_000_000, "max_rows": 10_000, "key_file": "logs/pseudonym.key"}
+            "max_body_bytes": 1_000_000, "max_rows": 10_000, "key_file": "logs/pseudonym.key",
+            "runtime": "auto"}
 NUMBERS = {"port": (1, 65535), "workers": (1, None), "max_body_bytes": (1, None), "max_rows": (1, None)}
+# auto: the bundle's compiled model (model.onnx) answers when it has one; scikit-learn: the pickled pipeline always
+RUNTIMES = ("auto", "scikit-learn")
 IN_PARAMS = ("log", "max_body_bytes", "max_rows", "key_file")  # the keys of params.yaml's serve: block
 
 
@@ -50,6 +54,8 @@ def resolve(flags: dict[str, object | None], names: tuple[str, ...] = tuple(VARI
             values[name], sources[name] = BUILT_IN[name], "built in"
         if name in NUMBERS:
             values[name] = whole_number(values[name], sources[name], *NUMBERS[name])
+        if name == "runtime" and values[name] not in RUNTIMES:
+            raise StageError(f"{sources[name]}: the runtime must be {' or '.join(RUNTIMES)}; got {values[name]!r}")
     if "log" in values and "key_file" in values and Path(values["log"]) == Path(values["key_file"]):
         raise StageError(f"the pseudonym key file must be a file of its own, not the prediction log; "
                          f"got '{values['log']}' for both ({sources['log']}, {sources['key_file']})")

@@ -55,9 +55,10 @@ class Settings:
     shadow: dict | None = None  # the challenger's Source, or None
     swap_file: str | None = None  # with several workers: where a swap is announced to the others
     workers: int = 1
+    runtime: str = "auto"  # auto: the bundle's compiled model answers when it has one; scikit-learn: the pipeline
 
     def started(self) -> Source:
-        return Source(**self.source) if self.source else Source(model=self.model, lock=self.lock)
+        return Source(**{**self.source, "runtime": self.runtime}) if self.source else Source(model=self.model, lock=self.lock, runtime=self.runtime)
 
     def to_environment(self) -> None:
         os.environ[SETTINGS_VARIABLE] = json.dumps(self.__dict__)
@@ -81,7 +82,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await asyncio.gather(loading, return_exceptions=True)
         hangup_handler(asyncio.get_running_loop(), swapper)
         polling = asyncio.create_task(swapper.poll())
-        shadow = Shadow(Source(**settings.shadow), settings.log, metrics.shadow_failures) if settings.shadow else None
+        shadow = Shadow(Source(**{**settings.shadow, "runtime": settings.runtime}), settings.log, metrics.shadow_failures) if settings.shadow else None
         state["shadow"] = shadow
         yield
         polling.cancel()
@@ -111,18 +112,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         bundle = served.bundle
         if explain and served.explainer_error:
             raise RequestError([{"field": "explain", "rule": served.explainer_error}])
-        frame = parser.frame(records)
-        unseen_groups = bundle.unseen_groups(frame)
-        if unseen_groups:  # a threshold_optimizer model has no threshold for them
-            raise RequestError(unseen_groups if len(records) > 1 else [{key: value for key, value in error.items() if key != "row"}
-                                                                         for error in unseen_groups])
-        predicted = bundle.predict(frame)
-        unseen = bundle.unseen_categories(frame)
+        if bundle.compiled is not None and not explain:  # the compiled model reads the records: no DataFrame
+            columns, unseen = bundle.predict_records(records), bundle.unseen_categories(records)
+            explained = None
+        else:
+            columns, unseen, explained = _scored_frame(bundle, parser.frame(records), explain)
         ids = new_ids(len(records))
-        # Explained before the log commits (a failure logs nothing); never logged itself.
-        explained = explanations(bundle, frame, predicted["decision"].tolist() if "decision" in predicted else [None] * len(frame)) \
-            if explain else None
-        columns = {name: predicted[name].tolist() for name in predicted.columns}
         outputs = [dict(zip(columns, values), unseen_categories=flags) for *values, flags in zip(*columns.values(), unseen)]
         # Personal values, model inputs or not, are logged only as pseudonyms; protected ones as given.
         kept, subjects = split_personal(records, parser.personal, state.get("key"))
@@ -183,7 +178,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 "training_data_sha256": trained.get("training_data_sha256"), "problem": problem,
                 "target": trained["target"], "threshold": answering.get("threshold"),
                 "metrics": answering["metrics"]["test"], "params": trained.get("params", {}),
-                "registry": served.registry if served else None, "shadow": shadow.describe() if shadow else None}
+                "registry": served.registry if served else None, "shadow": shadow.describe() if shadow else None,
+                "runtime": served.bundle.runtime if served else None}
 
     @app.post("/admin/swap", summary="Serve another model: a registry stage or version, or a bundle folder",
               responses=documented(401, 403, 409, 422, 500, 503), openapi_extra={"requestBody": {
@@ -208,6 +204,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return Response(metrics.exposition(), media_type="text/plain; version=0.0.4; charset=utf-8")
 
     return app
+
+
+def _scored_frame(bundle, frame, explain: bool) -> tuple[dict[str, list], list[list[str]], list | None]:
+    """The scikit-learn path (and every explained request): the frame's columns, unseen categories, explanations."""
+    unseen_groups = bundle.unseen_groups(frame)
+    if unseen_groups:  # a threshold_optimizer model has no threshold for them
+        raise RequestError(unseen_groups if len(frame) > 1 else [{key: value for key, value in error.items() if key != "row"}
+                                                                  for error in unseen_groups])
+    predicted = bundle.predict(frame)
+    # Explained before the log commits (a failure logs nothing); never logged itself.
+    explained = explanations(bundle, frame, predicted["decision"].tolist() if "decision" in predicted else [None] * len(frame)) \
+        if explain else None
+    return {name: predicted[name].tolist() for name in predicted.columns}, bundle.unseen_categories(frame), explained
 
 
 def explain_flag(request: Request) -> bool:

@@ -37,6 +37,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--log", metavar="PATH", help="the prediction log, a SQLite file (default: logs/predictions.sqlite)")
     parser.add_argument("--max-body-bytes", metavar="N", help="larger request bodies are answered 413 (default: 1000000)")
     parser.add_argument("--max-rows", metavar="N", help="larger /predict/batch requests are answered 413 (default: 10000)")
+    parser.add_argument("--runtime", choices=["auto", "scikit-learn"],
+                        help="auto: the bundle's compiled model (ONNX) answers when it has one; scikit-learn: the pickled "
+                             "pipeline always (default: auto)")
     parser.add_argument("--key-file", metavar="PATH",
                         help="the pseudonym key, made on first use when the contract has personal columns (default: logs/pseudonym.key)")
 
@@ -58,7 +61,7 @@ def run(arguments: argparse.Namespace) -> int:
         raise StageError(f"{' and '.join(shadows)}: give one of --shadow-model, --shadow-stage or --shadow-rev")
     from_registry = arguments.stage or arguments.rev
     given, sources = resolve({name: getattr(arguments, name) for name in
-                              ("model", "host", "port", "workers", "log", "max_body_bytes", "max_rows", "key_file")})
+                              ("model", "host", "port", "workers", "log", "max_body_bytes", "max_rows", "key_file", "runtime")})
     _refuse_busy_port(given["host"], given["port"])
     source, registry = None, None
     if from_registry:
@@ -70,7 +73,7 @@ def run(arguments: argparse.Namespace) -> int:
         source = Source(stage=arguments.stage, version=arguments.rev, repo=str(Path.cwd())).to_dict()
     else:
         lock = default_lock(given["model"], arguments.lock)
-    bundle = load_bundle(given["model"], lock)
+    bundle = load_bundle(given["model"], lock, given["runtime"])
     for warning in bundle.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     if bundle.contract.personal:
@@ -80,15 +83,16 @@ def run(arguments: argparse.Namespace) -> int:
     settings = Settings(model=str(Path(given["model"]).resolve()), lock=None if lock is None else str(Path(lock).resolve()),
                         log=str(Path(given["log"]).resolve()), max_body_bytes=given["max_body_bytes"], max_rows=given["max_rows"],
                         key_file=str(Path(given["key_file"]).resolve()), source=source, shadow=_shadow(arguments),
-                        workers=given["workers"], swap_file=_swap_file(given["workers"]))
+                        workers=given["workers"], swap_file=_swap_file(given["workers"]), runtime=given["runtime"])
     settings.to_environment()
     if given["workers"] > 1 and "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
         # Set before any worker imports prometheus_client, so their samples go to shared files.
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="tabular-mlops-metrics-")
     print(source_line(sources), file=sys.stderr)
     origin = f"{registry['artifact']}@{registry['version']} ({given['model']})" if registry else given["model"]
+    runtime = bundle.runtime
     print(f"serving model {bundle.version} from {origin} on http://{given['host']}:{given['port']} "
-          f"(log: {given['log']})", file=sys.stderr)
+          f"(log: {given['log']}; {runtime['path']}{'' if runtime['reason'] is None else ': ' + runtime['reason']})", file=sys.stderr)
     del bundle  # each worker loads its own
 
     import uvicorn

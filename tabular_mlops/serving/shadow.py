@@ -49,7 +49,7 @@ def run(source: dict, log_path: str, requests, report) -> None:
     try:
         source = Source(**source)
         # Verified like the champion; no explainer: the challenger never explains.
-        bundle = load_bundle(source.model, source.lock) if source.model else load(source).bundle
+        bundle = load_bundle(source.model, source.lock, source.runtime) if source.model else load(source).bundle
         parser = Parser(bundle.contract, bundle.input_columns)
         log = PredictionLog(log_path)
         log.register_model(bundle.version, bundle.manifest["model"]["target"], bundle.manifest["contract"])

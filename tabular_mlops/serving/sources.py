@@ -28,6 +28,7 @@ class Source:
     stage: str | None = None  # a registry stage (e.g. prod): the version it points at when loaded
     version: str | None = None  # a registered version (e.g. v1.2.0)
     repo: str = "."  # the git + DVC repository that holds the registry
+    runtime: str = "auto"  # what answers: auto (the compiled model when the bundle has one) or scikit-learn
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -81,7 +82,7 @@ def load(source: Source) -> Served:
 
         registered = fetch(source.repo, stage=source.stage, version=source.version)
         directory, lock, registry = str(registered.directory), str(registered.lock), registered.describe()
-    bundle = load_bundle(directory, lock)
+    bundle = load_bundle(directory, lock, source.runtime)
     return Served(bundle, registry, warm_explainer(bundle))
 
 

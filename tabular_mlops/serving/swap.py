@@ -18,6 +18,7 @@ import json
 import logging
 import os
 import uuid
+from dataclasses import replace
 from pathlib import Path
 
 from tabular_mlops.errors import StageError
@@ -87,7 +88,7 @@ class Swapper:
                 pass  # StageError logged by swap; the others: a file being replaced, read next time
 
     def _prepared(self, source: Source) -> Served:
-        served = load(source)
+        served = load(replace(source, runtime=self.started.runtime))  # a swap keeps serve's --runtime
         same_requests(self.state["served"].bundle, served.bundle)
         bundle = served.bundle
         self.state["log"].register_model(bundle.version, bundle.manifest["model"]["target"], bundle.manifest["contract"])
