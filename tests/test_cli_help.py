@@ -74,8 +74,8 @@ def test_serve_help_lists_every_endpoint_and_every_variable_it_reads(capsys: pyt
     assert listed >= {API_KEY_VARIABLE, KEY_VARIABLE, *VARIABLES.values()}
 
 
-def test_erase_and_score_help_list_the_variables_that_find_the_log_and_the_key(capsys: pytest.CaptureFixture) -> None:
+def test_erase_and_score_help_list_the_variables_that_find_the_log_the_key_and_the_runtime(capsys: pytest.CaptureFixture) -> None:
     erase = {line.split()[0] for line in section(help_text(("erase",), capsys), "environment variables")}
     score = {line.split()[0] for line in section(help_text(("score",), capsys), "environment variables")}
     assert erase == {"TABULAR_MLOPS_PSEUDONYM_KEY", "TABULAR_MLOPS_PSEUDONYM_KEY_FILE", "TABULAR_MLOPS_PREDICTION_LOG"}
-    assert score == {"TABULAR_MLOPS_PSEUDONYM_KEY", "TABULAR_MLOPS_PSEUDONYM_KEY_FILE"}
+    assert score == {"TABULAR_MLOPS_PSEUDONYM_KEY", "TABULAR_MLOPS_PSEUDONYM_KEY_FILE", "TABULAR_MLOPS_RUNTIME"}
