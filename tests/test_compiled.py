@@ -188,3 +188,59 @@ def test_verification_refuses_a_graph_that_differs():
         verify(compiled, pipeline, "classification", hard_rows(13), 0.5)
     checked = verify(CompiledModel(compile_pipeline(pipeline, "classification").SerializeToString()), pipeline, "classification", hard_rows(13), 0.5)
     assert checked["max_abs_difference"] <= BOUND and checked["decisions_differing"] == 0
+
+
+@pytest.mark.parametrize("family", ["random_forest", "hist_gradient_boosting"])
+def test_trees_of_a_single_leaf_compile(family):
+    """A constant target grows trees without a split: TreeEnsemble still needs a node per tree."""
+    train = table(200, seed=2)
+    pipeline = family_pipeline(params(family, "regression"), contract("regression"), family)
+    pipeline.fit(train, pd.Series(np.full(len(train), 3.5), name="y"))
+    assert_same(pipeline, "regression", hard_rows(14))
+
+
+def test_the_signed_log_matches_scikit_learns_to_the_bit():
+    """A tree's threshold may equal a training value: one ulp would send the row down the other branch."""
+    from tabular_mlops.compiled.graph import Graph
+    from tabular_mlops.compiled.preprocessing import _log1p
+    from tabular_mlops.features.transformers import signed_log
+
+    rng = np.random.default_rng(0)
+    values = np.concatenate([rng.normal(0, 1, 20000) * 10.0 ** rng.integers(-300, 300, 20000), rng.integers(-10**6, 10**6, 20000),
+                             [0.0, -0.0, 1.0, -1.0, 0.5, 2.0 ** -1074, 1.7976931348623157e308, -1.7976931348623157e308,
+                              np.sqrt(0.5) - 1, np.sqrt(2) - 1, np.inf, -np.inf, np.nan]]).reshape(-1, 1)
+    graph = Graph()
+    column = graph.input("numeric", 11, 1)
+    output = graph.node("Mul", graph.node("Sign", column), _log1p(graph, graph.node("Abs", column)))
+    compiled = CompiledModel(graph.model(output, 1, {"tabular_mlops.inputs": '{"numeric": ["x"]}'}).SerializeToString())
+    np.testing.assert_array_equal(compiled.predict({"numeric": values}), signed_log(values))
+
+
+@pytest.fixture(scope="module")
+def credit() -> tuple[pd.DataFrame, pd.Series, list[str]]:
+    """The bundled table as validate types it, with params.yaml's model inputs and target."""
+    from tabular_mlops.data.contract import read_contract
+    from tabular_mlops.data.tables import read_table
+    from tabular_mlops.data.validation import validate_table
+
+    settings = Params.model_validate(yaml.safe_load((ROOT / "params.yaml").read_text(encoding="utf-8")))
+    contract_ = read_contract(ROOT / settings.data.contract)
+    table_ = validate_table(read_table(ROOT / settings.data.path), contract_, settings.data.path)
+    inputs = list(contract_.features(settings.data.drop_columns))
+    target_ = (table_[contract_.target] == settings.data.positive_class).astype(int)
+    return table_[inputs], target_, inputs
+
+
+@pytest.mark.parametrize("family", CLASSIFIERS)
+def test_every_family_trained_on_the_bundled_table_compiles_within_the_bound(family, credit):
+    """params.yaml's own settings on real data: money columns with repeated values, where a
+    gradient-boosting threshold can be a training value itself (the signed log must match to the bit)."""
+    rows, labels, _ = credit
+    settings = Params.model_validate(yaml.safe_load((ROOT / "params.yaml").read_text(encoding="utf-8")))
+    from tabular_mlops.data.contract import read_contract
+
+    pipeline = family_pipeline(settings, read_contract(ROOT / settings.data.contract), family)
+    pipeline.fit(rows.iloc[:3000], labels.iloc[:3000])
+    checked = verify(CompiledModel(compile_pipeline(pipeline, "classification").SerializeToString()), pipeline,
+                     "classification", rows.iloc[3000:], 0.3)
+    assert checked["rows"] == len(rows) - 3000 and checked["max_abs_difference"] <= BOUND

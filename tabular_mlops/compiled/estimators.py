@@ -83,51 +83,54 @@ class _Trees:
     """TreeEnsemble's flat arrays: interior nodes and leaves of every tree, one target per leaf."""
 
     def __init__(self) -> None:
-        self.features, self.splits, self.true_ids, self.true_leafs, self.false_ids, self.false_leafs = [], [], [], [], [], []
-        self.missing_true, self.roots, self.leaf_targets, self.leaf_weights = [], [], [], []
+        self.parts: dict[str, list[np.ndarray]] = {name: [] for name in (
+            "features", "splits", "true_ids", "true_leafs", "false_ids", "false_leafs", "missing_true", "leaf_targets", "leaf_weights")}
+        self.roots: list[int] = []
+        self.nodes = self.leaves = 0
 
     def add(self, feature, threshold, left, right, is_leaf, missing_left, leaf_value, target: int) -> None:
         """One tree in scikit-learn's arrays (node i goes left when x <= threshold[i]); its leaves
-        add leaf_value[i] to output `target`."""
-        nodes, leaves = {}, {}
-        for index in range(len(feature)):
-            (leaves if is_leaf[index] else nodes)[index] = None
-        base_node, base_leaf = len(self.features), len(self.leaf_weights)
-        node_ids = {index: base_node + position for position, index in enumerate(nodes)}
-        leaf_ids = {index: base_leaf + position for position, index in enumerate(leaves)}
-        for index in leaves:
-            self.leaf_targets.append(target)
-            self.leaf_weights.append(float(leaf_value[index]))
-        if not nodes:  # a tree of one leaf: a split whose two branches reach it
-            self.roots.append(len(self.features))
-            self._node(0, 0.0, leaf_ids[0], True, leaf_ids[0], True, False)
-            return
-        self.roots.append(node_ids[0])
-        for index in nodes:
-            low, high = int(left[index]), int(right[index])
-            self._node(int(feature[index]), float(threshold[index]), node_ids.get(low, leaf_ids.get(low)), low in leaf_ids,
-                       node_ids.get(high, leaf_ids.get(high)), high in leaf_ids, bool(missing_left[index]))
-
-    def _node(self, feature, split, true_id, true_leaf, false_id, false_leaf, missing_true) -> None:
-        self.features.append(feature)
-        self.splits.append(split)
-        self.true_ids.append(true_id)
-        self.true_leafs.append(int(true_leaf))
-        self.false_ids.append(false_id)
-        self.false_leafs.append(int(false_leaf))
-        self.missing_true.append(int(missing_true))
+        add leaf_value[i] to output `target`. Vectorised: a forest of a million nodes takes a second."""
+        is_leaf = np.asarray(is_leaf, dtype=bool)
+        # each of scikit-learn's node indices -> its position among the interior nodes, or among the leaves
+        position = np.where(is_leaf, np.cumsum(is_leaf) - 1, np.cumsum(~is_leaf) - 1) + np.where(is_leaf, self.leaves, self.nodes)
+        leaves = np.flatnonzero(is_leaf)
+        self.parts["leaf_targets"].append(np.full(len(leaves), target, dtype=np.int64))
+        self.parts["leaf_weights"].append(np.asarray(leaf_value, dtype=np.float64)[leaves])
+        interior = np.flatnonzero(~is_leaf)
+        if not len(interior):  # a tree of one leaf: a split whose two branches reach it
+            interior, left, right, is_leaf = np.array([0]), np.array([0]), np.array([0]), np.array([True])
+            feature, threshold, missing_left = np.array([0]), np.array([0.0]), np.array([0])
+            position = np.array([self.leaves])
+        self.roots.append(self.nodes)  # scikit-learn's root is node 0, the first interior node
+        low, high = np.asarray(left)[interior], np.asarray(right)[interior]
+        self.parts["features"].append(np.asarray(feature)[interior].astype(np.int64))
+        self.parts["splits"].append(np.asarray(threshold, dtype=np.float64)[interior])
+        self.parts["true_ids"].append(position[low].astype(np.int64))
+        self.parts["true_leafs"].append(is_leaf[low].astype(np.int64))
+        self.parts["false_ids"].append(position[high].astype(np.int64))
+        self.parts["false_leafs"].append(is_leaf[high].astype(np.int64))
+        self.parts["missing_true"].append(np.asarray(missing_left)[interior].astype(np.int64))
+        self.nodes += len(interior)
+        self.leaves += len(leaves)
+        if self.nodes + self.leaves > MAX_TREE_NODES:
+            raise NotCompilable(f"the trees have more than {MAX_TREE_NODES:,} nodes: their graph would pass ONNX's 2 GB limit")
 
     def node(self, graph: Graph, features: str, targets: int) -> str:
         graph.opsets["ai.onnx.ml"] = max(graph.opsets.get("ai.onnx.ml", 0), 5)
+        flat = {name: np.concatenate(arrays) for name, arrays in self.parts.items()}
         return graph.node(
             "TreeEnsemble", features, domain="ai.onnx.ml", n_targets=targets, aggregate_function=1,  # SUM
-            post_transform=0, tree_roots=self.roots, nodes_featureids=self.features,
-            nodes_modes=numpy_helper.from_array(np.zeros(len(self.features), dtype=np.uint8)),  # BRANCH_LEQ
-            nodes_splits=numpy_helper.from_array(np.asarray(self.splits, dtype=np.float64)),
-            nodes_truenodeids=self.true_ids, nodes_trueleafs=self.true_leafs,
-            nodes_falsenodeids=self.false_ids, nodes_falseleafs=self.false_leafs,
-            nodes_missing_value_tracks_true=self.missing_true, leaf_targetids=self.leaf_targets,
-            leaf_weights=numpy_helper.from_array(np.asarray(self.leaf_weights, dtype=np.float64)))
+            post_transform=0, tree_roots=self.roots, nodes_featureids=flat["features"].tolist(),
+            nodes_modes=numpy_helper.from_array(np.zeros(self.nodes, dtype=np.uint8)),  # BRANCH_LEQ
+            nodes_splits=numpy_helper.from_array(flat["splits"]),
+            nodes_truenodeids=flat["true_ids"].tolist(), nodes_trueleafs=flat["true_leafs"].tolist(),
+            nodes_falsenodeids=flat["false_ids"].tolist(), nodes_falseleafs=flat["false_leafs"].tolist(),
+            nodes_missing_value_tracks_true=flat["missing_true"].tolist(), leaf_targetids=flat["leaf_targets"].tolist(),
+            leaf_weights=numpy_helper.from_array(flat["leaf_weights"]))
+
+
+MAX_TREE_NODES = 40_000_000  # about 50 bytes each in the graph
 
 
 def _forest(graph: Graph, forest, features: str, problem: str) -> str:

@@ -16,7 +16,7 @@ from sklearn.preprocessing import FunctionTransformer, MinMaxScaler, OneHotEncod
 
 from tabular_mlops.compiled.graph import DOUBLE, STRING, Graph, NotCompilable
 from tabular_mlops.compiled.runtime import MISSING
-from tabular_mlops.features.transformers import DatetimeParts, OutlierClipper, signed_log
+from tabular_mlops.features.transformers import LN2_HIGH, LN2_LOW, LOG_POLYNOMIAL, DatetimeParts, OutlierClipper, signed_log
 
 BRANCH_TYPES = {"numeric": DOUBLE, "categorical": STRING, "datetime": DOUBLE}
 
@@ -48,8 +48,7 @@ def _step(graph: Graph, step, values: str, where: str) -> str:
     if isinstance(step, FunctionTransformer):
         if step.func is not signed_log or step.kw_args:
             raise NotCompilable(f"{where}: a FunctionTransformer of {getattr(step.func, '__name__', step.func)!r} has no ONNX form here")
-        # sign(x) * log(1 + |x|); NaN and inf pass through as in signed_log
-        return graph.node("Mul", graph.node("Sign", values), graph.node("Log", graph.node("Add", graph.node("Abs", values), graph.constant(1.0))))
+        return graph.node("Mul", graph.node("Sign", values), _log1p(graph, graph.node("Abs", values)))
     if isinstance(step, SimpleImputer):
         return _impute(graph, step, values, where)
     if isinstance(step, StandardScaler):
@@ -72,6 +71,44 @@ def _clip(graph: Graph, clipper: OutlierClipper, values: str) -> str:
         return values
     clipped = graph.node("Min", graph.node("Max", values, graph.constant(clipper.lower_)), graph.constant(clipper.upper_))
     return graph.node("Where", graph.node("IsNaN", values), values, clipped)  # np.clip keeps NaN
+
+
+def _log1p(graph: Graph, a: str) -> str:
+    """features/transformers.py's _log1p, operation for operation, so the bits match: a tree's
+    threshold may be a training value itself, and one ulp would send a row down the other branch.
+    frexp has no ONNX operator: k comes from the natural log, corrected so the mantissa lies in
+    [1/2, 1); dividing by powers of two is exact."""
+    def c(value: float) -> str:
+        return graph.constant(float(value))
+
+    add, sub, mul, div = (lambda x, y: graph.node("Add", x, y)), (lambda x, y: graph.node("Sub", x, y)), \
+        (lambda x, y: graph.node("Mul", x, y)), (lambda x, y: graph.node("Div", x, y))
+    where, less = (lambda condition, x, y: graph.node("Where", condition, x, y)), (lambda x, y: graph.node("Less", x, y))
+    u = add(c(1.0), a)
+    lost = div(where(less(a, c(1.0)), sub(a, sub(u, c(1.0))), sub(c(1.0), sub(u, a))), u)
+    finite = graph.node("Not", graph.node("Or", graph.node("IsNaN", u), graph.node("IsInf", u)))
+    safe = where(finite, u, c(1.0))  # NaN and inf take the last line's branch
+    k = add(graph.node("Floor", div(graph.node("Log", safe), c(np.log(2.0)))), c(1.0))
+
+    def scaled(k_: str) -> str:  # safe / 2**k in two exact steps (2**1024 would overflow)
+        half = graph.node("Floor", div(k_, c(2.0)))
+        return div(div(safe, graph.node("Pow", c(2.0), half)), graph.node("Pow", c(2.0), sub(k_, half)))
+
+    mantissa = scaled(k)
+    k = add(k, sub(graph.node("Cast", graph.node("GreaterOrEqual", mantissa, c(1.0)), to=DOUBLE),
+                   graph.node("Cast", less(mantissa, c(0.5)), to=DOUBLE)))
+    mantissa = scaled(k)
+    low = less(mantissa, c(np.sqrt(0.5)))
+    f = sub(where(low, mul(c(2.0), mantissa), mantissa), c(1.0))
+    k = where(low, sub(k, c(1.0)), k)
+    s = div(f, add(c(2.0), f))
+    z = mul(s, s)
+    w = mul(z, z)
+    p1, p2, p3, p4, p5, p6, p7 = (c(value) for value in LOG_POLYNOMIAL)
+    r = add(mul(z, add(p1, mul(w, add(p3, mul(w, add(p5, mul(w, p7))))))), mul(w, add(p2, mul(w, add(p4, mul(w, p6))))))
+    half_f_squared = mul(mul(c(0.5), f), f)
+    result = sub(mul(k, c(LN2_HIGH)), sub(sub(half_f_squared, add(mul(s, add(half_f_squared, r)), add(mul(k, c(LN2_LOW)), lost))), f))
+    return where(graph.node("IsNaN", a), a, where(graph.node("IsInf", a), a, result))
 
 
 def _impute(graph: Graph, imputer: SimpleImputer, values: str, where: str) -> str:
