@@ -87,9 +87,17 @@ def higher_is_better(reported: str) -> bool:
     return BY_NAME[name.removesuffix("_mean")].higher_is_better
 
 
+# Binary classification's operating point (at the chosen threshold, on the test split) and calibration,
+# each with its interval's bounds (evaluate.confidence): a screening model may require, e.g.,
+# operating_point.sensitivity_low >= 0.9, or calibration.slope between 0.8 and 1.2.
+BINARY_GATES = [f"{section}.{name}{bound}" for section, names in (("operating_point", ("sensitivity", "specificity", "precision", "npv")),
+                                                                   ("calibration", ("intercept", "slope")))
+                for name in names for bound in ("", "_low", "_high")] + ["operating_point.net_benefit"]
+
+
 def gate_metric_names(task: str, nested_cv: bool = False) -> list[str]:
     """What a gate may name; nested_cv.* only when evaluate.nested_cv writes it."""
     test = [f"test.{m}" for m in METRICS_BY_TASK[task]]
     sections = ("cv", "nested_cv") if nested_cv else ("cv",)
     cv = [f"{section}.{m}_{stat}" for section in sections for m in CV_METRICS_BY_TASK[task] for stat in ("mean", "std")]
-    return test + cv + [f"over_baseline.{m}" for m in METRICS_BY_TASK[task]]
+    return test + cv + [f"over_baseline.{m}" for m in METRICS_BY_TASK[task]] + (BINARY_GATES if task == "classification" else [])

@@ -10,7 +10,8 @@ import yaml
 from dvclive import Live
 from sklearn.linear_model import LinearRegression, LogisticRegression
 
-from tabular_mlops.evaluation.diagnostics import choose_threshold, importance, log_plots, round_plot_files, segments
+from tabular_mlops.evaluation.diagnostics import importance, log_plots, round_plot_files, segments
+from tabular_mlops.evaluation.operating_point import choose_threshold
 from tabular_mlops.config.params import DataParams, ThresholdParams
 
 # Out-of-fold probabilities of five training rows; the two positives score 0.4 and 0.8.
@@ -250,7 +251,8 @@ def test_write_live_writes_the_bytes_dvclives_own_live_writes_inside_a_dvc_repos
     params = SimpleNamespace(data=DataParams(path="t.csv", target="y", task="classification", positive_class="bad", contract="c.yaml"))
     target = pd.Series([0, 1, 0, 1, 1, 0])
     evaluation = SimpleNamespace(sections={"test": {"roc_auc": 0.8123456789}}, threshold=0.5,
-                                 prediction=np.array([0.1, 0.8, 0.3, 0.6, 0.9, 0.4]))
+                                 prediction=np.array([0.1, 0.8, 0.3, 0.6, 0.9, 0.4]),
+                                 curve=[{"threshold": 0.1, "model": 0.4, "treat_all": 0.44, "treat_none": 0.0}])
     importance = [{"column": "Age", "importance": 0.01}]
     explanations = {"output_space": "log_odds", "columns": [{"column": "Age", "mean_abs_contribution": 0.2}]}
 
@@ -263,7 +265,8 @@ def test_write_live_writes_the_bytes_dvclives_own_live_writes_inside_a_dvc_repos
     ours = written("ours")
     monkeypatch.setattr(live, "_PipelineLive", Live)
     dvclives = written("dvclive")
-    assert {"live/dvc.yaml", "live/plots/sklearn/roc.json", "explain/dvc.yaml", "explain/plots/custom/explanations.json"} <= set(ours)
+    assert {"live/dvc.yaml", "live/plots/sklearn/roc.json", "live/plots/custom/decision_curve.json", "explain/dvc.yaml",
+            "explain/plots/custom/explanations.json"} <= set(ours)
     assert ours == dvclives
     # no metric through dvclive: its dvc.yaml would make metrics.json a DVC metric (`dvc metrics show` lists the headline)
     assert "metrics" not in yaml.safe_load(ours["live/dvc.yaml"]) and "live/metrics.json" not in ours

@@ -52,12 +52,15 @@ def test_every_gate_metric_that_dvc_exp_show_lists_is_where_headline_column_says
                "over_baseline": {name: index / 1000 for index, name in enumerate(names)},
                "fairness": {"Age": {gap: 0.25 for gap in FAIRNESS_GAPS.get(task, FAIRNESS_GAPS["classification"])}}}
     metrics["nested_cv"] = metrics["cv"]
+    if task == "classification":
+        metrics["operating_point"] = {rate: 0.5 + index / 100 for index, rate in enumerate(("sensitivity", "specificity", "precision", "npv", "net_benefit"))}
+        metrics["calibration"] = {"intercept": -0.1, "slope": 0.9}
     rows = evaluation_rows(metrics)
     gaps = [f"fairness.Age.{gap}" for gap in metrics["fairness"]["Age"]]
     for name in gate_metric_names(task, nested_cv=True) + gaps:
         column = headline_column(name)
-        if name.endswith("_std"):
-            assert column is None, name  # a spread: in metrics/evaluate/metrics.json only
+        if name.endswith(("_std", "_low", "_high")):
+            assert column is None, name  # a spread or an interval's bound: in metrics/evaluate/metrics.json only
             continue
         path, key = column.rsplit(":", 1)
         assert path.startswith("metrics/evaluation/") and rows[path.removeprefix("metrics/evaluation/")][key] == metric_value(metrics, name)

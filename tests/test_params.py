@@ -9,7 +9,7 @@ from tabular_mlops.config.params import Params, load_params
 from tabular_mlops.config.train_params import CLASSIFIERS, REGRESSORS, ModelName
 from tabular_mlops.errors import StageError
 from tabular_mlops.families.registry import BY_NAME
-from tabular_mlops.metrics import CV_METRICS_BY_TASK, METRICS_BY_TASK, gate_metric_names
+from tabular_mlops.metrics import BINARY_GATES, CV_METRICS_BY_TASK, METRICS_BY_TASK, gate_metric_names
 
 REPO_PARAMS = Path(__file__).resolve().parents[1] / "params.yaml"
 
@@ -330,7 +330,8 @@ def test_segment_column_equal_to_the_target_is_refused(write_params):
 @pytest.mark.parametrize("method", ["top_k", None])
 def test_unknown_threshold_method_is_refused(write_params, method):
     path = write_params(lambda raw: raw["evaluate"]["threshold"].update(method=method))
-    with pytest.raises(StageError, match=r"key 'evaluate\.threshold\.method' must be 'fixed', 'max_f1' or 'min_cost'"):
+    with pytest.raises(StageError, match=r"key 'evaluate\.threshold\.method' must be 'fixed', 'max_f1', 'min_cost', 'min_sensitivity', "
+                                         r"'min_specificity' or 'min_precision'"):
         load_params(path)
 
 
@@ -346,7 +347,8 @@ def test_gate_metric_names_cover_test_cv_and_over_baseline_for_each_task():
     assert {"test.roc_auc", "test.brier", "cv.accuracy_mean", "cv.f1_macro_std", "over_baseline.log_loss"} <= set(multiclass)
     assert "test.average_precision" not in multiclass and "test.f1" not in multiclass
     for task in ("classification", "multiclass", "regression"):
-        assert len(gate_metric_names(task)) == 2 * len(METRICS_BY_TASK[task]) + 2 * len(CV_METRICS_BY_TASK[task])
+        binary = len(BINARY_GATES) if task == "classification" else 0  # the operating point and calibration
+        assert len(gate_metric_names(task)) == 2 * len(METRICS_BY_TASK[task]) + 2 * len(CV_METRICS_BY_TASK[task]) + binary
 
 
 @pytest.mark.parametrize("positive_class", ["bad", None])

@@ -157,10 +157,27 @@ class LeaderboardParams(Section):
 class ThresholdParams(Section):
     """How the decision threshold is chosen, always on out-of-fold training predictions."""
 
-    method: Literal["fixed", "max_f1", "min_cost"]  # max_f1: the best F1; min_cost: the lowest total cost of errors
+    # max_f1: the best F1; min_cost: the lowest total cost of errors; min_sensitivity, min_specificity,
+    # min_precision: the threshold that reaches `target` of that rate and gives up least of the other side
+    method: Literal["fixed", "max_f1", "min_cost", "min_sensitivity", "min_specificity", "min_precision"]
     value: float = Field(gt=0, lt=1)  # used by "fixed"
     cost_false_positive: float = Field(ge=0)  # used by "min_cost"
     cost_false_negative: float = Field(ge=0)  # used by "min_cost"
+    target: float = Field(default=0.95, gt=0, le=1)  # used by "min_sensitivity", "min_specificity" and "min_precision"
+
+
+class DecisionCurveParams(Section):
+    """The threshold probabilities a decision curve covers (binary classification)."""
+
+    start: float = Field(default=0.01, gt=0, lt=1)
+    stop: float = Field(default=0.6, gt=0, lt=1)
+    step: float = Field(default=0.01, gt=0, lt=1)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "DecisionCurveParams":
+        if self.stop < self.start:
+            raise ValueError(f"evaluate.decision_curve.stop must be at least start ({self.start:g}); got {self.stop:g}")
+        return self
 
 
 class EvaluateParams(Section):
@@ -170,6 +187,9 @@ class EvaluateParams(Section):
     cv_folds: int = Field(ge=2)  # k-fold cross-validation of the whole pipeline on the training split
     n_jobs: int = Field(ge=1)  # CV folds in parallel; never changes a result
     threshold: ThresholdParams
+    # binary classification: the intervals of the operating point's rates and of the calibration intercept and slope
+    confidence: float = Field(default=0.95, gt=0, lt=1)
+    decision_curve: DecisionCurveParams = Field(default_factory=DecisionCurveParams)
     importance_repeats: int = Field(ge=1)  # permutation importance: shuffles per column
     # permutation importance on a seeded sample of at most this many test rows (null: every row)
     importance_rows: Optional[int] = Field(default=20_000, ge=1)

@@ -1,7 +1,7 @@
 """Where the model errs: the decision threshold, permutation importance, metrics per segment, plots.
 
-- The decision threshold is chosen on out-of-fold predictions of the training split (never
-  on the test split), by `evaluate.threshold`; accuracy, F1 and the confusion matrix use it.
+- The decision threshold (operating_point.py) is chosen on out-of-fold predictions of the
+  training split, never on the test split; accuracy, F1 and the confusion matrix use it.
 - Cross-validation clones the whole pipeline, so every fold refits its preprocessing.
 - Permutation importance shuffles each raw input column of the test split.
 - Metrics per value of `data.segment_column` show gaps between groups.
@@ -19,30 +19,11 @@ from dvclive import Live
 from sklearn.base import BaseEstimator
 from sklearn.inspection import permutation_importance
 
-from tabular_mlops.config.params import Params, ThresholdParams
+from tabular_mlops.config.params import Params
 from tabular_mlops.files import read_json, write_text
 from tabular_mlops.metrics import PRIMARY_METRIC
 from tabular_mlops.models.budget import screening_sample
 from tabular_mlops.models.scoring import DIGITS, decide, rounded, score, scorer
-
-CANDIDATE_THRESHOLDS = np.round(np.linspace(0.01, 0.99, 99), 2)
-
-
-def choose_threshold(target: pd.Series, probability: np.ndarray, spec: ThresholdParams) -> float:
-    """fixed: the given value; max_f1: the best F1; min_cost: the lowest FP/FN cost (first on ties)."""
-    if spec.method == "fixed":
-        return spec.value
-    decided = probability[None, :] >= CANDIDATE_THRESHOLDS[:, None]
-    positive = target.to_numpy()[None, :] == 1
-    true_positive = (decided & positive).sum(axis=1)
-    false_positive = (decided & ~positive).sum(axis=1)
-    false_negative = (~decided & positive).sum(axis=1)
-    if spec.method == "max_f1":
-        f1 = 2 * true_positive / np.maximum(2 * true_positive + false_positive + false_negative, 1)
-        return float(CANDIDATE_THRESHOLDS[np.argmax(f1)])
-    cost = spec.cost_false_positive * false_positive + spec.cost_false_negative * false_negative
-    return float(CANDIDATE_THRESHOLDS[np.argmin(cost)])
-
 
 def cv_rows(params: Params, inputs: pd.DataFrame, target: pd.Series) -> tuple[pd.DataFrame, pd.Series]:
     """The training rows that evaluate's CV uses: above leaderboard.sample_rows, the leaderboard's
@@ -88,7 +69,8 @@ def segments(task: str, groups: pd.Series, target: pd.Series, prediction: np.nda
     return rows
 
 
-def log_plots(live: Live, params: Params, target: pd.Series, prediction: np.ndarray | pd.DataFrame, threshold: float) -> None:
+def log_plots(live: Live, params: Params, target: pd.Series, prediction: np.ndarray | pd.DataFrame, threshold: float,
+              curve: list[dict] | None = None) -> None:
     """The task's plots; dvclive declares each one (data file, template, axes, title) in the
     dvc.yaml it writes, so `dvc plots show` draws only plots whose data this run wrote."""
     if params.data.problem == "multiclass":
@@ -108,6 +90,10 @@ def log_plots(live: Live, params: Params, target: pd.Series, prediction: np.ndar
     decided = np.where(prediction >= threshold, positive, f"not {positive}")
     live.log_sklearn_plot("confusion_matrix", labels, decided, name="confusion_matrix.json",
                           title="Confusion matrix at the chosen threshold, test split")
+    if curve:
+        live.log_plot("decision_curve", pd.DataFrame(curve).round(DIGITS), x="threshold", y=["model", "treat_all", "treat_none"],
+                      template="linear", title="Decision curve: net benefit by threshold probability, test split",
+                      x_label="threshold probability", y_label="net benefit")
 
 
 def round_plot_files(directory: str | Path) -> None:

@@ -17,7 +17,9 @@ import pandas as pd
 
 from tabular_mlops.config.params import Params
 from tabular_mlops.data.contract import Contract
-from tabular_mlops.evaluation.diagnostics import choose_threshold, cv_rows, segments
+from tabular_mlops.evaluation.calibration import calibration
+from tabular_mlops.evaluation.diagnostics import cv_rows, segments
+from tabular_mlops.evaluation.operating_point import choose_threshold
 from tabular_mlops.fairness.groups import group_labels
 from tabular_mlops.fairness.metrics import group_report
 from tabular_mlops.metrics import FAIRNESS_GAPS
@@ -63,7 +65,23 @@ def fairness_reports(params: Params, contract: Contract, inputs: pd.DataFrame, t
         reports[column] = {"bands": contract.columns[column].bands, **group_report(
             task, target.to_numpy(), np.asarray(prediction), decided, groups, min_group_rows=spec.min_group_rows,
             bootstrap_rounds=spec.bootstrap_rounds, confidence=spec.confidence, seed=params.seed)}
+        if task == "classification":
+            add_group_calibration(reports[column]["groups"], groups, target.to_numpy(), np.asarray(prediction), spec.confidence)
     return reports
+
+
+def add_group_calibration(entries: list[dict], groups: pd.Series, target: np.ndarray, probability: np.ndarray, confidence: float) -> None:
+    """Each compared group's calibration intercept and slope (calibration.py), with Wald intervals,
+    beside its other figures: a model calibrated overall may be too confident for one group."""
+    labels = groups.to_numpy()
+    for entry in entries:
+        if entry["status"] != "ok":
+            continue
+        inside = labels == entry["group"]
+        figures = calibration(target[inside], probability[inside], confidence)
+        for name in ("intercept", "slope"):
+            entry["metrics"][f"calibration_{name}"] = {key: None if figures[name + suffix] is None else round(figures[name + suffix], 6)
+                                                       for key, suffix in (("value", ""), ("low", "_low"), ("high", "_high"))}
 
 
 def gap_metrics(task: str, reports: dict) -> dict:

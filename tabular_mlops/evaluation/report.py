@@ -16,18 +16,25 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 
 from tabular_mlops.config.params import Params
-from tabular_mlops.evaluation.diagnostics import choose_threshold, cv_rows, log_plots
+from tabular_mlops.evaluation.calibration import calibration
+from tabular_mlops.evaluation.decision_curve import decision_curve, net_benefit, summary, threshold_range
+from tabular_mlops.evaluation.diagnostics import cv_rows, log_plots
+from tabular_mlops.evaluation.operating_point import choose_threshold, operating_point
 from tabular_mlops.evaluation.live import write_plots
 from tabular_mlops.files import write_text
-from tabular_mlops.models.scoring import cross_validated_predictions, holdout_sections, predict, rounded
+from tabular_mlops.models.scoring import DIGITS, cross_validated_predictions, holdout_sections, predict, rounded
 from tabular_mlops.progress import Progress
+
+
+BINARY_SECTIONS = ("operating_point", "calibration", "decision_curve")  # binary classification only; a figure may be None
 
 
 @dataclass(frozen=True)
 class Evaluation:
-    sections: dict[str, dict]  # test, cv, baseline, over_baseline
+    sections: dict[str, dict]  # test, cv, baseline, over_baseline; binary: BINARY_SECTIONS too
     threshold: float  # chosen on out-of-fold training predictions (binary); 0.5 and unused otherwise
     prediction: np.ndarray | pd.DataFrame  # on the test split
+    curve: list[dict] | None = None  # binary: the decision curve (decision_curve.py), a plot of its own
 
 
 def evaluate_model(params: Params, model: BaseEstimator, train: tuple[pd.DataFrame, pd.Series],
@@ -42,13 +49,28 @@ def evaluate_model(params: Params, model: BaseEstimator, train: tuple[pd.DataFra
     threshold = choose_threshold(cv_target, out_of_fold, spec.threshold) if task == "classification" else 0.5
     held_out = holdout_sections(task, train_target, test_target, prediction, threshold)
     sections = {"test": held_out["test"], "cv": cv, "baseline": held_out["baseline"], "over_baseline": held_out["over_baseline"]}
-    return Evaluation(sections, threshold, prediction)
+    curve = None
+    if task == "classification":
+        outcome = test_target.to_numpy()
+        curve = decision_curve(outcome, prediction, threshold_range(spec.decision_curve.start, spec.decision_curve.stop, spec.decision_curve.step))
+        at_threshold = {"net_benefit": net_benefit(outcome, prediction, threshold),
+                        "net_benefit_treat_all": decision_curve(outcome, prediction, [threshold])[0]["treat_all"]}
+        sections.update(operating_point=operating_point(outcome, prediction, threshold, spec.confidence) | at_threshold,
+                        calibration=calibration(outcome, prediction, spec.confidence), decision_curve=summary(curve))
+    return Evaluation(sections, threshold, prediction, curve)
 
 
 def evaluation_metrics(params: Params, evaluation: Evaluation) -> dict:
     """Every section's figures rounded, and the threshold (binary)."""
-    metrics = {section: rounded(figures) for section, figures in evaluation.sections.items()}
+    metrics = {section: rounded_or_none(figures) if section in BINARY_SECTIONS else rounded(figures)
+               for section, figures in evaluation.sections.items()}
     return {**metrics, "threshold": evaluation.threshold} if params.data.problem == "classification" else metrics
+
+
+def rounded_or_none(figures: dict) -> dict:
+    """Numbers rounded to DIGITS (metrics.json is committed: last-bit noise must not show); a figure
+    that could not be computed stays None; counts stay whole."""
+    return {name: value if value is None or isinstance(value, int) else round(float(value), DIGITS) for name, value in figures.items()}
 
 
 def write_metrics(path: str | Path, metrics: dict) -> None:
@@ -60,4 +82,5 @@ def write_live(directory: str | Path, plots_declared: str | Path, params: Params
     """The task's plots through dvclive. dvclive also writes `plots_declared` (a dvc.yaml naming only
     this task's plots), so neither task shows an empty plot or a "failed to load" warning.
     dvclive's own metrics.json (empty) is written over by write_metrics."""
-    write_plots(directory, plots_declared, lambda live: log_plots(live, params, test_target, evaluation.prediction, evaluation.threshold))
+    write_plots(directory, plots_declared, lambda live: log_plots(live, params, test_target, evaluation.prediction, evaluation.threshold,
+                                                                  evaluation.curve))

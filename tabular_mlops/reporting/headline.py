@@ -7,6 +7,8 @@ or gates a project has:
 
     metrics/evaluation/<metric>.json          test, cv (the CV mean), over_baseline, nested_cv (when on)
     metrics/evaluation/<column>.<gap>.json    test: a fairness gap between the groups of a protected column
+    metrics/evaluation/<rate>.json            test (binary): sensitivity, specificity, precision, npv and net_benefit at
+                                              the threshold; calibration_intercept and calibration_slope
                                               (the gate stage writes both from the evaluation's figures)
     metrics/gates.json                        passed: every gate held (DVC skips the list of gates)
     metrics/data/rows.json                    train, test: the rows of each split, data.extra_paths's included
@@ -31,7 +33,9 @@ PROMOTION = "metrics/promotion"
 
 # The detail files: committed and versioned like the headline, not listed by `dvc metrics`.
 DETAILS = {
-    "metrics/evaluate/metrics.json": "test, CV mean and spread, baseline, over the baseline, threshold",
+    "metrics/evaluate/metrics.json": "test, CV mean and spread, baseline, over the baseline, threshold; binary: the operating "
+                                     "point and the calibration with their intervals, the decision curve's summary",
+    "metrics/evaluate/plots/custom/decision_curve.json": "binary: net benefit of the model, treat-all and treat-none by threshold probability",
     "metrics/fairness/metrics.json": "the fairness gaps per protected column",
     "metrics/fairness/groups.json": "per protected column: each group's figures with bootstrap intervals, and the gaps",
     "metrics/fairness/segments.json": "the figures per value of data.segment_column",
@@ -74,7 +78,16 @@ def evaluation_rows(metrics: dict) -> dict[str, dict]:
     for column, gaps in metrics.get("fairness", {}).items():
         for gap, value in gaps.items():
             rows[file_name(f"{column}.{gap}")] = {"test": value}
+    for metric, (section, name) in BINARY_HEADLINE.items():
+        if section in metrics:
+            rows[file_name(metric)] = {"test": metrics[section][name]}
     return rows
+
+
+# Binary classification's operating point and calibration (metrics/evaluate/metrics.json): headline
+# file -> (section, figure). Their interval bounds stay in the detail file.
+BINARY_HEADLINE = {**{rate: ("operating_point", rate) for rate in ("sensitivity", "specificity", "precision", "npv", "net_benefit")},
+                   "calibration_intercept": ("calibration", "intercept"), "calibration_slope": ("calibration", "slope")}
 
 
 def data_rows(prepare_report: dict) -> dict:
@@ -119,4 +132,7 @@ def headline_column(metric: str) -> str | None:
         return f"{EVALUATION}/{file_name(name)}:{section}"
     if section in ("cv", "nested_cv") and name.endswith("_mean"):
         return f"{EVALUATION}/{file_name(name.removesuffix('_mean'))}:{section}"
+    for headline, place in BINARY_HEADLINE.items():
+        if place == (section, name):
+            return f"{EVALUATION}/{file_name(headline)}:test"
     return None

@@ -10,6 +10,7 @@ import os
 from tabular_mlops.config.params import Params
 from tabular_mlops.metrics import CV_METRICS_BY_TASK, METRICS_BY_TASK
 from tabular_mlops.reporting.fairness_card import fairness_lines
+from tabular_mlops.reporting.operating_card import operating_lines
 from tabular_mlops.reporting.headline import DETAILS
 
 INTENDED_USE = (
@@ -54,8 +55,9 @@ def figure_labels(params: Params, family: str, metrics: dict) -> list[str]:
 def calibration(params: Params, metadata: dict, metrics: dict) -> str:
     """What the probabilities are, per family: only linear_svm is calibrated by the pipeline."""
     family = metadata["model_family"]
-    check = (f"check the calibration plot ({CALIBRATION_PLOT}) and the Brier score (test {metrics['test']['brier']:.4f},"
-             f" dummy {metrics['baseline']['brier']:.4f}) before reading them as rates.")
+    slope = (metrics.get("calibration") or {}).get("slope")
+    check = (f"check the calibration plot ({CALIBRATION_PLOT}), the calibration slope ({'not defined' if slope is None else f'{slope:.3f}'},"
+             f" above) and the Brier score (test {metrics['test']['brier']:.4f}, dummy {metrics['baseline']['brier']:.4f}) before reading them as rates.")
     if family == "dummy":
         return "Probabilities: `dummy` gives every row the training share of the positive class; it ranks nothing."
     if family == "linear_svm":
@@ -122,6 +124,7 @@ def model_card(params: Params, metadata: dict, metrics: dict, gates: list[dict],
     titles = {"nested_cv": ["nested CV mean", "nested CV std"], "cv": [f"CV mean{cv_label}", "CV std"]}
     lines += _table(["metric", "test", *(title for section in sections for title in titles[section]), "baseline (dummy)"], rows)
     lines += ["", *figure_labels(params, family, metrics)]
+    lines += operating_lines(params, metrics)
     lines += ["", f"## Leaderboard ({leaderboard['cv_folds']}-fold CV {leaderboard['metric']})", ""]
     if "screened_on" in leaderboard:  # leaderboard.sample_rows: the families were compared on a sample
         sample = leaderboard["screened_on"]
