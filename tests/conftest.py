@@ -87,19 +87,19 @@ def work_unit(nodeid: str) -> str:
 # unit or the start of one). Units start longest first, so that at the end both workers run
 # short tests instead of one waiting for the other's last long one. Others: slow 10 s, else 0.
 UNIT_SECONDS = {
-    "tests/test_task_switch.py": 80,
+    "tests/test_task_switch.py": 85,
     "full-size reproduced repository": 220,
     "tests/test_families.py": 55,
     "tests/test_benchmarks.py": 120,
     "tests/test_review.py": 35,
-    "tests/test_personal_data.py": 20,
+    "tests/test_personal_data.py": 25,
     "tests/test_fairness_pipeline.py": 15,
     "tests/test_reproducibility.py": 25,
     "tests/test_explanations.py": 12,
     "tests/test_lock_merge.py": 20,
-    "tests/test_multiclass.py": 35,
+    "tests/test_multiclass.py": 40,
     "tests/test_pipeline.py::test_two_runs_from_scratch": 15,
-    "tests/test_service.py": 15,
+    "tests/test_service.py": 25,
     "tests/test_service_explain.py": 15,
     "tests/test_lightgbm.py": 20,
     "tests/test_registry.py": 25,

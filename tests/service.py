@@ -1,6 +1,7 @@
 """Run `tabular-mlops serve` as a real uvicorn process on a free loopback port, for the tests and the benchmark."""
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -11,11 +12,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import pandas as pd
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 # uvicorn finishes the requests in flight on SIGTERM, then re-raises the signal: -15 is a clean stop.
 STOPPED = (0, -15)
+# The two paths a request can take, as /version's runtime names them: the bundle's compiled model
+# (what `serve` runs by default, --runtime auto, when the bundle has one) or the pickled pipeline.
+RUNTIMES = ("onnxruntime", "scikit-learn")
 
 
 def free_port() -> int:
@@ -49,8 +54,14 @@ def serve_command(bundle: Path | None, port: int, *extra: str) -> list[str]:
     return [sys.executable, "-m", "tabular_mlops", "serve", *(["--model", str(bundle)] if bundle else []), "--port", str(port), *extra]
 
 
+def runtime_arguments(path: str) -> tuple[str, ...]:
+    """The flags that put `serve` or `score` on `path` (one of RUNTIMES): none for the default."""
+    return () if path == "onnxruntime" else ("--runtime", path)
+
+
 def environment(api_key: str | None = None) -> dict[str, str]:
-    env = {key: value for key, value in os.environ.items() if key not in ("TABULAR_MLOPS_API_KEY", "PROMETHEUS_MULTIPROC_DIR")}
+    env = {key: value for key, value in os.environ.items()
+           if key not in ("TABULAR_MLOPS_API_KEY", "PROMETHEUS_MULTIPROC_DIR", "TABULAR_MLOPS_RUNTIME")}
     env.update(OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1", PYTHONPATH=str(ROOT))
     if api_key is not None:
         env["TABULAR_MLOPS_API_KEY"] = api_key
@@ -92,17 +103,54 @@ def start(bundle: Path | None, folder: Path, *extra: str, api_key: str | None = 
     raise RuntimeError(f"serve did not become ready within {timeout} s")
 
 
+class Services:
+    """A module's servers, one per path (RUNTIMES), each started when a test first asks for it
+    (`services("scikit-learn")`) and all stopped by `stop` at the end of the module."""
+
+    def __init__(self, bundle: Path, folder, *extra: str) -> None:
+        self.bundle, self.folder, self.extra = bundle, folder, extra  # folder(path): the server's working folder
+        self.running: dict[str, Service] = {}
+
+    def __call__(self, path: str) -> Service:
+        if path not in self.running:
+            self.running[path] = start(self.bundle, self.folder(path), *self.extra, *runtime_arguments(path))
+        return self.running[path]
+
+    def stop(self) -> None:
+        for path, running in self.running.items():
+            assert running.stop() in STOPPED, (path, running.errors)
+            assert "Traceback" not in running.errors, (path, running.errors)
+
+
+def answering_runtime(service: Service) -> dict:
+    """/version's runtime: {"path": "onnxruntime" | "scikit-learn", "reason": ...}."""
+    return httpx.get(f"{service.url}/version", timeout=10).json()["runtime"]
+
+
+def json_records(rows: pd.DataFrame, bundle: Path) -> list[dict]:
+    """The bundle's input columns of `rows` as a client sends them in JSON, by the bundle's
+    contract: whole numbers for integer columns, ISO 8601 for dates, null for missing values."""
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    types = {name: column["type"] for name, column in manifest["contract"]["columns"].items()}
+    convert = {"integer": int, "float": float, "datetime": lambda value: value.isoformat()}
+    return [{key: None if pd.isna(value) else convert.get(types[key], str)(value) for key, value in row.items()}
+            for row in rows[manifest["model"]["input_columns"]].to_dict("records")]
+
+
 def variant_bundle(source: Path, destination: Path, coefficient_scale: float = 0.5, extra_feature: bool = False) -> Path:
     """A copy of the bundle at `source` whose linear model's coefficients are scaled (another model,
-    the same contract), with a manifest naming its sha256: a second bundle in milliseconds. Not the
-    model any dvc.lock records: serve it with `--lock none` (or from outside the project).
-    `extra_feature`: a coefficient too many, so every prediction raises (a broken challenger)."""
+    the same contract), with a manifest naming its sha256 and its model compiled again (so that
+    both paths answer with the new coefficients): a second bundle in a second. Not the model any
+    dvc.lock records: serve it with `--lock none` (or from outside the project).
+    `extra_feature`: a coefficient too many, so every prediction raises (a broken challenger, not compiled)."""
     import hashlib
-    import json
     import shutil
 
     import joblib
     import numpy as np
+
+    from tabular_mlops.compiled.compile import compiled_for_bundle
+    from tabular_mlops.deployment.bundle import COMPILED_FILE, compiled_section
 
     shutil.copytree(source, destination)
     model = joblib.load(destination / "model.joblib")
@@ -113,6 +161,16 @@ def variant_bundle(source: Path, destination: Path, coefficient_scale: float = 0
     joblib.dump(model, destination / "model.joblib")
     manifest = json.loads((destination / "manifest.json").read_text())
     manifest["model_sha256"] = hashlib.sha256((destination / "model.joblib").read_bytes()).hexdigest()
+    (destination / COMPILED_FILE).unlink(missing_ok=True)  # the old coefficients: never served under the new version
+    compiled, checked = None, {"file": None, "reason": "a broken challenger made by tests/service.py"}
+    if not extra_feature and (manifest.get("compiled") or {}).get("file"):
+        # verified as the bundle stage verifies it, on the bundle's background rows (training rows)
+        problem = "multiclass" if manifest["model"].get("classes") else manifest["model"]["task"]
+        background = pd.read_parquet(destination / manifest["background"]["file"])
+        compiled, checked = compiled_for_bundle(model, problem, background, manifest.get("threshold"))
+        assert compiled is not None, checked
+        (destination / COMPILED_FILE).write_bytes(compiled)
+    manifest["compiled"] = compiled_section(compiled, checked)
     (destination / "manifest.json").write_text(json.dumps(manifest, indent=2))
     return destination
 

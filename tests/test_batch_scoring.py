@@ -1,5 +1,9 @@
 """Batch scoring (`tabular-mlops score`, the `score` stage): bad rows set aside with their
-reasons, good rows scored exactly as the bundle scores them in-process, in bounded memory."""
+reasons, good rows scored exactly as the bundle scores them in-process, in bounded memory.
+
+The tests whose outputs go through the model run on both paths (tests/service.py RUNTIMES): the
+bundle's compiled model, as `score` runs by default, and the pickled pipeline (`--runtime
+scikit-learn`); one test compares the two paths' files with each other and with the pipeline."""
 from __future__ import annotations
 
 import json
@@ -8,14 +12,17 @@ import subprocess
 import sys
 from pathlib import Path
 
+import joblib
 import numpy as np
 import pandas as pd
 import pytest
 
 from tabular_mlops.cli import main
+from tabular_mlops.compiled.compile import BOUND
 from tabular_mlops.deployment.artifact import load_bundle
 from tabular_mlops.deployment.batch import score_file
 from tests.dvc_repo import dvc, environment, ran_stages, update_params
+from tests.service import RUNTIMES
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -32,9 +39,17 @@ EXPECTED_REJECTS = {
 }
 
 
-@pytest.fixture(scope="module")
-def bundle(small_repo: Path):
-    return load_bundle(small_repo / "models/bundle")
+def on_path(directory: Path, path: str):
+    """The bundle at `directory` loaded to score on `path` (one of RUNTIMES), as `score` loads it."""
+    loaded = load_bundle(directory, runtime="auto" if path == "onnxruntime" else path)
+    assert loaded.runtime["path"] == path  # the bundle has a compiled model: each path is the one asked for
+    return loaded
+
+
+@pytest.fixture(scope="module", params=RUNTIMES)
+def bundle(small_repo: Path, request: pytest.FixtureRequest):
+    """small_repo's bundle on each path in turn: the tests that take it run on both."""
+    return on_path(small_repo / "models/bundle", request.param)
 
 
 @pytest.fixture(scope="module")
@@ -84,6 +99,8 @@ def test_bad_rows_are_rejected_with_their_reasons_and_the_rest_scored_as_in_proc
     # Equal to the last bits only: BLAS picks its kernel by the number of rows multiplied at once.
     np.testing.assert_allclose(scored["probability"].to_numpy(), expected["probability"].to_numpy(), rtol=1e-12, atol=0)
     assert list(scored["decision"]) == list(expected["decision"])
+    pipeline = bundle.model.predict_proba(rows.loc[good].drop(columns=["Status"]))[:, 1]  # the pickled pipeline itself
+    assert np.max(np.abs(scored["probability"].to_numpy() - pipeline)) <= BOUND
     assert scored["Status"].isna().tolist() == [position == 20 for position in good]  # the label passes through
     pd.testing.assert_frame_equal(scored[["Age", "Income"]], rows.loc[good, ["Age", "Income"]].reset_index(drop=True))
 
@@ -98,17 +115,21 @@ def test_seven_row_chunks_give_the_same_files_as_one_chunk(bundle, rows: pd.Data
     pd.testing.assert_frame_equal(read(tmp_path / f"7{suffix}"), read(tmp_path / f"1000{suffix}"), check_exact=False, rtol=1e-12)
 
 
+@pytest.mark.parametrize("path", RUNTIMES)
 def test_a_category_the_contract_allows_but_training_never_saw_is_scored_and_flagged(
-        small_repo: Path, rows: pd.DataFrame, tmp_path: Path) -> None:
+        small_repo: Path, rows: pd.DataFrame, tmp_path: Path, path: str) -> None:
     # The manifest's contract is not covered by the model's sha256: widen it, as a reviewed contract may be.
     shutil.copytree(small_repo / "models/bundle", folder := tmp_path / "bundle")
     manifest = json.loads((folder / "manifest.json").read_text())
     manifest["contract"]["columns"]["Home"]["categories"].append("boat")
     (folder / "manifest.json").write_text(json.dumps(manifest))
     rows.head(3).assign(Home=["rent", "boat", "owner"]).to_parquet(source := tmp_path / "in.parquet", index=False)
-    counts = score_file(load_bundle(folder), source, output := tmp_path / "out.parquet", tmp_path / "rejects.csv")
+    counts = score_file(on_path(folder, path), source, output := tmp_path / "out.parquet", tmp_path / "rejects.csv")
     assert counts.rejected == 0
     assert read(output)["unseen_categories"].tolist() == ["", "Home", ""]
+    # scored as the pipeline scores it: exactly on its own path, within the bound on the compiled model
+    expected = joblib.load(small_repo / "models/model.joblib").predict_proba(pd.read_parquet(source).drop(columns=["Status"]))[:, 1]
+    assert np.max(np.abs(read(output)["probability"].to_numpy() - expected)) <= (0 if path == "scikit-learn" else BOUND)
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".parquet"])
@@ -125,7 +146,7 @@ def test_personal_columns_reach_the_output_and_the_rejects_only_as_pseudonyms(
     emails = [f"person-{number}@example.org" if number != 4 else None for number in range(30)]
     source = planted(rows.assign(Email=emails), tmp_path, suffix)
     output, rejects, key_file = tmp_path / f"scored{suffix}", tmp_path / "rejects.csv", tmp_path / "pseudonym.key"
-    counts = score_file(load_bundle(folder), source, output, rejects, chunk_rows=7, key_file=key_file)
+    counts = score_file(on_path(folder, bundle.runtime["path"]), source, output, rejects, chunk_rows=7, key_file=key_file)
     assert (counts.scored, counts.rejected) == (25, 5)
 
     key = pseudonym_key(key_file)
@@ -176,12 +197,35 @@ def test_memory_grows_with_the_chunk_not_with_the_file(small_repo: Path, rows: p
     assert chunked < whole / 4, f"peak memory grew by {chunked:.0f} MB in chunks of 2,000 rows, {whole:.0f} MB in one chunk"
 
 
+@pytest.mark.parametrize("path", RUNTIMES)
 def test_the_command_prints_the_counts_and_exits_0_with_rejects(small_repo: Path, rows: pd.DataFrame, tmp_path: Path,
-                                                                capsys: pytest.CaptureFixture) -> None:
+                                                                capsys: pytest.CaptureFixture, path: str) -> None:
     source = planted(rows, tmp_path, ".csv")
-    assert main(["score", str(source), "--output", str(tmp_path / "out.csv"), "--model", str(small_repo / "models/bundle")]) == 0
+    runtime = [] if path == "onnxruntime" else ["--runtime", path]
+    assert main(["score", str(source), "--output", str(tmp_path / "out.csv"), "--model", str(small_repo / "models/bundle"), *runtime]) == 0
     assert capsys.readouterr().out == "scored 25 rows, rejected 5 rows (of 30 read)\n"
     assert len(pd.read_csv(tmp_path / "out.rejects.csv")) == 5  # the default: OUTPUT with .rejects.csv
+    # the rows the path scored: the pipeline's probabilities, to the bit on its own path
+    good = [position for position in range(30) if position not in EXPECTED_REJECTS]
+    expected = joblib.load(small_repo / "models/model.joblib").predict_proba(rows.loc[good].drop(columns=["Status"]))[:, 1]
+    difference = np.max(np.abs(read(tmp_path / "out.csv")["probability"].to_numpy() - expected))
+    assert difference <= (0 if path == "scikit-learn" else BOUND)
+
+
+def test_both_paths_write_the_same_rejects_and_the_same_scored_rows_but_for_the_last_bits(
+        small_repo: Path, rows: pd.DataFrame, tmp_path: Path) -> None:
+    source = planted(rows, tmp_path, ".csv")
+    for path in RUNTIMES:
+        score_file(on_path(small_repo / "models/bundle", path), source, tmp_path / f"{path}.parquet", tmp_path / f"{path}.csv", chunk_rows=7)
+    assert (tmp_path / "onnxruntime.csv").read_bytes() == (tmp_path / "scikit-learn.csv").read_bytes()
+    compiled, pipeline = read(tmp_path / "onnxruntime.parquet"), read(tmp_path / "scikit-learn.parquet")
+    pd.testing.assert_frame_equal(compiled.drop(columns=["probability"]), pipeline.drop(columns=["probability"]))
+    assert np.max(np.abs(compiled["probability"].to_numpy() - pipeline["probability"].to_numpy())) <= BOUND
+    model = joblib.load(small_repo / "models/model.joblib")
+    good = [position for position in range(30) if position not in EXPECTED_REJECTS]
+    # in chunks of 7 rows: equal to the last bits only (BLAS picks its kernel by the rows multiplied at once)
+    expected = model.predict_proba(rows.loc[good].drop(columns=["Status"]))[:, 1]
+    np.testing.assert_allclose(pipeline["probability"], expected, rtol=1e-12, atol=0)
 
 
 def test_too_many_rejects_is_a_verdict_exit_1_after_writing_everything(small_repo: Path, rows: pd.DataFrame, tmp_path: Path,
@@ -239,6 +283,22 @@ def test_a_tampered_bundle_is_refused_in_one_line(small_repo: Path, rows: pd.Dat
     assert main(["score", str(source), "--output", str(tmp_path / "out.csv"), "--model", str(bundle_copy)]) == 2
     assert "model.joblib: sha256" in one_error_line(capsys)
     assert not (tmp_path / "out.csv").exists()
+
+
+def test_a_tampered_compiled_model_is_refused_naming_it_and_scikit_learn_still_scores(
+        small_repo: Path, rows: pd.DataFrame, tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
+    shutil.copytree(small_repo / "models/bundle", bundle_copy := tmp_path / "bundle")
+    compiled = bundle_copy / "model.onnx"
+    compiled.write_bytes(compiled.read_bytes()[:-1] + bytes([compiled.read_bytes()[-1] ^ 0x01]))
+    rows.to_csv(source := tmp_path / "in.csv", index=False)
+    command = ["score", str(source), "--output", str(output := tmp_path / "out.csv"), "--model", str(bundle_copy)]
+    assert main(command) == 2
+    assert one_error_line(capsys).startswith(f"error: {compiled}: missing, or its sha256 does not match")
+    assert not output.exists()
+    monkeypatch.setenv("TABULAR_MLOPS_RUNTIME", "scikit-learn")  # the variable, as --runtime: the pickle is verified on its own
+    assert main(command) == 0
+    expected = joblib.load(small_repo / "models/model.joblib").predict_proba(rows.drop(columns=["Status"]))[:, 1]
+    assert read(output)["probability"].tolist() == expected.tolist()
 
 
 def test_score_stage_scores_the_params_named_table(small_repo_copy: Path, rows: pd.DataFrame) -> None:

@@ -4,7 +4,8 @@ The model never sees `Group` (protected, not an input) but learns it through `Pr
 decisions differ by group. The parity gate must fail naming the column and the gap (checked
 against fairlearn's own function on the saved model's decisions); a 25-row group (about 5 test
 rows) is "too few rows"; with `threshold_optimizer` the gap falls below the gate and the cost is
-reported; the real service then refuses a row of a group the mitigation never saw.
+reported; the real service then refuses a row of a group the mitigation never saw. A mitigated
+model has no compiled form: the bundle says so, and the pickled pipeline serves it.
 """
 from __future__ import annotations
 
@@ -100,9 +101,15 @@ def test_threshold_optimizer_brings_the_gap_under_the_gate_and_reports_its_cost(
     assert comparison["unmitigated"]["demographic_parity_difference"] > 0.2
     assert comparison["change"]["roc_auc"] == pytest.approx(comparison["mitigated"]["roc_auc"] - comparison["unmitigated"]["roc_auc"], abs=2e-6)
 
+    reason = "a fairness-mitigated model decides by fairlearn's randomised rule, which has no ONNX form"
+    assert result.output.count(f"bundle: the model is served by scikit-learn, not compiled: {reason}\n") == 1
+    assert json.loads((repo / "models/bundle/manifest.json").read_text())["compiled"] == {"file": None, "reason": reason}
+    assert not (repo / "models/bundle/model.onnx").exists()
+
     folder = svc.working_folder(tmp_path / "serve", repo / "params.yaml", log=str(tmp_path / "log.sqlite"))
     service = svc.start(repo / "models/bundle", folder)
     try:
+        assert svc.answering_runtime(service) == {"path": "scikit-learn", "reason": reason}  # the default runtime, auto
         row = {"Proxy": 0.3, "Income": 0.1}
         answered = httpx.post(f"{service.url}/predict", json={**row, "Group": "a"}, timeout=30)
         assert answered.status_code == 200, answered.text

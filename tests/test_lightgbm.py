@@ -1,8 +1,9 @@
 """The optional lightgbm family end to end, by the commands of docs/how-to/add-a-model-family.md
 on conftest's 600-row repository: `dvc exp run -S train.model=lightgbm`, then lightgbm on the
 leaderboard (cross_validate@lightgbm), then `tabular-mlops serve` answering `curl` with an
-explanation. Figures are checked against LightGBM and scikit-learn called directly. Also: the
-same trees whatever n_jobs, and the one-line refusal when the package does not import."""
+explanation. Figures are checked against LightGBM and scikit-learn called directly. LightGBM has
+no ONNX form here: the bundle says so and is served by the pickled pipeline, with its answers.
+Also: the same trees whatever n_jobs, and the one-line refusal when the package does not import."""
 from __future__ import annotations
 
 import json
@@ -13,6 +14,7 @@ import sys
 import tomllib
 from pathlib import Path
 
+import httpx
 import joblib
 import numpy as np
 import pandas as pd
@@ -144,24 +146,50 @@ def test_its_leaderboard_figures_are_the_same_bytes_when_the_stage_runs_again(re
     assert result.read_bytes() == before
 
 
+NOT_COMPILED = "the estimator LGBMClassifier has no ONNX converter here"
+
+
 @pytest.mark.slow
 def test_the_service_answers_the_pages_curl_with_an_explanation_that_adds_up_in_log_odds(repo: Path, tmp_path: Path) -> None:
+    from tests.test_service import as_records
+
     commands = shown_commands()
     curl = next(command for command in commands if command.startswith("curl "))
+    test = pd.read_parquet(repo / "data/prepared/test.parquet").head(20).reset_index(drop=True)
     running = svc.start(repo / "models/bundle", svc.working_folder(tmp_path / "serve", repo / "params.yaml"))
     try:
         answer = json.loads(run(tmp_path, curl.replace("http://127.0.0.1:8000", running.url)).stdout)
+        # Not compiled: the default runtime (auto) serves the pickled pipeline, and says why.
+        assert svc.answering_runtime(running) == {"path": "scikit-learn", "reason": NOT_COMPILED}
+        plain = httpx.post(f"{running.url}/predict/batch", json=as_records(test), timeout=30)
+        assert plain.status_code == 200, plain.text
     finally:
         assert running.stop() in svc.STOPPED, running.errors
+    assert running.errors.splitlines()[1].endswith(f"(log: logs/predictions.sqlite; scikit-learn: {NOT_COMPILED})")
     row = pd.DataFrame([json.loads(re.search(r"-d '(.*)'", curl).group(1))])
     bundle = load_bundle(repo / "models/bundle")
     assert answer["probability"] == pytest.approx(bundle.model.predict_proba(row)[0, 1], abs=1e-12)
+    # the same answers as the pipeline's own predict_proba, to the bit
+    model = joblib.load(repo / "models/model.joblib")
+    expected = model.predict_proba(test.drop(columns=["Status"]))[:, 1]
+    assert [given["probability"] for given in plain.json()["predictions"]] == expected.tolist()
     explanation = answer["explanation"]
     assert explanation["output_space"] == "log_odds"
     assert explanation["output"] == pytest.approx(logit(answer["probability"]), abs=1e-9)
     total = explanation["base_value"] + sum(entry["contribution"] for entry in explanation["contributions"])
     assert total == pytest.approx(explanation["output"], abs=1e-9)
     assert "Traceback" not in running.errors
+
+
+@pytest.mark.slow
+def test_the_bundle_says_in_one_line_that_scikit_learn_serves_it_and_holds_no_compiled_model(repo: Path) -> None:
+    line = f"bundle: the model is served by scikit-learn, not compiled: {NOT_COMPILED}"
+    assert ran(repo)["experiment"].count(line) == 1  # the bundle stage ran in the experiment
+    manifest = json.loads((repo / "models/bundle/manifest.json").read_text())
+    assert manifest["compiled"] == {"file": None, "reason": NOT_COMPILED}
+    assert not (repo / "models/bundle/model.onnx").exists()
+    bundle = load_bundle(repo / "models/bundle")
+    assert bundle.compiled is None and bundle.runtime == {"path": "scikit-learn", "reason": NOT_COMPILED}
 
 
 # --- determinism and the refusal, without the repository ---

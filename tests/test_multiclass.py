@@ -14,6 +14,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import joblib
 import numpy as np
 import pandas as pd
@@ -22,6 +23,8 @@ import yaml
 from sklearn.datasets import load_wine
 from sklearn.metrics import brier_score_loss, confusion_matrix, log_loss, roc_auc_score
 
+from tabular_mlops.compiled.compile import BOUND
+from tests import service as svc
 from tests.dvc_repo import DvcResult, commit, copy_project, draft_contract, dvc, environment, init_git_repo, small_and_fast, update_params
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -123,6 +126,33 @@ def test_the_score_stage_writes_each_class_probability_and_the_most_probable_cla
     assert scored[columns].to_numpy() == pytest.approx(probabilities, abs=1e-12)
     assert list(scored["decision"]) == [CLASSES[index] for index in probabilities.argmax(axis=1)]
     assert list(scored["cultivar"].astype(str)) == list(test["cultivar"].astype(str))  # the labels pass through
+
+
+@pytest.mark.parametrize("path", svc.RUNTIMES)
+def test_the_service_answers_each_class_probability_and_the_most_probable_class_on_either_path(
+        wine_repo: Path, tmp_path: Path, path: str) -> None:
+    bundle = wine_repo / "models/bundle"
+    test = pd.read_parquet(wine_repo / "data/prepared/test.parquet")
+    records = svc.json_records(test, bundle)
+    running = svc.start(bundle, svc.working_folder(tmp_path / "serve", wine_repo / "params.yaml"), *svc.runtime_arguments(path))
+    try:
+        assert svc.answering_runtime(running) == ({"path": "onnxruntime", "reason": None} if path == "onnxruntime" else
+                                                  {"path": "scikit-learn", "reason": "the service was started with --runtime scikit-learn"})
+        one = httpx.post(f"{running.url}/predict", json=records[0])
+        batch = httpx.post(f"{running.url}/predict/batch", json=records)
+        assert one.status_code == batch.status_code == 200, one.text + batch.text
+    finally:
+        assert running.stop() in svc.STOPPED, running.errors
+    model = joblib.load(wine_repo / "models/model.joblib")
+    inputs = test.drop(columns="cultivar")
+    # The pipeline's own predict_proba on the same rows in the same batches: the same bits on its
+    # own path, within the bound the compiled model was verified to on the other.
+    for answers, expected in (([one.json()], model.predict_proba(inputs.head(1))),
+                              (batch.json()["predictions"], model.predict_proba(inputs))):
+        assert all(list(answer["probabilities"]) == CLASSES for answer in answers)
+        served = np.array([[answer["probabilities"][label] for label in CLASSES] for answer in answers])
+        assert np.max(np.abs(served - expected)) <= (0 if path == "scikit-learn" else BOUND)
+        assert [answer["decision"] for answer in answers] == [CLASSES[index] for index in expected.argmax(axis=1)]
 
 
 # --- The default gates on a harder 3-class table: the credit table's Home (owner 55%, rent 25%, parents 20%,

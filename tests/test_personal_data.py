@@ -5,7 +5,9 @@ The credit table (600 rows) gets an email and a name column, declared personal i
 the real `dvc repro` runs on it in a temporary git repository, then the real service, batch
 scoring and the monitor (on a window of the service's log and on a scored batch). A file is
 searched as bytes and, where it is Parquet or compressed, as its decoded content too, for the
-marker every planted value starts with, in any case.
+marker every planted value starts with, in any case. The service and batch scoring run on both
+paths (tests/service.py RUNTIMES), each with a server of its own; the monitor and `erase` read the
+default path's log.
 """
 from __future__ import annotations
 
@@ -111,16 +113,39 @@ def as_records(table: pd.DataFrame) -> list[dict]:
 
 
 @pytest.fixture(scope="module")
-def service(repo: Path, tmp_path_factory: pytest.TempPathFactory):
-    folder = svc.working_folder(tmp_path_factory.mktemp("service"), repo / "params.yaml")
-    running = svc.start(repo / "models/bundle", folder)
+def services(repo: Path, tmp_path_factory: pytest.TempPathFactory):
+    """`services(path)`: the server on that path, started when first asked for, in a folder of its own (its log, its key)."""
+    running = svc.Services(repo / "models/bundle", lambda path: svc.working_folder(tmp_path_factory.mktemp(f"service-{path}"),
+                                                                                    repo / "params.yaml"))
     yield running
-    assert running.stop() in svc.STOPPED, running.errors
-    assert "Traceback" not in running.errors and not leaking(running.errors)
+    running.stop()
+    assert not any(leaking(server.errors) for server in running.running.values())
 
 
 @pytest.fixture(scope="module")
-def answered(repo: Path, service) -> dict[str, httpx.Response]:
+def service(services):
+    return services("onnxruntime")
+
+
+@pytest.fixture(scope="module")
+def answers(repo: Path, services):
+    """`answers(path)`: `answered`'s requests sent to the server on that path, once."""
+    sent: dict[str, dict[str, httpx.Response]] = {}
+
+    def on(path: str) -> dict[str, httpx.Response]:
+        if path not in sent:
+            sent[path] = send_every_kind(repo, services(path))
+        return sent[path]
+
+    return on
+
+
+@pytest.fixture(scope="module")
+def answered(answers) -> dict[str, httpx.Response]:
+    return answers("onnxruntime")
+
+
+def send_every_kind(repo: Path, service: svc.Service) -> dict[str, httpx.Response]:
     """Every kind of request, each carrying planted values: one record, a JSON batch, a CSV batch and four 422s."""
     table = pd.read_csv(repo / RAW_TABLE)
     records = as_records(table)
@@ -152,7 +177,10 @@ def test_the_pipeline_writes_no_planted_value_anywhere(repo: Path) -> None:
     assert leaking((repo / RAW_TABLE).read_bytes())  # the search finds them where they are
 
 
-def test_the_service_accepts_personal_fields_and_neither_answers_nor_stores_their_values(repo: Path, service, answered) -> None:
+@pytest.mark.parametrize("path", svc.RUNTIMES)
+def test_the_service_accepts_personal_fields_and_neither_answers_nor_stores_their_values(repo: Path, services, answers, path: str) -> None:
+    service, answered = services(path), answers(path)
+    assert svc.answering_runtime(service)["path"] == path
     statuses = {case: response.status_code for case, response in answered.items()}
     assert statuses == {"one": 200, "json batch": 200, "csv batch": 200, "personal field of the wrong type": 422,
                         "planted value in a number field": 422, "planted value in an unknown field": 422,
@@ -179,20 +207,36 @@ def test_the_service_accepts_personal_fields_and_neither_answers_nor_stores_thei
 
 
 @pytest.fixture(scope="module")
-def batch(repo: Path, service, tmp_path_factory: pytest.TempPathFactory) -> dict:
-    """`tabular-mlops score` on the planted table with three bad rows, under the service's key (its folder's params)."""
-    folder = tmp_path_factory.mktemp("batch")
-    table = pd.read_csv(repo / RAW_TABLE).astype({"Income": "object"})
-    table.loc[3, "Income"], table.loc[5, "Home"], table.loc[8, "Age"] = "abc", "boat", -5
-    table.to_csv(source := folder / "input.csv", index=False)
-    result = subprocess.run([sys.executable, "-m", "tabular_mlops", "score", str(source), "--output", str(folder / "scored.parquet"),
-                             "--model", str(repo / "models/bundle"), "--rejects", str(folder / "rejects.csv"), "--quiet"],
-                            cwd=service.folder, env=environment(), capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stderr
-    return {"output": result.stdout + result.stderr, "scored": folder / "scored.parquet", "rejects": folder / "rejects.csv"}
+def batches(repo: Path, services, tmp_path_factory: pytest.TempPathFactory):
+    """`batches(path)`: `tabular-mlops score` on that path, on the planted table with three bad rows,
+    under the key of the service on that path (its folder's params), once."""
+    scored: dict[str, dict] = {}
+
+    def on(path: str) -> dict:
+        if path not in scored:
+            folder = tmp_path_factory.mktemp(f"batch-{path}")
+            table = pd.read_csv(repo / RAW_TABLE).astype({"Income": "object"})
+            table.loc[3, "Income"], table.loc[5, "Home"], table.loc[8, "Age"] = "abc", "boat", -5
+            table.to_csv(source := folder / "input.csv", index=False)
+            result = subprocess.run([sys.executable, "-m", "tabular_mlops", "score", str(source), "--output", str(folder / "scored.parquet"),
+                                     "--model", str(repo / "models/bundle"), "--rejects", str(folder / "rejects.csv"), "--quiet",
+                                     *svc.runtime_arguments(path)],
+                                    cwd=services(path).folder, env=environment(), capture_output=True, text=True, timeout=300)
+            assert result.returncode == 0, result.stderr
+            scored[path] = {"output": result.stdout + result.stderr, "scored": folder / "scored.parquet", "rejects": folder / "rejects.csv"}
+        return scored[path]
+
+    return on
 
 
-def test_batch_scoring_writes_personal_columns_as_the_services_pseudonyms(service, batch: dict) -> None:
+@pytest.fixture(scope="module")
+def batch(batches) -> dict:
+    return batches("onnxruntime")
+
+
+@pytest.mark.parametrize("path", svc.RUNTIMES)
+def test_batch_scoring_writes_personal_columns_as_the_services_pseudonyms(services, batches, path: str) -> None:
+    service, batch = services(path), batches(path)
     assert "scored 597 rows, rejected 3 rows (of 600 read)" in batch["output"] and not leaking(batch["output"])
     assert not leaking(batch["scored"].read_bytes()) and not leaking(batch["rejects"].read_bytes())
     key = pseudonym_key(service.folder / "logs/pseudonym.key", create=False)

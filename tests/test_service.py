@@ -1,4 +1,10 @@
-"""`tabular-mlops serve` as a real uvicorn process on a loopback port, against conftest's `small_repo` bundle."""
+"""`tabular-mlops serve` as a real uvicorn process on a loopback port, against conftest's `small_repo` bundle.
+
+The tests whose answers go through the model run on both paths (tests/service.py RUNTIMES): the
+bundle's compiled model, as `serve` runs by default, and the pickled pipeline (`--runtime
+scikit-learn`), one server each for the module. Those whose answer comes before the model (a 422,
+a 413, a 401, a 503) run on the default path only.
+"""
 from __future__ import annotations
 
 import json
@@ -13,12 +19,16 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
+import joblib
+import numpy as np
 import pandas as pd
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from tabular_mlops.compiled.compile import BOUND
 from tabular_mlops.deployment.artifact import load_bundle
 from tabular_mlops.deployment.prediction_log import read_scored
+from tabular_mlops.errors import StageError
 from tests import service as svc
 
 MAX_ROWS, MAX_BODY = 50, 30_000
@@ -41,17 +51,31 @@ def as_records(rows: pd.DataFrame) -> list[dict]:
 
 
 @pytest.fixture(scope="module")
-def service(small_repo: Path, tmp_path_factory: pytest.TempPathFactory):
-    folder = svc.working_folder(tmp_path_factory.mktemp("service"), small_repo / "params.yaml",
-                                max_rows=MAX_ROWS, max_body_bytes=MAX_BODY)
-    running = svc.start(small_repo / "models/bundle", folder)
+def services(small_repo: Path, tmp_path_factory: pytest.TempPathFactory):
+    """`services(path)`: the module's server on that path, started when first asked for."""
+    running = svc.Services(small_repo / "models/bundle", lambda path: svc.working_folder(
+        tmp_path_factory.mktemp(f"service-{path}"), small_repo / "params.yaml", max_rows=MAX_ROWS, max_body_bytes=MAX_BODY))
     yield running
-    assert running.stop() in svc.STOPPED, running.errors
-    assert "Traceback" not in running.errors
+    running.stop()
 
 
-def test_single_and_batch_requests_score_exactly_like_the_bundle_in_process(service, small_repo: Path, test_rows: pd.DataFrame) -> None:
-    bundle = load_bundle(small_repo / "models/bundle")
+@pytest.fixture(scope="module")
+def service(services):
+    """The server as `serve` starts by default, for the tests whose answer never reaches the model."""
+    return services("onnxruntime")
+
+
+def in_process(small_repo: Path, path: str):
+    """The bundle loaded on `path`, as the server on that path loads it."""
+    return load_bundle(small_repo / "models/bundle", runtime="auto" if path == "onnxruntime" else path)
+
+
+@pytest.mark.parametrize("path", svc.RUNTIMES)
+def test_single_and_batch_requests_score_exactly_like_the_bundle_in_process(services, small_repo: Path, test_rows: pd.DataFrame,
+                                                                            path: str) -> None:
+    service = services(path)
+    assert svc.answering_runtime(service)["path"] == path
+    bundle = in_process(small_repo, path)
     # The parquet's own dtypes: an independent path to the frame. The same rows in the same
     # batches: BLAS may round a 1-row product differently from a 20-row one, in the last bit.
     expected = bundle.predict(test_rows)
@@ -70,6 +94,19 @@ def test_single_and_batch_requests_score_exactly_like_the_bundle_in_process(serv
     assert from_csv.status_code == 200, from_csv.text
     assert [row["probability"] for row in from_csv.json()["predictions"]] == list(expected["probability"])
     assert test_rows[["Income", "Assets"]].isna().any().any(), "the rows should include missing values"
+
+    # And against the pipeline's own predict_proba, independently of the bundle's code: the same
+    # bits on scikit-learn's path, within the bound the compiled model was verified to otherwise;
+    # the decisions at the evaluated threshold, but for a probability within the bound of it.
+    pipeline = joblib.load(small_repo / "models/model.joblib").predict_proba(test_rows.drop(columns=["Status"]))[:, 1]
+    served = np.array([row["probability"] for row in batch])
+    if path == "scikit-learn":
+        assert served.tolist() == pipeline.tolist()
+    assert np.max(np.abs(served - pipeline)) <= BOUND
+    positive, threshold = bundle.manifest["model"]["positive_class"], bundle.threshold
+    clear = np.abs(pipeline - threshold) > BOUND
+    assert clear.all(), "no test row should sit at the threshold"
+    assert [row["decision"] == positive for row in batch] == (pipeline >= threshold).tolist()
 
 
 def record(test_rows: pd.DataFrame, **changes) -> dict:
@@ -172,13 +209,25 @@ def test_the_http_api_page_shows_the_error_bodies_the_service_answers(service, t
     assert {response.status_code for response in answered} | {401, 500, 503} == set(shown)
 
 
-def test_serve_says_which_setting_came_from_where(service) -> None:
-    # The fixture passes --model and --port, its folder has a params.yaml: the rest comes from there or is built in.
-    assert ("settings: --model, --port from flags; serve.log, serve.max_body_bytes, serve.max_rows, serve.key_file "
-            "from ./params.yaml; host, workers, runtime built in\n") in service.errors
+@pytest.mark.parametrize("path", svc.RUNTIMES)
+def test_serve_says_which_setting_came_from_where_and_which_runtime_answers(services, small_repo: Path, path: str) -> None:
+    service = services(path)
+    # The fixture passes --model and --port (and --runtime for scikit-learn), its folder has a
+    # params.yaml: the rest comes from there or is built in.
+    flags, built_in = (("--model, --port", "host, workers, runtime") if path == "onnxruntime" else
+                       ("--model, --port, --runtime", "host, workers"))
+    lines = service.errors.splitlines()
+    assert lines[0] == (f"settings: {flags} from flags; serve.log, serve.max_body_bytes, serve.max_rows, serve.key_file "
+                        f"from ./params.yaml; {built_in} built in")
+    version = load_bundle(small_repo / "models/bundle", runtime="scikit-learn").version
+    said = "onnxruntime" if path == "onnxruntime" else "scikit-learn: the service was started with --runtime scikit-learn"
+    assert lines[1] == (f"serving model {version} from {small_repo / 'models/bundle'} on {service.url} "
+                        f"(log: logs/predictions.sqlite; {said})")
 
 
-def test_metrics_parse_and_count_requests(service, test_rows: pd.DataFrame) -> None:
+@pytest.mark.parametrize("path", svc.RUNTIMES)
+def test_metrics_parse_and_count_requests(services, test_rows: pd.DataFrame, path: str) -> None:
+    service = services(path)
     httpx.post(f"{service.url}/predict", json=record(test_rows))
     families = {family.name: family for family in text_string_to_metric_families(httpx.get(f"{service.url}/metrics").text)}
     requests = {(s.labels["endpoint"], s.labels["status"]): s.value for s in families["tabular_mlops_requests"].samples
@@ -189,15 +238,21 @@ def test_metrics_parse_and_count_requests(service, test_rows: pd.DataFrame) -> N
     assert scores[0].value >= 1
 
 
-def test_version_names_the_model_its_data_and_its_test_metrics(service, small_repo: Path) -> None:
-    version = httpx.get(f"{service.url}/version").json()
+@pytest.mark.parametrize("path", svc.RUNTIMES)
+def test_version_names_the_model_its_data_its_test_metrics_and_the_runtime(services, small_repo: Path, path: str) -> None:
+    version = httpx.get(f"{services(path).url}/version").json()
     manifest = json.loads((small_repo / "models/bundle/manifest.json").read_text())
     assert version["model_sha256"] == manifest["model_sha256"]
     assert version["training_data_sha256"] == manifest["model"]["training_data_sha256"]
     assert version["metrics"] == manifest["metrics"]["test"] and version["threshold"] == manifest["threshold"]
+    assert manifest["compiled"]["file"] == "model.onnx"  # the bundle has a compiled model: the default path runs it
+    assert version["runtime"] == ({"path": "onnxruntime", "reason": None} if path == "onnxruntime" else
+                                  {"path": "scikit-learn", "reason": "the service was started with --runtime scikit-learn"})
 
 
-def test_feedback_reaches_read_scored(service, small_repo: Path, test_rows: pd.DataFrame) -> None:
+@pytest.mark.parametrize("path", svc.RUNTIMES)
+def test_feedback_reaches_read_scored(services, small_repo: Path, test_rows: pd.DataFrame, path: str) -> None:
+    service = services(path)
     started = pd.Timestamp.now(tz="UTC")
     answers = httpx.post(f"{service.url}/predict/batch", json=as_records(test_rows)[:3]).json()["predictions"]
     first, second = answers[0]["prediction_id"], answers[1]["prediction_id"]
@@ -220,7 +275,8 @@ def test_feedback_reaches_read_scored(service, small_repo: Path, test_rows: pd.D
     assert read_scored(service.log, model_version="none of these").empty
 
 
-def test_fuzzing_the_openapi_schema_gives_no_server_error(service) -> None:
+@pytest.mark.parametrize("path", svc.RUNTIMES)
+def test_fuzzing_the_openapi_schema_gives_no_server_error(services, path: str) -> None:
     import schemathesis
     from hypothesis import HealthCheck, given, settings
     from hypothesis import strategies as st
@@ -228,6 +284,7 @@ def test_fuzzing_the_openapi_schema_gives_no_server_error(service) -> None:
 
     from schemathesis.checks import not_a_server_error, response_schema_conformance, status_code_conformance
 
+    service = services(path)
     schema = schemathesis.openapi.from_url(f"{service.url}/openapi.json")
     strategy = st.one_of(schema.as_strategy(GenerationMode.POSITIVE), schema.as_strategy(GenerationMode.NEGATIVE))
     statuses = []
@@ -252,26 +309,33 @@ def bundle_copy(small_repo: Path, tmp_path: Path) -> Path:
     return destination
 
 
+@pytest.mark.parametrize("path", svc.RUNTIMES)
 def test_a_key_guards_every_endpoint_but_health_and_an_unseen_category_is_scored_and_flagged(
-        small_repo: Path, bundle_copy: Path, tmp_path: Path, test_rows: pd.DataFrame) -> None:
+        small_repo: Path, bundle_copy: Path, tmp_path: Path, test_rows: pd.DataFrame, path: str) -> None:
     # The contract allows a Home the model never saw in training (the manifest's sha256 covers the model only).
     manifest = json.loads((bundle_copy / "manifest.json").read_text())
     manifest["contract"]["columns"]["Home"]["categories"].append("houseboat")
     manifest["model"]["libraries"]["scikit-learn"] = "0.24.2"  # and another library version: a warning, not a refusal
     (bundle_copy / "manifest.json").write_text(json.dumps(manifest))
     key = "k3y-for-tests"
-    running = svc.start(bundle_copy, svc.working_folder(tmp_path / "run", small_repo / "params.yaml"), api_key=key)
+    running = svc.start(bundle_copy, svc.working_folder(tmp_path / "run", small_repo / "params.yaml"), *svc.runtime_arguments(path),
+                        api_key=key)
     try:
         assert httpx.get(f"{running.url}/health").status_code == 200
         refused = {"errors": [{"field": None, "rule": "the X-API-Key header is missing or wrong"}]}
-        for method, path in (("GET", "/ready"), ("GET", "/version"), ("GET", "/metrics"), ("POST", "/predict"), ("GET", "/docs")):
-            missing = httpx.request(method, f"{running.url}{path}")
-            wrong = httpx.request(method, f"{running.url}{path}", headers={"X-API-Key": SECRET_TEXT})
+        for method, endpoint in (("GET", "/ready"), ("GET", "/version"), ("GET", "/metrics"), ("POST", "/predict"), ("GET", "/docs")):
+            missing = httpx.request(method, f"{running.url}{endpoint}")
+            wrong = httpx.request(method, f"{running.url}{endpoint}", headers={"X-API-Key": SECRET_TEXT})
             assert (missing.status_code, missing.json()) == (wrong.status_code, wrong.json()) == (401, refused)
         assert shown_error_bodies()[401] == [refused]
         answer = httpx.post(f"{running.url}/predict", json=record(test_rows, Home="houseboat"), headers={"X-API-Key": key})
         assert answer.status_code == 200, answer.text
         assert answer.json()["unseen_categories"] == ["Home"] and 0 <= answer.json()["probability"] <= 1
+        # An unseen category is scored as the pipeline scores it (its one-hot columns all zero, or the infrequent one).
+        unseen_row = test_rows.head(1).drop(columns=["Status"]).assign(Home="houseboat")
+        expected = joblib.load(small_repo / "models/model.joblib").predict_proba(unseen_row)[0, 1]
+        assert abs(answer.json()["probability"] - expected) <= (0 if path == "scikit-learn" else BOUND)
+        assert httpx.get(f"{running.url}/version", headers={"X-API-Key": key}).json()["runtime"]["path"] == path
         assert "warning: scikit-learn 0.24.2 trained the model but" in running.errors
     finally:
         assert running.stop() in svc.STOPPED
@@ -285,6 +349,42 @@ def test_a_tampered_bundle_is_refused_at_start_up_with_one_line(bundle_copy: Pat
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and result.stderr.startswith("error: ") and "does not match" in result.stderr
+
+
+def test_a_changed_or_missing_compiled_model_is_refused_naming_it_and_scikit_learn_still_serves_the_bundle(
+        bundle_copy: Path, small_repo: Path, tmp_path: Path, test_rows: pd.DataFrame,
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+    from tabular_mlops.cli import main
+
+    compiled = bundle_copy / "model.onnx"
+    data = bytearray(compiled.read_bytes())
+    data[len(data) // 2] ^= 0x01  # one bit, after bundling: the manifest still names the old sha256
+    compiled.write_bytes(bytes(data))
+    refusal = (f"{compiled}: missing, or its sha256 does not match {bundle_copy / 'manifest.json'}; refusing to load it "
+               "(rebuild the bundle, or serve with --runtime scikit-learn)")
+    with pytest.raises(StageError) as refused:
+        load_bundle(bundle_copy)
+    assert str(refused.value) == refusal
+    folder = svc.working_folder(tmp_path / "run", small_repo / "params.yaml")
+    monkeypatch.chdir(folder)
+    monkeypatch.delenv("TABULAR_MLOPS_RUNTIME", raising=False)
+    # In-process: `serve` refuses while loading the bundle, before it starts uvicorn.
+    assert main(["serve", "--model", str(bundle_copy), "--port", str(svc.free_port())]) == 2
+    assert capsys.readouterr().err == f"error: {refusal}\n"
+
+    # The pickle is verified on its own: the pipeline serves the bundle, and says why.
+    running = svc.start(bundle_copy, folder, "--runtime", "scikit-learn")
+    try:
+        assert svc.answering_runtime(running) == {"path": "scikit-learn", "reason": "the service was started with --runtime scikit-learn"}
+        answer = httpx.post(f"{running.url}/predict", json=record(test_rows))
+        assert answer.status_code == 200, answer.text
+        pipeline = joblib.load(small_repo / "models/model.joblib")
+        assert answer.json()["probability"] == pipeline.predict_proba(test_rows.head(1).drop(columns=["Status"]))[0, 1]
+    finally:
+        assert running.stop() in svc.STOPPED, running.errors
+    compiled.unlink()  # gone altogether: the same refusal
+    with pytest.raises(StageError, match=f"^{compiled}: missing, or its sha256 does not match"):
+        load_bundle(bundle_copy)
 
 
 def test_ready_is_503_until_the_bundle_is_loaded(small_repo: Path, tmp_path: Path) -> None:
@@ -306,8 +406,9 @@ def test_ready_is_503_until_the_bundle_is_loaded(small_repo: Path, tmp_path: Pat
         assert started.get("/ready").status_code == 200
 
 
+@pytest.mark.parametrize("path", svc.RUNTIMES)
 def test_an_unexpected_error_is_a_generic_500(small_repo: Path, tmp_path: Path, test_rows: pd.DataFrame,
-                                              monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+                                              monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, path: str) -> None:
     from fastapi.testclient import TestClient
 
     from tabular_mlops.deployment.artifact import Bundle
@@ -316,10 +417,10 @@ def test_an_unexpected_error_is_a_generic_500(small_repo: Path, tmp_path: Path, 
     def broken(self, frame):
         raise RuntimeError(f"{SECRET_TEXT} in /srv/private/path.py")
 
-    monkeypatch.setattr(Bundle, "predict", broken)
-    monkeypatch.setattr(Bundle, "predict_records", broken)  # the compiled model's path
+    # Only the method the path scores with: a request that took the other path would answer 200.
+    monkeypatch.setattr(Bundle, "predict_records" if path == "onnxruntime" else "predict", broken)
     settings = Settings(model=str(small_repo / "models/bundle"), lock=None, log=str(tmp_path / "log.sqlite"),
-                        max_body_bytes=MAX_BODY, max_rows=MAX_ROWS)
+                        max_body_bytes=MAX_BODY, max_rows=MAX_ROWS, runtime="auto" if path == "onnxruntime" else path)
     with TestClient(create_app(settings), raise_server_exceptions=False) as client:
         while client.get("/ready").status_code != 200:
             time.sleep(0.05)
@@ -332,7 +433,8 @@ def test_an_unexpected_error_is_a_generic_500(small_repo: Path, tmp_path: Path, 
 def test_concurrent_requests_are_all_logged_once_and_sigterm_loses_no_answered_request(
         small_repo: Path, tmp_path: Path, test_rows: pd.DataFrame) -> None:
     # One worker: two start in ~20 s on the shared 2-core machine; several connections writing
-    # at once are covered by test_prediction_log.py.
+    # at once are covered by test_prediction_log.py. The default path only: what is checked (the
+    # log's commit before each answer, the drain on SIGTERM) comes after either path's prediction.
     running = svc.start(small_repo / "models/bundle", svc.working_folder(tmp_path / "run", small_repo / "params.yaml"))
     rows = as_records(test_rows)
     limits = httpx.Limits(max_connections=16, max_keepalive_connections=16)
@@ -345,6 +447,7 @@ def test_concurrent_requests_are_all_logged_once_and_sigterm_loses_no_answered_r
             return 0, None
 
     try:
+        assert svc.answering_runtime(running)["path"] == "onnxruntime"
         with httpx.Client(limits=limits, timeout=30) as client, ThreadPoolExecutor(16) as pool:
             answers = list(pool.map(lambda number: send(client, number), range(200)))
         assert [status for status, _ in answers] == [200] * 200

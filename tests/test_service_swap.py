@@ -120,7 +120,7 @@ def test_sighup_reloads_the_folder_serve_was_started_with(small_repo: Path, seco
     old, new = load_bundle(folder).version, load_bundle(second).version
     service = svc.start(folder, svc.working_folder(tmp_path / "work", small_repo / "params.yaml"))
     try:
-        for name in ("model.joblib", "manifest.json"):
+        for name in ("model.joblib", "model.onnx", "manifest.json"):  # the manifest names both files' sha256
             shutil.copy(second / name, folder / name)
         with Load(service.url, records, threads=2) as load:
             service.process.send_signal(signal.SIGHUP)

@@ -25,15 +25,19 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import joblib
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
 from sklearn.datasets import load_breast_cancer, load_diabetes
 from sklearn.metrics import r2_score, roc_auc_score
 
+from tabular_mlops.compiled.compile import BOUND
 from tabular_mlops.config.train_params import REGRESSORS as ALL_REGRESSORS
 from tabular_mlops.families.registry import BY_NAME
+from tests import service as svc
 from tests.dvc_repo import DvcResult, commit, copy_project, draft_contract, dvc, init_git_repo, update_params
 from tests.test_families import ranked, sweep
 from tests.test_plots_offline import html_id, parse_html, plot_divs
@@ -238,6 +242,31 @@ def test_dvc_plots_diff_across_the_task_switch_shows_both_tasks_plots_without_a_
     result, ids = plots_page_ids(repo, tmp_path, "HEAD~2", "HEAD")  # yes/no results, regression results
     assert "WARNING" not in result.output and "failed to load" not in result.output, result.output
     assert ids == {html_id(path) for path in CLASSIFICATION_PLOTS | REGRESSION_PLOTS | {IMPORTANCE_PLOT, EXPLANATIONS_PLOT}}
+
+
+@pytest.mark.parametrize("path", svc.RUNTIMES)
+def test_the_service_answers_the_regressors_values_on_either_path(runs, tmp_path: Path, path: str) -> None:
+    repo, _, regression = runs  # the workspace holds the diabetes run until the sweep below
+    bundle = repo / "models/bundle"
+    inputs, _ = test_inputs_and_target(repo, "progression")
+    records = svc.json_records(inputs, bundle)
+    running = svc.start(bundle, svc.working_folder(tmp_path / "serve", repo / "params.yaml"), *svc.runtime_arguments(path))
+    try:
+        assert svc.answering_runtime(running) == ({"path": "onnxruntime", "reason": None} if path == "onnxruntime" else
+                                                  {"path": "scikit-learn", "reason": "the service was started with --runtime scikit-learn"})
+        one = httpx.post(f"{running.url}/predict", json=records[0])
+        batch = httpx.post(f"{running.url}/predict/batch", json=records)
+        assert one.status_code == batch.status_code == 200, one.text + batch.text
+    finally:
+        assert running.stop() in svc.STOPPED, running.errors
+    model = joblib.load(repo / "models/model.joblib")
+    assert json.loads((bundle / "manifest.json").read_text())["model"]["model_family"] == regression.model["model_family"]
+    # The pipeline's own predict on the same rows in the same batches: the same bits on its own
+    # path; on the compiled model's, within the bound relative to max(1, |value|), as verified at bundle time.
+    for answers, expected in (([one.json()], model.predict(inputs.head(1))), (batch.json()["predictions"], model.predict(inputs))):
+        served = np.array([answer["prediction"] for answer in answers])
+        relative = np.abs(served - expected) / np.maximum(1.0, np.abs(expected))
+        assert np.max(relative) <= (0 if path == "scikit-learn" else BOUND)
 
 
 SWEPT_REGRESSORS = ("linear_regression", "ridge")
