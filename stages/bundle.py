@@ -28,7 +28,7 @@ def main() -> None:
     background = background_rows(read_table(TRAIN), metadata["input_columns"], params.seed, personal=contract.personal)
     problem = "multiclass" if metadata.get("classes") else metadata["task"]
     compiled, checked = compiled_for_bundle(joblib.load(MODEL), problem, read_table(TEST)[metadata["input_columns"]],
-                                            evaluation.get("threshold"))
+                                            evaluation.get("threshold"), sha256_of(MODEL))
     if compiled is None:
         print(f"bundle: the model is served by scikit-learn, not compiled: {checked['reason']}")
     manifest = bundle_manifest(metadata, contract, evaluation, read_json(GATES), sha256_of(MODEL),

@@ -167,7 +167,7 @@ def variant_bundle(source: Path, destination: Path, coefficient_scale: float = 0
         # verified as the bundle stage verifies it, on the bundle's background rows (training rows)
         problem = "multiclass" if manifest["model"].get("classes") else manifest["model"]["task"]
         background = pd.read_parquet(destination / manifest["background"]["file"])
-        compiled, checked = compiled_for_bundle(model, problem, background, manifest.get("threshold"))
+        compiled, checked = compiled_for_bundle(model, problem, background, manifest.get("threshold"), manifest["model_sha256"])
         assert compiled is not None, checked
         (destination / COMPILED_FILE).write_bytes(compiled)
     manifest["compiled"] = compiled_section(compiled, checked)

@@ -65,6 +65,23 @@ def test_a_tampered_model_is_refused_before_it_is_unpickled(bundle_copy: Path) -
 
 
 @pytest.mark.slow
+def test_a_compiled_model_beside_another_pickle_is_refused_naming_it(bundle_copy: Path) -> None:
+    """A pickle replaced with its manifest's sha256 updated, but model.onnx left as it was: the graph
+    records the pickle it was compiled from, so it never answers for another model."""
+    import joblib
+
+    model = joblib.load(bundle_copy / "model.joblib")
+    model.steps[-1][1].coef_ = model.steps[-1][1].coef_ * 2
+    joblib.dump(model, bundle_copy / "model.joblib")
+    manifest = json.loads((bundle_copy / "manifest.json").read_text())
+    manifest["model_sha256"] = hashlib.sha256((bundle_copy / "model.joblib").read_bytes()).hexdigest()
+    (bundle_copy / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(StageError, match=r"model\.onnx: compiled from another model \(\w{12}, not \w{12}\); refusing"):
+        load_bundle(bundle_copy)
+    assert load_bundle(bundle_copy, runtime="scikit-learn").compiled is None
+
+
+@pytest.mark.slow
 def test_a_bundle_that_is_not_the_model_dvc_lock_records_is_stale(small_repo: Path, bundle_copy: Path, tmp_path: Path) -> None:
     lock = yaml.safe_load((small_repo / "dvc.lock").read_text())
     for out in lock["stages"]["train"]["outs"]:

@@ -16,13 +16,14 @@ import pandas as pd
 from tabular_mlops.compiled.estimators import estimator_nodes
 from tabular_mlops.compiled.graph import Graph, NotCompilable
 from tabular_mlops.compiled.preprocessing import preprocessing_nodes
-from tabular_mlops.compiled.runtime import LAYOUT_KEY, CompiledModel
+from tabular_mlops.compiled.runtime import LAYOUT_KEY, SOURCE_KEY, CompiledModel
 
 BOUND = 1e-6  # how far a compiled probability (or value, relative to max(1, |value|)) may be from scikit-learn's
 
 
-def compile_pipeline(model, problem: str) -> onnx.ModelProto:
-    """The fitted pipeline as one graph: inputs by preprocessing branch, output [rows, classes] or [rows, 1]."""
+def compile_pipeline(model, problem: str, model_sha256: str = "") -> onnx.ModelProto:
+    """The fitted pipeline as one graph: inputs by preprocessing branch, output [rows, classes] or [rows, 1].
+    `model_sha256`, the pickle's, goes into the graph's metadata: a graph is served only beside its own model."""
     from tabular_mlops.models.mitigation import is_mitigated
 
     if is_mitigated(model):
@@ -35,7 +36,7 @@ def compile_pipeline(model, problem: str) -> onnx.ModelProto:
     columns = len(steps["preprocess"].get_feature_names_out())
     output = estimator_nodes(graph, steps["model"], features, columns, problem)
     classes = 1 if problem == "regression" else len(steps["model"].classes_)
-    return graph.model(output, classes, {LAYOUT_KEY: json.dumps(layout)})
+    return graph.model(output, classes, {LAYOUT_KEY: json.dumps(layout), SOURCE_KEY: model_sha256})
 
 
 def verify(compiled: CompiledModel, model, problem: str, inputs: pd.DataFrame, threshold: float | None) -> dict:
@@ -65,11 +66,11 @@ def verify(compiled: CompiledModel, model, problem: str, inputs: pd.DataFrame, t
     return checked
 
 
-def compiled_for_bundle(model, problem: str, inputs: pd.DataFrame, threshold: float | None) -> tuple[bytes | None, dict]:
+def compiled_for_bundle(model, problem: str, inputs: pd.DataFrame, threshold: float | None, model_sha256: str) -> tuple[bytes | None, dict]:
     """(the ONNX bytes, the manifest's `compiled` section), or (None, {"file": None, "reason": ...})
     when the pipeline cannot be compiled or the compiled model fails `verify` on `inputs`."""
     try:
-        model_bytes = compile_pipeline(model, problem).SerializeToString()
+        model_bytes = compile_pipeline(model, problem, model_sha256).SerializeToString()
         checked = verify(CompiledModel(model_bytes), model, problem, inputs, threshold)
     except NotCompilable as error:
         return None, {"file": None, "reason": str(error)}

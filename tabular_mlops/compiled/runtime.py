@@ -16,6 +16,7 @@ from tabular_mlops.data.dates import parse_datetimes
 
 MISSING = "\0"  # a missing category as the graph receives it: no contract category is a NUL character
 LAYOUT_KEY = "tabular_mlops.inputs"  # the model's metadata: {branch: [columns]}
+SOURCE_KEY = "tabular_mlops.model_sha256"  # ... and the sha256 of the pickled pipeline it was compiled from
 UNIX_DAY_ZERO = 719163  # date(1970, 1, 1).toordinal()
 
 
@@ -31,7 +32,9 @@ class CompiledModel:
         options.inter_op_num_threads = 1
         options.log_severity_level = 3  # errors only: its warnings are about graph optimisations
         self.session = onnxruntime.InferenceSession(model_bytes, options, providers=["CPUExecutionProvider"])
-        self.layout: dict[str, list[str]] = json.loads(self.session.get_modelmeta().custom_metadata_map[LAYOUT_KEY])
+        metadata = self.session.get_modelmeta().custom_metadata_map
+        self.layout: dict[str, list[str]] = json.loads(metadata[LAYOUT_KEY])
+        self.compiled_from = metadata.get(SOURCE_KEY, "")
         self.runtime = f"onnxruntime {onnxruntime.__version__}"
 
     def predict(self, feeds: dict[str, np.ndarray]) -> np.ndarray:

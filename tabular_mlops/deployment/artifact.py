@@ -243,7 +243,11 @@ def _compiled(directory: Path, manifest: dict, threads: int):
                          "refusing to load it (rebuild the bundle, or serve with --runtime scikit-learn)")
     from tabular_mlops.compiled.runtime import CompiledModel
 
-    return CompiledModel(path.read_bytes(), threads)
+    compiled = CompiledModel(path.read_bytes(), threads)
+    if compiled.compiled_from != manifest["model_sha256"]:
+        raise StageError(f"{path}: compiled from another model ({compiled.compiled_from[:12] or 'unnamed'}, not {manifest['model_sha256'][:12]}); "
+                         "refusing to serve it beside this one (rebuild the bundle, or serve with --runtime scikit-learn)")
+    return compiled
 
 
 def _refuse_stale(model_path: Path, lock: Path) -> None:
