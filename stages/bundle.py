@@ -31,9 +31,10 @@ def main() -> None:
                                             evaluation.get("threshold"), sha256_of(MODEL))
     if compiled is None:
         print(f"bundle: the model is served by scikit-learn, not compiled: {checked['reason']}")
+    scorecard = params.scorecard.model_dump(exclude={"enabled"}) if params.scorecard.enabled and problem == "classification" else None
     manifest = bundle_manifest(metadata, contract, evaluation, read_json(GATES), sha256_of(MODEL),
                                {"file": BACKGROUND_FILE, "rows": len(background), "seed": params.seed},
-                               compiled_section(compiled, checked))
+                               compiled_section(compiled, checked), scorecard)
     write_bundle(BUNDLE, MODEL, manifest, background, compiled)
 
 

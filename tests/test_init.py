@@ -70,10 +70,12 @@ def assert_no_credit_left(repo: Path) -> None:
     assert [name for name in names if "credit" in (repo / name).read_bytes().decode("utf-8", "replace").lower()] == []
 
 
-def assert_own_project(repo: Path, table: str, target: str, task: str, positive_class: str | None, artifact: str) -> None:
-    """What init leaves: the data block set and nothing else of params.yaml changed, the artifact renamed."""
+def assert_own_project(repo: Path, table: str, target: str, task: str, positive_class: str | None, artifact: str,
+                       edited: frozenset[str] = frozenset()) -> None:
+    """What init leaves: the data block set and nothing else of params.yaml changed (but the keys
+    `edited` after it), the artifact renamed."""
     params_text = (repo / "params.yaml").read_text()
-    data_lines = {"path", "target", "positive_class", "segment_column"} | ({"task"} if task == "regression" else set())
+    data_lines = {"path", "target", "positive_class", "segment_column"} | ({"task"} if task == "regression" else set()) | edited
     assert {line.split(":")[0].strip() for line in changed_lines((ROOT / "params.yaml").read_text(), params_text)} == data_lines
     data = yaml.safe_load(params_text)["data"]
     assert data == {"path": f"data/raw/{table}", "target": target, "task": task, "positive_class": positive_class,
@@ -160,7 +162,9 @@ def test_the_tutorials_commands_make_a_yes_no_table_a_project_that_dvc_repro_run
     quoted_from_another_table = tutorial_blocks("text")[1].strip()  # checked by the regression case
     assert [line for line in shown if line and line != quoted_from_another_table and line not in output] == []
     repo = work / "my-project"
-    assert_own_project(repo, "tumours.csv", "malignant", "classification", "yes", "tumour-screening")
+    # step 8 of the tutorial sets evaluate.threshold.method
+    assert_own_project(repo, "tumours.csv", "malignant", "classification", "yes", "tumour-screening", frozenset({"method"}))
+    assert yaml.safe_load((repo / "params.yaml").read_text())["evaluate"]["threshold"]["method"] == "min_sensitivity"
     assert_no_credit_left(repo)
     assert subprocess.run(["git", "status", "--porcelain"], cwd=repo, capture_output=True, text=True).stdout == ""
     assert (repo / "README.md").read_text().startswith("# tumour-screening\n")

@@ -273,6 +273,16 @@ class ServeParams(Section):
         return self
 
 
+class ScorecardParams(Section):
+    """Scorecard points beside a binary model's probability, in the service and batch scoring
+    (tabular_mlops/deployment/scorecard.py); the monitor compares their distribution too."""
+
+    enabled: bool = False
+    points_to_double_odds: float = Field(default=20.0, gt=0)  # points that double the odds against the positive class
+    base_score: float = 600.0  # the points at base_odds
+    base_odds: float = Field(default=50.0, gt=0)  # odds against the positive class (e.g. 50 good to 1 bad) that score base_score
+
+
 class ScoreParams(Section):
     """The score stage: batch scoring of a table with the bundle (as `tabular-mlops score` does)."""
 
@@ -355,6 +365,7 @@ class Params(Section):
     monitor: MonitorParams = Field(default_factory=MonitorParams)
     serve: ServeParams
     score: ScoreParams
+    scorecard: ScorecardParams = Field(default_factory=ScorecardParams)
     engine: EngineParams = Field(default_factory=EngineParams)
     promote: PromoteParams = Field(default_factory=PromoteParams)
 

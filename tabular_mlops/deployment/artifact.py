@@ -125,7 +125,12 @@ class Bundle:
             return ["prediction"]
         if self.problem == "multiclass":
             return [f"probability:{label}" for label in self.manifest["model"]["classes"]] + ["decision"]
-        return ["probability", "decision"]
+        return ["probability", "decision", *(["points"] if self.scorecard else [])]
+
+    @property
+    def scorecard(self) -> dict | None:
+        """A binary model's scorecard ({points_to_double_odds, base_score, base_odds}), or None."""
+        return self.manifest.get("scorecard")
 
     def unseen_groups(self, inputs: pd.DataFrame) -> list[dict]:
         """A model mitigated by group thresholds (threshold_optimizer) has none for a group it never
@@ -162,7 +167,14 @@ class Bundle:
             output = prediction.rename(columns=lambda label: f"probability:{label}")
             return output.assign(decision=prediction.idxmax(axis=1).astype(str))
         decision = np.where(decisions(self.model, frame, prediction, self.threshold) == 1, *self._labels)
-        return pd.DataFrame({"probability": prediction, "decision": decision}, index=inputs.index)
+        return pd.DataFrame({"probability": prediction, "decision": decision, **self._points(prediction)}, index=inputs.index)
+
+    def _points(self, probability: np.ndarray) -> dict[str, np.ndarray]:
+        if not self.scorecard:
+            return {}
+        from tabular_mlops.deployment.scorecard import scorecard_points
+
+        return {"points": scorecard_points(probability, self.scorecard)}
 
     def predict_records(self, records: list[dict]) -> dict[str, list]:
         """`predict`'s columns as lists, from the service's records: with a compiled model no DataFrame is built."""
@@ -187,7 +199,7 @@ class Bundle:
             output = {f"probability:{label}": computed[:, position] for position, label in enumerate(classes)}
             return output | {"decision": np.asarray(classes, dtype=object)[np.argmax(computed, axis=1)]}
         probability = computed[:, 1]
-        return {"probability": probability, "decision": np.where(probability >= self.threshold, *self._labels)}
+        return {"probability": probability, "decision": np.where(probability >= self.threshold, *self._labels), **self._points(probability)}
 
 
 def _missing(value: object) -> bool:

@@ -32,7 +32,7 @@ COMPILED_FILE = "model.onnx"
 
 
 def bundle_manifest(metadata: dict, contract: Contract, evaluation: dict, gates: dict, model_sha256: str,
-                    background: dict | None = None, compiled: dict | None = None) -> dict:
+                    background: dict | None = None, compiled: dict | None = None, scorecard: dict | None = None) -> dict:
     """What the service reads besides the pickle; refuses a model whose gates did not pass."""
     if not gates.get("passed"):
         raise StageError("metrics/gates.json: the gates did not pass, so the model is not bundled for deployment")
@@ -46,6 +46,8 @@ def bundle_manifest(metadata: dict, contract: Contract, evaluation: dict, gates:
         **({"background": background} if background is not None else {}),
         # {file, sha256, verification} or {file: null, reason}: what Bundle.compiled answers with
         **({"compiled": compiled} if compiled is not None else {}),
+        # {points_to_double_odds, base_score, base_odds}: binary models' points (deployment/scorecard.py)
+        **({"scorecard": scorecard} if scorecard is not None else {}),
     }
 
 

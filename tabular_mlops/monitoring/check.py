@@ -46,7 +46,10 @@ def check_batch(current: pd.DataFrame, reference: Reference, spec: MonitorParams
     for name, seen in seen_categories.items():
         drift[name]["unseen_rate"] = _unseen_rate(current[name], seen)
         drift[name]["unseen_rate_reference"] = _unseen_rate(reference.test[name], seen)
-    report.update(status="ok", columns=drift, **dataset_drift(drift, spec.drift), performance=performance(current, reference, spec))
+    # Scorecard points are a monotone function of the probability: they drift exactly when it does,
+    # so they are reported (their PSI is what a risk team tracks) but not counted twice in the share.
+    counted = {name: column for name, column in drift.items() if name != "points"}
+    report.update(status="ok", columns=drift, **dataset_drift(counted, spec.drift), performance=performance(current, reference, spec))
     groups = group_rates(current, reference.test, profile, min_group_rows)
     if groups:
         report["groups"] = groups

@@ -42,7 +42,7 @@ class Reference:
 def score_columns(profile: dict) -> list[str]:
     """The prediction columns of the scored-table format that the monitor compares."""
     if profile["problem"] == "classification":
-        return ["probability"]
+        return ["probability", *(["points"] if profile.get("scorecard") else [])]  # the score's PSI, beside the probability's
     if profile["problem"] == "multiclass":
         return [f"probability:{label}" for label in profile["classes"]]
     return ["prediction"]
@@ -98,6 +98,7 @@ def build_reference(bundle, train: pd.DataFrame, test: pd.DataFrame, rows: int, 
         "seen_categories": {name: sorted(values) for name, values in bundle.seen_categories.items() if name not in personal},
         "rows": {"training": len(training), "training_split": len(train), "test": len(labelled)},
         "protected": {name: bundle.contract.columns[name].bands for name in protected},
+        **({"scorecard": bundle.scorecard} if bundle.scorecard else {}),
     }
     if bundle.problem == "classification":
         profile.update(binary_checks(profile, labelled, calibration))

@@ -59,6 +59,8 @@ def answer(problem: str, version: str, prediction_id: str, output: dict) -> dict
     answer = {"prediction_id": prediction_id, "model_version": version}
     if problem == "classification":
         answer.update(probability=output["probability"], decision=output["decision"])
+        if "points" in output:  # a scorecard (deployment/scorecard.py)
+            answer["points"] = output["points"]
     elif problem == "multiclass":
         answer["probabilities"] = {key.split(":", 1)[1]: value for key, value in output.items() if key.startswith("probability:")}
         answer["decision"] = output["decision"]
