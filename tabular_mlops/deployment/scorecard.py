@@ -1,6 +1,6 @@
-"""Scorecard points: a binary model's probability as the points a credit risk team reads.
+"""Scorecard points: a binary model's probability as the points a risk team reads.
 
-The scorecard convention (Siddiqi, Credit Risk Scorecards, ch. 6): a score rises with the odds
+The scorecard convention (N. Siddiqi, 2006, ch. 6): a score rises with the odds
 of the good outcome, and a fixed number of points doubles those odds:
 
     points = offset + factor * ln(odds),  factor = points_to_double_odds / ln 2,
