@@ -5,6 +5,8 @@
 - Cross-validation clones the whole pipeline, so every fold refits its preprocessing.
 - Multiclass (no data.positive_class) has no threshold: each row's class is its most probable one.
 - The task's plots (ROC, precision-recall, calibration, confusion matrix; or the regression's).
+- With train.monotonic: each constrained column swept on a sample of test rows, counting the
+  steps where the prediction moves against its direction (the `monotonic` section).
 
 What the model uses (explain), its figures per group (fairness) and nested CV are stages of
 their own; the gate stage reads all four.

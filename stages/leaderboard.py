@@ -4,7 +4,8 @@ Writes metrics/leaderboard.json (read by train) and metrics/leaderboard.md (for 
 Families whose cross-validation failed are listed apart, never ranked; if all failed, it stops.
 Families that cannot do data.task are listed as not applicable, families over their
 leaderboard.max_rows_per_family limit as skipped for size; a screening sample
-(leaderboard.sample_rows) is named in both files.
+(leaderboard.sample_rows) is named in both files. With train.monotonic, each family says whether it
+honours the constraints, and auto's choice is the best one that does.
 """
 from __future__ import annotations
 
@@ -30,9 +31,9 @@ def main() -> None:
         except FileNotFoundError:
             raise StageError(f"{path}: missing; run `dvc repro` so every family in leaderboard.families is cross-validated") from None
     skipped = [family for family in params.leaderboard.families if family not in params.task_families]
-    table = leaderboard(results, metric, folds, skipped)
+    table = leaderboard(results, metric, folds, skipped, params.train.monotonic)
     text = markdown(table["ranking"], metric, folds, table["failed"], skipped, params.data.task,
-                    table.get("screened_on"), table.get("skipped_for_size", []))
+                    table.get("screened_on"), table.get("skipped_for_size", []), params.train.monotonic)
     write_json(LEADERBOARD, table)
     write_text(MARKDOWN, text)
     print(text)

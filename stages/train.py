@@ -18,8 +18,8 @@ from tabular_mlops.data.tables import read_table
 from tabular_mlops.engine.cluster import folds_on_cluster
 from tabular_mlops.errors import run_stage
 from tabular_mlops.files import dump_joblib, read_json, sha256_of, write_json
-from tabular_mlops.families.registry import build_estimator
 from tabular_mlops.models.mitigation import describe_mitigation, mitigated_model, model_columns
+from tabular_mlops.models.pipeline import family_estimator
 from tabular_mlops.models.training import chosen_family, describe_model, fit_model, tune
 
 PREPROCESSOR = "models/preprocessor.joblib"
@@ -38,7 +38,7 @@ def main() -> None:
     inputs, target = split_inputs_target(read_table(PREPARED_TRAIN), params.data)
     with folds_on_cluster(params.engine) if params.train.search.method != "none" else nullcontext():
         hyperparameters, search_table = tune(params, family, preprocessor, inputs, target)
-    estimator = build_estimator(params.data.task, family, hyperparameters, params.seed)
+    estimator = family_estimator(params, family, preprocessor, hyperparameters)  # under train.monotonic when the family enforces it
     features = read_table(FEATURES)
     model = fit_model(preprocessor, features.drop(columns=[params.data.target]), features[params.data.target], estimator)
     contract = read_contract(params.data.contract)

@@ -60,6 +60,11 @@ FAIRNESS_GAPS = {
 }
 
 
+# What evaluate counts per column of train.monotonic: monotonic.<column>.<figure>, lower is better (0: none).
+MONOTONIC_FIGURES = ("violations", "rows_violating")
+MONOTONIC_TOLERANCE = 1e-9  # a smaller move against the direction is float noise, not a violation
+
+
 def problem(task: str, positive_class: str | None) -> str:
     """The key of the tables above: data.task, except that classification with no
     data.positive_class predicts every class of the target ('multiclass')."""
@@ -74,6 +79,10 @@ def higher_is_better(reported: str) -> bool:
     Raises KeyError for a name that is not a metric.
     """
     section, _, name = reported.rpartition(".")
+    if section.startswith("monotonic"):
+        if name not in MONOTONIC_FIGURES:
+            raise KeyError(reported)
+        return False  # counts of steps against the direction
     if section.startswith("fairness"):
         if not any(name in gaps for gaps in FAIRNESS_GAPS.values()):
             raise KeyError(reported)

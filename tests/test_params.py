@@ -187,7 +187,7 @@ def test_binary_only_gate_metric_is_refused_for_multiclass_listing_the_allowed_o
         load_params(path)
     message = str(error.value)
     assert message.endswith(f"gates.classification[0].metric must be one of {', '.join(gate_metric_names('multiclass'))},"
-                            f" or fairness.<protected column>.<gap>; got '{metric}'")
+                            f" fairness.<protected column>.<gap> or monotonic.<column>.<figure>; got '{metric}'")
     assert "test.f1_macro" in message and "cv.roc_auc_mean" in message
 
 
@@ -363,7 +363,7 @@ def test_the_brier_skill_score_is_gated_on_the_test_split_for_two_classes_or_mor
     with pytest.raises(StageError) as error:
         load_params(path)
     assert str(error.value).endswith(f"gates.classification[0].metric must be one of {', '.join(gate_metric_names(params.data.problem))},"
-                                     " or fairness.<protected column>.<gap>; got 'cv.brier_skill_mean'")
+                                     " fairness.<protected column>.<gap> or monotonic.<column>.<figure>; got 'cv.brier_skill_mean'")
 
 
 def test_a_brier_skill_gate_for_regression_is_refused_listing_the_regression_metrics(write_params):

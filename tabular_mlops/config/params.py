@@ -16,8 +16,9 @@ from pydantic import BaseModel, Field, ValidationError, field_validator, model_v
 
 from tabular_mlops.config.train_params import FAMILIES_BY_TASK, FamilyName, TrainParams
 from tabular_mlops.errors import StageError
+from tabular_mlops.families.registry import honours_monotonic
 from tabular_mlops.files import read_yaml_mapping
-from tabular_mlops.metrics import FAIRNESS_GAPS, METRICS_BY_TASK, gate_metric_names, problem
+from tabular_mlops.metrics import FAIRNESS_GAPS, METRICS_BY_TASK, MONOTONIC_FIGURES, gate_metric_names, problem
 from tabular_mlops.params_section import Section
 
 PARAMS_FILE = "params.yaml"
@@ -196,6 +197,9 @@ class EvaluateParams(Section):
     # global explanations (mean |SHAP contribution|) on a seeded sample of at most this many test rows (null: every row)
     explain_rows: Optional[int] = Field(default=200, ge=1)
     nested_cv: bool = False  # repeat the selection inside outer folds: an unbiased CV figure, at many times the cost
+    # train.monotonic checked on the fitted model: each constrained column swept, the other columns held fixed,
+    monotonic_rows: Optional[int] = Field(default=200, ge=1)  # on a seeded sample of this many test rows (null: every row)
+    monotonic_grid: int = Field(default=20, ge=2)  # each sweep: at most this many of the column's training values (quantiles, smallest to largest)
 
 
 class FairnessParams(Section):
@@ -209,7 +213,9 @@ class FairnessParams(Section):
 class Gate(Section):
     """A bound the evaluated model must meet, or the pipeline stops at the gate stage."""
 
-    metric: str  # test.*, cv.*_mean, cv.*_std, over_baseline.*, nested_cv.* or fairness.<protected column>.<gap>
+    # test.*, cv.*_mean, cv.*_std, over_baseline.*, nested_cv.*, fairness.<protected column>.<gap> or
+    # monotonic.<column of train.monotonic>.violations | rows_violating
+    metric: str
     min: Optional[float] = None  # at least one of min and max
     max: Optional[float] = None
 
@@ -401,6 +407,7 @@ class Params(Section):
             raise ValueError(f"leaderboard.families lists {', '.join(repeated)} more than once")
         if not self.task_families:
             raise ValueError(f"leaderboard.families: none of {', '.join(families)} can do {task}; add one of: {', '.join(allowed)}")
+        _check_monotonic(self)
         if self.train.model == "auto" and self.train.search.method != "none":
             raise ValueError("train.search.method must be 'none' when train.model is 'auto' (search one named family)")
         if task not in self.gates:
@@ -415,9 +422,11 @@ class Params(Section):
                     raise ValueError(f"{where}.metric '{gate.metric}' needs evaluate.nested_cv: true; got false")
                 if gate.metric.startswith("fairness."):
                     _check_fairness_gate(where, gate.metric, problem)
+                elif gate.metric.startswith("monotonic."):
+                    _check_monotonic_gate(where, gate.metric, self.train.monotonic)
                 elif gate.metric not in metrics:
-                    raise ValueError(f"{where}.metric must be one of {', '.join(metrics)}, or fairness.<protected column>.<gap>;"
-                                     f" got '{gate.metric}'")
+                    raise ValueError(f"{where}.metric must be one of {', '.join(metrics)}, fairness.<protected column>.<gap>"
+                                     f" or monotonic.<column>.<figure>; got '{gate.metric}'")
                 if gate.min is None and gate.max is None:
                     raise ValueError(f"{where} ({gate.metric}) needs a min or a max")
         if self.data.extra_paths and self.engine.name != "pandas":
@@ -435,6 +444,36 @@ def _check_fairness_gate(where: str, metric: str, problem: str) -> None:
     gaps = FAIRNESS_GAPS.get(problem, ())
     if not column or gap not in gaps:
         raise ValueError(f"{where}.metric '{metric}' must be fairness.<protected column>.<gap>, the gap one of {', '.join(gaps) or 'none for ' + problem}")
+
+
+def _check_monotonic(params: "Params") -> None:
+    """train.monotonic: a problem with a direction, and a family that honours it (its columns: tabular_mlops/models/pipeline.py)."""
+    constrained = params.train.monotonic
+    if not constrained:
+        return
+    columns = ", ".join(constrained)
+    if params.data.problem == "multiclass":
+        raise ValueError(f"train.monotonic ({columns}) needs data.positive_class, the class whose probability the direction is of;"
+                         " got null (every class)")
+    model = params.train.model
+    if model != "auto" and not honours_monotonic(model):
+        honouring = [family for family in FAMILIES_BY_TASK[params.data.task] if honours_monotonic(family)]
+        raise ValueError(f"train.model '{model}' cannot enforce train.monotonic ({columns}); use one of {', '.join(honouring)} or auto,"
+                         " or empty train.monotonic")
+    if model == "auto" and not any(honours_monotonic(family) for family in params.task_families):
+        honouring = [family for family in FAMILIES_BY_TASK[params.data.task] if honours_monotonic(family)]
+        raise ValueError(f"leaderboard.families: none of {', '.join(params.task_families)} honours train.monotonic ({columns}),"
+                         f" so train.model: auto has nothing to choose; add one of: {', '.join(honouring)}")
+
+
+def _check_monotonic_gate(where: str, metric: str, constrained: dict[str, str]) -> None:
+    """monotonic.<column>.<figure>: the column must be constrained, or evaluate writes no figure for it."""
+    column, _, figure = metric.removeprefix("monotonic.").rpartition(".")
+    if not column or figure not in MONOTONIC_FIGURES:
+        raise ValueError(f"{where}.metric '{metric}' must be monotonic.<column>.<figure>, the figure one of {', '.join(MONOTONIC_FIGURES)}")
+    if column not in constrained:
+        raise ValueError(f"{where}.metric '{metric}': '{column}' is not a column of train.monotonic"
+                         f" ({', '.join(constrained) or 'empty'}), so evaluate checks no direction for it")
 
 
 def load_params(path: str | Path = PARAMS_FILE) -> Params:

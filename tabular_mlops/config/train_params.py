@@ -38,10 +38,17 @@ class MitigationParams(Section):
     column: Optional[str] = None  # a protected column of the contract; null: its first protected column
 
 
+Direction = Literal["increasing", "decreasing"]
+
+
 class _TrainSettings(Section):
     model: ModelName
     search: SearchParams
     fairness: MitigationParams = MitigationParams()
+    monotonic: dict[str, Direction] = Field(default_factory=dict, description=(
+        "numeric input column -> the way the probability of data.positive_class (regression: the prediction) must move as the "
+        "column grows; hist_gradient_boosting enforces it and dummy is constant: train.model refuses the other families, and "
+        "auto takes the best family that honours it; evaluate counts the violations (gate monotonic.<column>.violations)"))
 
     def family_params(self, family: str) -> Section:
         return getattr(self, family)

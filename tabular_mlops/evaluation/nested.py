@@ -20,6 +20,7 @@ from sklearn.metrics import get_scorer
 from tabular_mlops.config.params import LeaderboardParams, Params
 from tabular_mlops.data.contract import Contract
 from tabular_mlops.errors import StageError
+from tabular_mlops.families.registry import honours_monotonic
 from tabular_mlops.metrics import CV_METRICS_BY_TASK, LOWER_IS_BETTER, PRIMARY_METRIC
 from tabular_mlops.models.budget import over_limit, screening_sample
 from tabular_mlops.models.pipeline import family_pipeline
@@ -116,8 +117,10 @@ def selection_for(params: Params, contract: Contract, n_jobs: int = 1) -> tuple[
     """The pipeline's own selection procedure: the leaderboard (auto), the search, or none."""
     task, seed = params.data.problem, params.seed  # the problem scores; data.task builds estimators
     if params.train.model == "auto":
-        # task_families: leaderboard.families lists both tasks' families; the others cannot be built
-        pipelines = {family: family_pipeline(params, contract, family) for family in params.task_families}
+        # task_families: leaderboard.families lists both tasks' families; the others cannot be built.
+        # As train.model: auto, a constrained run chooses among the families that honour train.monotonic only.
+        families = [family for family in params.task_families if not params.train.monotonic or honours_monotonic(family)]
+        pipelines = {family: family_pipeline(params, contract, family) for family in families}
         return "leaderboard", leaderboard_selection(task, pipelines, params.leaderboard.cv_folds, seed, n_jobs, params.leaderboard)
     family = params.train.model
     if params.train.search.method == "none":

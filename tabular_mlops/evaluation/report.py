@@ -19,6 +19,7 @@ from tabular_mlops.config.params import Params
 from tabular_mlops.evaluation.calibration import calibration
 from tabular_mlops.evaluation.decision_curve import decision_curve, net_benefit, summary, threshold_range
 from tabular_mlops.evaluation.diagnostics import cv_rows, log_plots
+from tabular_mlops.evaluation.monotonic import monotonic_report
 from tabular_mlops.evaluation.operating_point import choose_threshold, operating_point
 from tabular_mlops.evaluation.live import write_plots
 from tabular_mlops.files import write_text
@@ -31,7 +32,7 @@ BINARY_SECTIONS = ("operating_point", "calibration", "decision_curve")  # binary
 
 @dataclass(frozen=True)
 class Evaluation:
-    sections: dict[str, dict]  # test, cv, baseline, over_baseline; binary: BINARY_SECTIONS too
+    sections: dict[str, dict]  # test, cv, baseline, over_baseline; binary: BINARY_SECTIONS too; monotonic with train.monotonic
     threshold: float  # chosen on out-of-fold training predictions (binary); 0.5 and unused otherwise
     prediction: np.ndarray | pd.DataFrame  # on the test split
     curve: list[dict] | None = None  # binary: the decision curve (decision_curve.py), a plot of its own
@@ -57,13 +58,17 @@ def evaluate_model(params: Params, model: BaseEstimator, train: tuple[pd.DataFra
                         "net_benefit_treat_all": decision_curve(outcome, prediction, [threshold])[0]["treat_all"]}
         sections.update(operating_point=operating_point(outcome, prediction, threshold, spec.confidence) | at_threshold,
                         calibration=calibration(outcome, prediction, spec.confidence), decision_curve=summary(curve))
+    if params.train.monotonic:
+        sections["monotonic"] = monotonic_report(task, model, train_inputs, test_inputs, params.train.monotonic,
+                                                 spec.monotonic_rows, spec.monotonic_grid, seed)
     return Evaluation(sections, threshold, prediction, curve)
 
 
 def evaluation_metrics(params: Params, evaluation: Evaluation) -> dict:
     """Every section's figures rounded, and the threshold (binary)."""
-    metrics = {section: rounded_or_none(figures) if section in BINARY_SECTIONS else rounded(figures)
-               for section, figures in evaluation.sections.items()}
+    metrics = {section: rounded_or_none(figures) if section in BINARY_SECTIONS
+               else figures if section == "monotonic"  # counts, a direction, and the largest violation already rounded
+               else rounded(figures) for section, figures in evaluation.sections.items()}
     return {**metrics, "threshold": evaluation.threshold} if params.data.problem == "classification" else metrics
 
 

@@ -32,4 +32,5 @@ FAMILY = Family(
     params=DummyParams,
     factories={"classification": classifier, "regression": regressor},
     explanation=Explanation(method="constant", estimators=_estimators),
+    monotonic="constant",  # one output for every row: no input can move it the wrong way
 )

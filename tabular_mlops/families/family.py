@@ -12,6 +12,11 @@ from typing import Any, Callable, Literal
 from tabular_mlops.params_section import Section
 
 Factory = Callable[[Any, int], Any]  # (the family's params section, the seed) -> an unfitted estimator
+# (an unfitted estimator, {preprocessed feature name: 1 increasing | -1 decreasing}) -> the estimator under those constraints
+Constrain = Callable[[Any, dict[str, int]], Any]
+Monotonic = Literal["enforced", "constant", "cannot"]
+# How the leaderboard and the model card name each way of honouring train.monotonic.
+MONOTONIC_LABELS: dict[str, str] = {"enforced": "enforced", "constant": "honours (constant)", "cannot": "cannot enforce"}
 
 
 @dataclass(frozen=True)
@@ -44,3 +49,12 @@ class Family:
     # before an estimator is built, and their versions recorded with the model (models/model.json).
     requires: tuple[str, ...] = ()
     extra: str | None = None         # the pip extra that installs them: pip install -e '.[extra]'
+    # How it honours train.monotonic (a direction per numeric input column): "enforced" by `constrain`,
+    # "constant" (its output never moves with an input), or "cannot" (a constrained run refuses it as
+    # train.model, and train.model: auto passes it over). The evaluate stage checks the fitted model either way.
+    monotonic: Monotonic = "cannot"
+    constrain: Constrain | None = None
+
+    def __post_init__(self) -> None:
+        if (self.monotonic == "enforced") != (self.constrain is not None):
+            raise ValueError(f"family '{self.name}': monotonic 'enforced' goes with a constrain function, and only it")

@@ -1,4 +1,5 @@
-"""scikit-learn's histogram gradient boosting: both tasks; explained exactly by tree SHAP, a classifier in log-odds."""
+"""scikit-learn's histogram gradient boosting: both tasks; explained exactly by tree SHAP, a classifier in log-odds;
+enforces train.monotonic (monotonic_cst)."""
 from __future__ import annotations
 
 from pydantic import Field
@@ -36,6 +37,12 @@ def regressor(spec: HistGradientBoostingParams, seed: int):
     return _boosting(HistGradientBoostingRegressor, spec, seed)
 
 
+def _constrain(estimator, constraints: dict[str, int]):
+    # monotonic_cst keyed by feature name: the preprocessed columns keep their names (pandas output),
+    # whatever the number of one-hot columns before them.
+    return estimator.set_params(monotonic_cst=constraints or None)
+
+
 def _estimators() -> tuple[type, ...]:
     from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 
@@ -48,4 +55,6 @@ FAMILY = Family(
     factories={"classification": classifier, "regression": regressor},
     search_space={"learning_rate": [0.03, 0.1], "max_leaf_nodes": [8, 15, 31], "min_samples_leaf": [20, 40]},
     explanation=Explanation(method="tree", classification_output="log_odds", estimators=_estimators),
+    monotonic="enforced",
+    constrain=_constrain,
 )

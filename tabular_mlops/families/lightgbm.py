@@ -60,6 +60,8 @@ FAMILY = Family(
     factories={"classification": classifier, "regression": regressor},
     search_space={"learning_rate": [0.03, 0.1], "num_leaves": [8, 15, 31], "min_child_samples": [20, 40]},
     explanation=Explanation(method="tree", classification_output="log_odds", estimators=_estimators, margin=_margin),
+    # monotone_constraints is positional, as the random forest's monotonic_cst: not reachable by column name here.
+    monotonic="cannot",
     requires=("lightgbm",),
     extra="lightgbm",
 )

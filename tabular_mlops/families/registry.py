@@ -48,6 +48,11 @@ def build_estimator(task: str, name: str, spec, seed: int):
     return family.factories[task](spec, seed)
 
 
+def honours_monotonic(name: str) -> bool:
+    """Whether family `name` can be trained under train.monotonic: it enforces it, or its output is constant."""
+    return BY_NAME[name].monotonic != "cannot"
+
+
 def require(family: Family) -> None:
     """Refuse, in one line naming the pip extra, a family whose optional package does not import."""
     for package in family.requires:

@@ -12,9 +12,11 @@ from sklearn.preprocessing import FunctionTransformer, MinMaxScaler, OneHotEncod
 
 from tabular_mlops.data.contract import Contract
 from tabular_mlops.config.params import CategoricalParams, FeaturizeParams, NumericParams
+from tabular_mlops.errors import StageError
 from tabular_mlops.features.transformers import DatetimeParts, OutlierClipper, signed_log
 
 SCALERS = {"standard": StandardScaler, "robust": RobustScaler, "minmax": MinMaxScaler}
+NUMERIC = "numeric"  # the numeric branch: its value features are named numeric__<column> (its missing indicators otherwise)
 
 
 def column_roles(contract: Contract, dropped: list[str]) -> tuple[list[str], list[str]]:
@@ -33,7 +35,7 @@ def datetime_columns(contract: Contract, dropped: list[str]) -> list[str]:
 def build_preprocessor(numeric: list[str], categorical: list[str], spec: FeaturizeParams, datetimes: list[str] = ()) -> ColumnTransformer:
     """Numeric: clip, transform, impute, scale. Categorical: impute, one-hot (at most max_categories
     columns; unseen -> the infrequent bucket, or all zeros). Datetime: calendar parts, then the numeric steps."""
-    branches = [("numeric", _numeric_steps(spec.numeric), numeric), ("categorical", _categorical_steps(spec.categorical), categorical)]
+    branches = [(NUMERIC, _numeric_steps(spec.numeric), numeric), ("categorical", _categorical_steps(spec.categorical), categorical)]
     if datetimes:
         branches.append(("datetime", Pipeline([("parts", DatetimeParts()), *_numeric_steps(spec.numeric, log=False).steps]), list(datetimes)))
     return ColumnTransformer(branches, remainder="drop", verbose_feature_names_out=True).set_output(transform="pandas")
@@ -58,6 +60,21 @@ def _categorical_steps(spec: CategoricalParams) -> Pipeline:
     encoder = OneHotEncoder(handle_unknown="infrequent_if_exist", min_frequency=spec.min_frequency,
                             max_categories=spec.max_categories, sparse_output=False)
     return Pipeline([("impute", imputer), ("one_hot", encoder)])
+
+
+def monotonic_constraints(preprocessor: ColumnTransformer, monotonic: dict[str, str]) -> dict[str, int]:
+    """train.monotonic as {preprocessed feature name: 1 increasing | -1 decreasing}.
+
+    Every numeric step (clip, signed log, impute, scale) keeps the order of the values, so a
+    constraint on the column's value feature is one on the raw column; its missing indicator stays free.
+    Raises StageError for a column that is not one of `preprocessor`'s numeric inputs.
+    """
+    numeric = next((list(columns) for name, _, columns in preprocessor.transformers if name == NUMERIC), [])
+    for column in monotonic:
+        if column not in numeric:
+            raise StageError(f"params.yaml: train.monotonic.{column}: '{column}' is not a numeric model input (an integer or float input"
+                             f" column of the data contract, not in data.drop_columns); numeric inputs: {', '.join(numeric) or 'none'}")
+    return {f"{NUMERIC}__{column}": 1 if direction == "increasing" else -1 for column, direction in monotonic.items()}
 
 
 def preprocessor_for(contract: Contract, dropped: list[str], spec: FeaturizeParams) -> ColumnTransformer:

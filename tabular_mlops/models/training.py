@@ -17,9 +17,9 @@ from sklearn.pipeline import Pipeline
 
 from tabular_mlops.config.params import Params
 from tabular_mlops.errors import StageError
-from tabular_mlops.families.registry import BY_NAME, build_estimator
+from tabular_mlops.families.registry import BY_NAME, honours_monotonic
 from tabular_mlops.metrics import PRIMARY_METRIC
-from tabular_mlops.models.pipeline import model_pipeline
+from tabular_mlops.models.pipeline import family_estimator, model_pipeline
 from tabular_mlops.models.search import candidates, search
 from tabular_mlops.params_section import Section
 from tabular_mlops.progress import Progress
@@ -28,13 +28,17 @@ LIBRARIES = ("scikit-learn", "pandas", "numpy", "scipy", "pyarrow", "joblib")
 
 
 def chosen_family(params: Params, leaderboard: dict) -> str:
-    """train.model, or with `auto` the leaderboard's best, which must be a ranked (successful) family."""
+    """train.model, or with `auto` the leaderboard's best: the first ranked (successful) family, or
+    with train.monotonic the first ranked one that honours it."""
     if params.train.model != "auto":
         return params.train.model
     ranked = [row["family"] for row in leaderboard.get("ranking", [])]
-    if not ranked or leaderboard.get("best") != ranked[0]:
-        raise StageError(f"metrics/leaderboard.json: best must be the first ranked family for train.model: auto; got best {leaderboard.get('best')!r}, ranked {ranked}")
-    return ranked[0]
+    eligible = [family for family in ranked if honours_monotonic(family)] if params.train.monotonic else ranked
+    if not eligible or leaderboard.get("best") != eligible[0]:
+        which = "ranked family that honours train.monotonic" if params.train.monotonic else "ranked family"
+        raise StageError(f"metrics/leaderboard.json: best must be the first {which} for train.model: auto; got best {leaderboard.get('best')!r},"
+                         f" ranked {ranked}; run `dvc repro` so the leaderboard is ranked again")
+    return eligible[0]
 
 
 def fit_model(preprocessor: ColumnTransformer, features: pd.DataFrame, target: pd.Series, estimator: BaseEstimator) -> Pipeline:
@@ -51,7 +55,8 @@ def tune(params: Params, family: str, preprocessor: ColumnTransformer, inputs: p
 
     def make_pipeline(candidate):
         # An unfitted copy of the featurize stage's preprocessor: each fold fits its own.
-        return model_pipeline(clone(preprocessor), build_estimator(params.data.task, family, candidate, seed))
+        unfitted = clone(preprocessor)
+        return model_pipeline(unfitted, family_estimator(params, family, unfitted, candidate))
 
     drawn = candidates(params.train.search, family, seed)
     steps = 1 if params.train.search.method == "halving" else len(drawn) * params.train.search.cv_folds

@@ -9,12 +9,13 @@ from __future__ import annotations
 import json
 from typing import Callable
 
-EVALUATE = "metrics/evaluate/metrics.json"  # test, cv, baseline, over_baseline, threshold; binary: operating_point, calibration, decision_curve
+# test, cv, baseline, over_baseline, threshold; binary: operating_point, calibration, decision_curve; monotonic (train.monotonic)
+EVALUATE = "metrics/evaluate/metrics.json"
 NESTED_CV = "metrics/nested_cv/metrics.json"  # nested_cv, with evaluate.nested_cv on
 FAIRNESS = "metrics/fairness/metrics.json"  # fairness: the gaps per protected column
 SOURCES = (EVALUATE, NESTED_CV, FAIRNESS)
 SECTION_ORDER = ("test", "cv", "nested_cv", "baseline", "over_baseline", "operating_point", "calibration", "decision_curve",
-                 "fairness", "threshold")
+                 "monotonic", "fairness", "threshold")
 
 
 def gathered(parts: list[dict]) -> dict:

@@ -19,7 +19,8 @@ def check_gates(gates: list[Gate], metrics: dict) -> list[dict]:
 
 def metric_value(metrics: dict, name: str) -> float | None:
     """`test.roc_auc` -> metrics["test"]["roc_auc"]; `fairness.Marital.demographic_parity_difference`
-    -> metrics["fairness"]["Marital"][...]. A column name may hold dots: the gap is the last part."""
+    -> metrics["fairness"]["Marital"][...]; `monotonic.Income.violations` -> metrics["monotonic"]["Income"][...].
+    A column name may hold dots: the gap (the figure) is the last part."""
     section, rest = name.split(".", 1)
     if section == "fairness":
         column, gap = rest.rsplit(".", 1)
@@ -28,6 +29,11 @@ def metric_value(metrics: dict, name: str) -> float | None:
             raise StageError(f"params.yaml: gate metric '{name}': '{column}' is not a protected column of the data contract"
                              f" (protected columns: {known})")
         return metrics[section][column].get(gap)
+    if section == "monotonic":
+        # The params check ties the column to train.monotonic, which evaluate checks: a KeyError here means a
+        # revision evaluated without it (review compares with such a base and reads it as not reported).
+        column, figure = rest.rsplit(".", 1)
+        return metrics[section][column][figure]
     return metrics[section][rest]
 
 

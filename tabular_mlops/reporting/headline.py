@@ -10,6 +10,7 @@ or gates a project has:
     metrics/evaluation/<rate>.json            test (binary): sensitivity, specificity, precision, npv and net_benefit at
                                               the threshold; calibration_intercept and calibration_slope
                                               (the gate stage writes both from the evaluation's figures)
+    metrics/evaluation/<column>.monotonic_violations.json  test: steps against a column's train.monotonic direction
     metrics/gates.json                        passed: every gate held (DVC skips the list of gates)
     metrics/data/rows.json                    train, test: the rows of each split, data.extra_paths's included
     metrics/monitoring/rows.json              batch: the rows of the monitored batch
@@ -34,7 +35,8 @@ PROMOTION = "metrics/promotion"
 # The detail files: committed and versioned like the headline, not listed by `dvc metrics`.
 DETAILS = {
     "metrics/evaluate/metrics.json": "test, CV mean and spread, baseline, over the baseline, threshold; binary: the operating "
-                                     "point and the calibration with their intervals, the decision curve's summary",
+                                     "point and the calibration with their intervals, the decision curve's summary; the monotonic "
+                                     "constraints' check per column (train.monotonic)",
     "metrics/evaluate/plots/custom/decision_curve.json": "binary: net benefit of the model, treat-all and treat-none by threshold probability",
     "metrics/fairness/metrics.json": "the fairness gaps per protected column",
     "metrics/fairness/groups.json": "per protected column: each group's figures with bootstrap intervals, and the gaps",
@@ -81,6 +83,8 @@ def evaluation_rows(metrics: dict) -> dict[str, dict]:
     for metric, (section, name) in BINARY_HEADLINE.items():
         if section in metrics:
             rows[file_name(metric)] = {"test": metrics[section][name]}
+    for column, figures in metrics.get("monotonic", {}).items():
+        rows[file_name(f"{column}.monotonic_violations")] = {"test": figures["violations"]}
     return rows
 
 
@@ -128,6 +132,9 @@ def headline_column(metric: str) -> str | None:
     section, _, name = metric.partition(".")
     if section == "fairness":
         return f"{EVALUATION}/{file_name(name)}:test"
+    if section == "monotonic":
+        column, _, figure = name.rpartition(".")
+        return f"{EVALUATION}/{file_name(f'{column}.monotonic_violations')}:test" if figure == "violations" else None
     if section in ("test", "over_baseline"):
         return f"{EVALUATION}/{file_name(name)}:{section}"
     if section in ("cv", "nested_cv") and name.endswith("_mean"):

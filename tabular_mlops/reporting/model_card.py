@@ -10,6 +10,7 @@ import os
 from tabular_mlops.config.params import Params
 from tabular_mlops.metrics import CV_METRICS_BY_TASK, METRICS_BY_TASK
 from tabular_mlops.reporting.fairness_card import fairness_lines
+from tabular_mlops.reporting.monotonic_card import monotonic_lines
 from tabular_mlops.reporting.operating_card import operating_lines
 from tabular_mlops.reporting.headline import DETAILS
 
@@ -125,14 +126,17 @@ def model_card(params: Params, metadata: dict, metrics: dict, gates: list[dict],
     lines += _table(["metric", "test", *(title for section in sections for title in titles[section]), "baseline (dummy)"], rows)
     lines += ["", *figure_labels(params, family, metrics)]
     lines += operating_lines(params, metrics)
+    lines += monotonic_lines(params, family, metrics)
     lines += ["", f"## Leaderboard ({leaderboard['cv_folds']}-fold CV {leaderboard['metric']})", ""]
     if "screened_on" in leaderboard:  # leaderboard.sample_rows: the families were compared on a sample
         sample = leaderboard["screened_on"]
         lines += [f"Screened on {sample['rows']:,} of the {sample['of']:,} training rows (leaderboard.sample_rows; {sample['sample']}); "
                   "the model was trained on all of them, and evaluate's cross-validation and threshold used the same sample.", ""]
     used = " (used to choose)" if params.train.model == "auto" else ""
-    lines += _table(["rank", "family", f"CV mean{used}", "CV std", "test (reference only)"],
-                    [[r["rank"], r["family"], r["cv_mean"], r["cv_std"], r["test"]] for r in leaderboard["ranking"]])
+    marked = "monotonic" in leaderboard  # train.monotonic: whether each family honours the constraints
+    lines += _table(["rank", "family", f"CV mean{used}", "CV std", "test (reference only)", *(["monotonic constraints"] if marked else [])],
+                    [[r["rank"], r["family"], r["cv_mean"], r["cv_std"], r["test"], *([r["monotonic"]] if marked else [])]
+                     for r in leaderboard["ranking"]])
     lines += ["", ("The CV mean chose the family (train.model: auto), so the winner's CV is optimistic. " if used else
                    "train.model names the family; the leaderboard did not choose it. ")
               + "The test column is for reference only: choosing by it would make the test figure optimistic too."]
