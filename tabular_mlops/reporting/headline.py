@@ -7,8 +7,7 @@ or gates a project has:
 
     metrics/evaluation/<metric>.json          test, cv (the CV mean), over_baseline, nested_cv (when on)
     metrics/evaluation/<column>.<gap>.json    test: a fairness gap between the groups of a protected column
-    metrics/evaluation/<rate>.json            test (binary): sensitivity, specificity, precision, npv and net_benefit at
-                                              the threshold; calibration_intercept and calibration_slope
+    metrics/evaluation/<figure>.json          test (binary): sensitivity and specificity at the threshold, calibration_slope
                                               (the gate stage writes both from the evaluation's figures)
     metrics/evaluation/<column>.monotonic_violations.json  test: steps against a column's train.monotonic direction
     metrics/gates.json                        passed: every gate held (DVC skips the list of gates)
@@ -90,8 +89,10 @@ def evaluation_rows(metrics: dict) -> dict[str, dict]:
 
 # Binary classification's operating point and calibration (metrics/evaluate/metrics.json): headline
 # file -> (section, figure). Their interval bounds stay in the detail file.
-BINARY_HEADLINE = {**{rate: ("operating_point", rate) for rate in ("sensitivity", "specificity", "precision", "npv", "net_benefit")},
-                   "calibration_intercept": ("calibration", "intercept"), "calibration_slope": ("calibration", "slope")}
+# Three, so that `dvc metrics show` stays a short table: the rest (precision, NPV, net benefit, the
+# calibration intercept) are in the detail file and the model card.
+BINARY_HEADLINE = {"sensitivity": ("operating_point", "sensitivity"), "specificity": ("operating_point", "specificity"),
+                   "calibration_slope": ("calibration", "slope")}
 
 
 def data_rows(prepare_report: dict) -> dict:
