@@ -8,7 +8,8 @@ Real `tabular-mlops serve` processes on loopback ports, one per runtime, measure
 path, then the other, the order alternating) so both see the same load on a shared machine:
 - one row in-process: the pipeline's predict_proba against CompiledModel.predict, Bundle.predict
   on each path, and a request's work without HTTP or the log (parse the JSON body, score it and
-  find unseen categories as the service does: a DataFrame on one path, the records on the other);
+  find unseen categories as the service does: a DataFrame on one path, the records on the other),
+  --requests calls each, in blocks of a twentieth on row after row (caches warm, as in a loop);
 - /predict at concurrency 1, one worker: per turn, the same row to each server (--requests each);
 - /predict at concurrency 16: two rounds of --seconds per server, with one worker and then with
   `--workers 2`: requests per second and latency;
@@ -185,8 +186,7 @@ def health(connection: Connection, count: int) -> list[float]:
     return [timed(lambda: connection.send(request("GET", "/health"))) for _ in range(count + 10)][10:]
 
 
-def one_worker(servers: dict[str, svc.Service], works: list[dict], singles: list[bytes], batch: bytes, batch_works: dict,
-               seconds: float) -> dict:
+def one_worker(servers: dict[str, svc.Service], singles: list[bytes], batch: bytes, batch_works: dict, seconds: float) -> dict:
     """Everything measured on the one-worker servers, each path in turn (the order alternating)."""
     measured: dict = {"health": {}, "answers": {}}
     connections = {path: Connection(server.url) for path, server in servers.items()}
@@ -198,12 +198,9 @@ def one_worker(servers: dict[str, svc.Service], works: list[dict], singles: list
         url = servers["compiled"].url
         measured["health"]["httpx"] = [timed(lambda: client.get(f"{url}/health").raise_for_status())
                                        for _ in range(health_samples(singles) + 10)][10:]
-    for name in ("model", "bundle", "request", "c1", "batch", "batch_request"):
+    for name in ("c1", "batch", "batch_request"):
         measured[name] = {path: [] for path in PATHS}
-    for turn, work in enumerate(works):
-        for path in in_turn(turn):
-            for name, call in work[path].items():
-                measured[name][path].append(timed(call))
+    for turn in range(len(singles)):
         for path in in_turn(turn):
             started_at = time.perf_counter()
             measured["answers"].setdefault(path, []).append(connections[path].send(singles[turn]))
@@ -214,6 +211,18 @@ def one_worker(servers: dict[str, svc.Service], works: list[dict], singles: list
         for path in in_turn(turn):
             measured["batch_request"][path].append(timed(batch_works[path]))
             measured["batch"][path].append(timed(lambda: connections[path].send(batch)))
+    return measured
+
+
+def in_process(works: list[dict], blocks: int = 20) -> dict:
+    """Per measure and path, the seconds of each call: the same call on row after row in a block
+    (caches warm, as in a loop), the paths' blocks in turn."""
+    measured = {name: {path: [] for path in PATHS} for name in works[0][next(iter(PATHS))]}
+    size = max(1, len(works) // blocks)
+    for block in range(0, len(works), size):
+        for path in in_turn(block // size):
+            for name in measured:
+                measured[name][path] += [timed(work[path][name]) for work in works[block:block + size]]
     return measured
 
 
@@ -322,6 +331,10 @@ def section(arguments: argparse.Namespace, bundle, load_at_start: float, measure
     rates = "; ".join(f"{path} {', '.join(f'{rate:,.0f}' for rate in two['c16'][path]['rates'])}" for path in PATHS)
     client_cpu = max(rounds[path]["client_cpu"] for rounds in (measured["c16"], two["c16"]) for path in PATHS)
     met, missed = [goal for goal, done in goals.items() if done], [goal for goal, done in goals.items() if not done]
+    health_two = statistics.median(two["health"]["compiled"]) * 1000
+    nagle = (f"With 2 workers every response, GET /health's too, takes {health_two:.0f} ms: uvicorn's worker processes accept "
+             "connections on a socket it binds with `proto` 0, so asyncio does not set TCP_NODELAY on them and each response "
+             "waits for the client's delayed ACK (Kludex/uvicorn#3149). " if health_two > 20 else "")
     return [
         HEADING, "",
         f"Measured {datetime.date.today()} on {os.cpu_count()} cores ({cpu}), Python {sys.version.split()[0]}; onnxruntime "
@@ -331,15 +344,16 @@ def section(arguments: argparse.Namespace, bundle, load_at_start: float, measure
         "bundle served by `serve --runtime scikit-learn` and by `serve --runtime auto` (its model.onnx), measured in turns. "
         "Ratio: how many times faster the compiled path is.", "",
         *lines, "",
-        f"Concurrency 1: {arguments.requests:,} requests per server, the servers in turn, the order alternating, each beside the "
-        f"in-process calls on the same row. Concurrency 16: {CONCURRENCY} clients with a connection each, two rounds of "
+        f"In-process: {arguments.requests:,} calls per measure and path, in blocks of {max(1, arguments.requests // 20)} on row "
+        f"after row (caches warm, as in a loop), the paths' blocks in turn; medians. Concurrency 1: {arguments.requests:,} requests "
+        f"per server, the servers in turn, the order alternating. Concurrency 16: {CONCURRENCY} clients with a connection each, two rounds of "
         f"{arguments.seconds:g} s per server, the servers in turn; requests/s per round with 2 workers: {rates}. The client sends "
         f"requests encoded beforehand on keep-alive sockets and used at most {client_cpu:.2f} of a core; its GET /health round "
         f"trip is {statistics.median(measured['health']['compiled']) * 1000:.2f} ms where an httpx.Client's is "
         f"{statistics.median(measured['health']['httpx']) * 1000:.2f} ms. Each server logs every prediction to a log of its own, "
         f"empty at the start. The two servers' answers to the same {arguments.requests:,} rows: largest difference of a "
         f"probability or value {largest:.1e}, {decisions} decision(s) differing.", "",
-        f"Goals met: {'; '.join(met) if met else 'none'}. Not met: {'; '.join(missed) if missed else 'none'}. "
+        f"{nagle}Goals met: {'; '.join(met) if met else 'none'}. Not met: {'; '.join(missed) if missed else 'none'}. "
         f"Load average at the end: {os.getloadavg()[0]:.2f}.", ""]
 
 
@@ -356,10 +370,11 @@ def main() -> None:
         sys.exit(f"{arguments.bundle}: no compiled model to measure: {bundles['compiled'].runtime['reason']}")
     given = prepared(bundles, arguments.rows, arguments.requests)
     load_at_start = os.getloadavg()[0]
+    measured = in_process(given["works"])
     with tempfile.TemporaryDirectory() as scratch:
         servers = started(arguments.bundle, Path(scratch), "one")
         try:
-            measured = one_worker(servers, given["works"], given["singles"], given["batch"], given["batch_works"], arguments.seconds)
+            measured |= one_worker(servers, given["singles"], given["batch"], given["batch_works"], arguments.seconds)
         finally:
             stopped(servers)
         servers = started(arguments.bundle, Path(scratch), "two", "--workers", "2")
