@@ -137,9 +137,8 @@ def test_serve_outside_a_project_takes_flags_and_variables_and_says_so(small_rep
     """A deployed host: no params.yaml, the bundle elsewhere; uvicorn is replaced by a recorder."""
     import json
 
-    import uvicorn
-
     from tabular_mlops.deployment.settings import VARIABLES
+    from tabular_mlops.serving import tcp
     from tabular_mlops.serving.app import SETTINGS_VARIABLE
 
     for variable in VARIABLES.values():
@@ -149,7 +148,7 @@ def test_serve_outside_a_project_takes_flags_and_variables_and_says_so(small_rep
     monkeypatch.setenv("TABULAR_MLOPS_MAX_ROWS", "123")
     monkeypatch.setenv("TABULAR_MLOPS_PREDICTION_LOG", "/var/tmp/served.sqlite")
     started = {}
-    monkeypatch.setattr(uvicorn, "run", lambda app, **options: started.update(options))
+    monkeypatch.setattr(tcp, "run", lambda host, port, workers: started.update(host=host, port=port, workers=workers))
     port = str(svc.free_port())
     assert main(["serve", "--model", str(small_repo / "models/bundle"), "--port", port]) == 0
     assert started["port"] == int(port) and started["host"] == "127.0.0.1" and started["workers"] == 1
@@ -168,3 +167,35 @@ def test_the_http_api_page_lists_each_setting_with_its_flag_variable_params_key_
     rows = [[cell.strip().strip("`") for cell in line.strip("|").split("|")] for line in page.splitlines() if line.startswith("| `--")]
     expected = [[flag(name), VARIABLES[name], f"serve.{name}" if name in IN_PARAMS else "", str(BUILT_IN[name])] for name in VARIABLES]
     assert rows == expected
+
+
+def test_the_workers_shared_socket_turns_off_nagles_algorithm_on_each_connection() -> None:
+    """With --workers above 1, uvicorn binds the socket the workers share; asyncio sets TCP_NODELAY on
+    the connections they accept only when that socket names TCP. Without it every answer waited for the
+    client's delayed ACK (44 ms; benchmarks/results.md, "The compiled model: the service")."""
+    import asyncio
+    import socket
+
+    from tabular_mlops.serving.tcp import TcpConfig
+
+    listening = TcpConfig("tabular_mlops.serving.app:create_app", factory=True, host="127.0.0.1", port=0).bind_socket()
+    assert listening.proto == socket.IPPROTO_TCP
+    accepted = {}
+
+    async def serve_one() -> None:
+        def connected(reader, writer):
+            accepted["nodelay"] = writer.get_extra_info("socket").getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+            writer.close()
+
+        server = await asyncio.start_server(connected, sock=listening)
+        host, port = listening.getsockname()[:2]
+        _, writer = await asyncio.open_connection(host, port)
+        for _ in range(100):
+            if accepted:
+                break
+            await asyncio.sleep(0.01)
+        writer.close()
+        server.close()
+
+    asyncio.run(serve_one())
+    assert accepted["nodelay"] != 0

@@ -95,10 +95,9 @@ def run(arguments: argparse.Namespace) -> int:
           f"(log: {given['log']}; {runtime['path']}{'' if runtime['reason'] is None else ': ' + runtime['reason']})", file=sys.stderr)
     del bundle  # each worker loads its own
 
-    import uvicorn
+    from tabular_mlops.serving import tcp
 
-    uvicorn.run("tabular_mlops.serving.app:create_app", factory=True, host=given["host"], port=given["port"],
-                workers=given["workers"], timeout_graceful_shutdown=30, log_level="warning")
+    tcp.run(given["host"], given["port"], given["workers"])
     return 0
 
 
