@@ -79,6 +79,12 @@ def higher_is_better(reported: str) -> bool:
     Raises KeyError for a name that is not a metric.
     """
     section, _, name = reported.rpartition(".")
+    if section.endswith("operating_point"):
+        if name.removesuffix("_low").removesuffix("_high") not in OPERATING_POINT_FIGURES:
+            raise KeyError(reported)
+        return True  # rates and the net benefit: more is better
+    if section.endswith("calibration"):
+        raise KeyError(reported)  # 0 (intercept) and 1 (slope) are ideal: no direction to rank by
     if section.startswith("monotonic"):
         if name not in MONOTONIC_FIGURES:
             raise KeyError(reported)
@@ -99,6 +105,7 @@ def higher_is_better(reported: str) -> bool:
 # Binary classification's operating point (at the chosen threshold, on the test split) and calibration,
 # each with its interval's bounds (evaluate.confidence): a screening model may require, e.g.,
 # operating_point.sensitivity_low >= 0.9, or calibration.slope between 0.8 and 1.2.
+OPERATING_POINT_FIGURES = ("sensitivity", "specificity", "precision", "npv", "net_benefit")
 BINARY_GATES = [f"{section}.{name}{bound}" for section, names in (("operating_point", ("sensitivity", "specificity", "precision", "npv")),
                                                                    ("calibration", ("intercept", "slope")))
                 for name in names for bound in ("", "_low", "_high")] + ["operating_point.net_benefit"]

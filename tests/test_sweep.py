@@ -10,6 +10,7 @@ from tabular_mlops.errors import StageError
 from tabular_mlops.experiments import sweep
 from tabular_mlops.experiments.sweep import chosen_metric, parse_ranking
 from tabular_mlops.metrics import gate_metric_names
+from tabular_mlops.reporting.headline import headline_column
 
 REPO_PARAMS = Path(__file__).resolve().parents[1] / "params.yaml"
 
@@ -22,7 +23,7 @@ def exp_show_column(metric: str) -> str:
     """Where `dvc exp show` lists a metric, written out by hand: one headline file per figure under
     metrics/evaluation/, its key the section (`cv` for the CV mean); a fairness gap's key is `test`."""
     section, _, name = metric.partition(".")
-    if section == "fairness":
+    if section in ("fairness", "operating_point"):  # a gap, or a binary rate at the threshold: measured on the test split
         return f"metrics/evaluation/{name}.json:test"
     return f"metrics/evaluation/{name.removesuffix('_mean')}.json:{section}"
 
@@ -41,7 +42,7 @@ def expected_higher_is_better(reported: str) -> bool:
     """The rule, independently: over_baseline.* is an improvement (higher), a spread *_std is
     lower-is-better, test.* and cv.*_mean go the way of the metric itself."""
     section, _, name = reported.partition(".")
-    if section == "over_baseline":
+    if section in ("over_baseline", "operating_point"):  # an improvement; a rate of the operating point
         return True
     if name.endswith("_std"):
         return False
@@ -60,7 +61,9 @@ def test_a_few_metrics_rank_in_the_direction_written_by_hand(metric, higher):
     assert [name for name, _ in ranked] == (["high", "low"] if higher else ["low", "high"])
 
 
-LISTED = [name for name in gate_metric_names("classification") + gate_metric_names("regression") if not name.endswith("_std")]
+# What `dvc exp show` lists and has a better direction: the calibration's ideal is in the middle.
+LISTED = [name for name in gate_metric_names("classification") + gate_metric_names("regression")
+          if headline_column(name) is not None and not name.startswith("calibration.")]
 
 
 @pytest.mark.parametrize("metric", LISTED)
@@ -135,3 +138,8 @@ def test_the_command_refuses_apply_best_on_test_in_one_line_exit_2_before_queuin
     assert code == 2 and captured.out == ""
     assert captured.err == ("error: --apply-best with --metric test.roc_auc would choose on the test split"
                             " and make its test score optimistic; rank by cv.roc_auc_mean instead\n")
+
+
+def test_a_calibration_figure_is_refused_as_a_ranking_saying_why():
+    with pytest.raises(StageError, match=r"--metric 'calibration.slope': the calibration's ideal is in the middle"):
+        chosen_metric("calibration.slope", apply_best=False, task="classification")

@@ -45,7 +45,8 @@ from tests.test_plots_offline import html_id, parse_html, plot_divs
 ROOT = Path(__file__).resolve().parents[1]
 YES_NO_TABLE = "data/raw/tumours.csv"
 DIABETES_TABLE = "data/raw/diabetes.csv"
-CLASSIFICATION_PLOTS = {f"metrics/evaluate/plots/sklearn/{name}.json" for name in ("roc", "precision_recall", "calibration", "confusion_matrix")}
+CLASSIFICATION_PLOTS = {f"metrics/evaluate/plots/sklearn/{name}.json" for name in ("roc", "precision_recall", "calibration", "confusion_matrix")} \
+    | {"metrics/evaluate/plots/custom/decision_curve.json"}  # binary classification's decision curve
 REGRESSION_PLOTS = {f"metrics/evaluate/plots/custom/{name}.json" for name in ("predicted_vs_actual", "residuals")}
 IMPORTANCE_PLOT = "metrics/explain/plots/custom/importance.json"
 EXPLANATIONS_PLOT = "metrics/explain/plots/custom/explanations.json"  # SHAP, both tasks

@@ -114,6 +114,9 @@ def chosen_metric(metric: str | None, apply_best: bool, task: str | None = None)
     try:
         higher_is_better(metric)
     except KeyError:
+        if section.endswith("calibration"):
+            raise StageError(f"--metric {metric!r}: the calibration's ideal is in the middle (intercept 0, slope 1), so it ranks "
+                             "nothing; gate it with a min and a max instead") from None
         raise StageError(f"--metric {metric!r} is not a metric; choose one of {', '.join(gate_metric_names(the_task()))}") from None
     if headline_column(metric.rpartition(":")[2]) is None:
         raise StageError(f"--metric {metric!r}: `dvc exp show` does not list it (CV spreads and the baseline are only in"

@@ -98,7 +98,7 @@ def build_reference(bundle, train: pd.DataFrame, test: pd.DataFrame, rows: int, 
         "seen_categories": {name: sorted(values) for name, values in bundle.seen_categories.items() if name not in personal},
         "rows": {"training": len(training), "training_split": len(train), "test": len(labelled)},
         "protected": {name: bundle.contract.columns[name].bands for name in protected},
-        **({"scorecard": bundle.scorecard} if bundle.scorecard else {}),
+        **({"scorecard": bundle.manifest["scorecard"]} if bundle.manifest.get("scorecard") else {}),
     }
     if bundle.problem == "classification":
         profile.update(binary_checks(profile, labelled, calibration))
