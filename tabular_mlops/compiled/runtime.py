@@ -66,6 +66,8 @@ class CompiledModel:
 
 
 def _categories(values: pd.Series) -> np.ndarray:
+    if isinstance(values.dtype, pd.StringDtype):  # text already (a checked chunk): no call per value
+        return values.fillna(MISSING).to_numpy(dtype=object)
     return np.array([_category(value) for value in values.tolist()], dtype=object)
 
 
