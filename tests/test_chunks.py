@@ -1,9 +1,7 @@
 """Batch scoring's quick path: Arrow reads a CSV as pandas would, a file Arrow refuses is read
-by pandas and its bad line named, and both runtimes write the same files."""
+by pandas and its bad line named, and the unseen-category column is the bundle's."""
 from __future__ import annotations
 
-import json
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +26,11 @@ NASTY = ("\ufeffname,amount,,note\r\n"
          + "".join(f'{4 + number},{text},"{text}",{text}x\n' for number, text in enumerate(MISSING))
          + "\n"
          + "99,-0,0x10,last")
+
+
+@pytest.fixture(scope="module")
+def small_bundle(small_repo: Path):
+    return load_bundle(small_repo / "models/bundle")
 
 
 def pandas_chunks(path: Path, rows: int) -> list[pd.DataFrame]:
@@ -93,11 +96,6 @@ def test_a_value_longer_than_arrows_block_is_read_whole(small_repo: Path, small_
     assert rejected["row"].tolist() == [4] and rejected.loc[0, "Home"] == "x" * 100_000
 
 
-@pytest.fixture(scope="module")
-def small_bundle(small_repo: Path):
-    return load_bundle(small_repo / "models/bundle")
-
-
 def test_the_unseen_column_is_the_bundles_unseen_categories_joined(small_bundle) -> None:
     seen = small_bundle.seen_categories
     assert len(seen) >= 2
@@ -109,29 +107,3 @@ def test_the_unseen_column_is_the_bundles_unseen_categories_joined(small_bundle)
     assert expected == ["", first, second, f"{first};{second}", ""]
     column = unseen_column(small_bundle, rows)
     assert column.tolist() == expected and column.dtype == "str"
-
-
-@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
-def test_both_runtimes_write_the_same_files_but_the_last_bits_of_a_probability(small_repo: Path, tmp_path: Path, suffix: str) -> None:
-    from tests.test_batch_scoring import planted
-
-    rows = pd.read_parquet(small_repo / "data/prepared/test.parquet").head(40).reset_index(drop=True)
-    rows.loc[[1, 2], "Home"] = None  # a missing category, imputed in the graph
-    rows.loc[[2, 6], "Income"] = np.nan
-    source = planted(rows, tmp_path, ".csv")
-    folder = small_repo / "models/bundle"
-    assert json.loads((folder / "manifest.json").read_text())["compiled"]["file"]  # the bundle has a compiled model
-    written = {}
-    for runtime in ("auto", "scikit-learn"):
-        bundle = load_bundle(folder, runtime=runtime)
-        assert bundle.runtime["path"] == {"auto": "onnxruntime", "scikit-learn": "scikit-learn"}[runtime]
-        output, rejects = tmp_path / f"{runtime}{suffix}", tmp_path / f"{runtime}.rejects.csv"
-        score_file(bundle, source, output, rejects, chunk_rows=9)
-        written[runtime] = (pd.read_parquet(output) if suffix == ".parquet" else pd.read_csv(output, dtype="str", keep_default_na=False),
-                            rejects.read_bytes())
-    (compiled, compiled_rejects), (reference, reference_rejects) = written["auto"], written["scikit-learn"]
-    assert compiled_rejects == reference_rejects
-    probability = compiled["probability"].astype("float64") - reference["probability"].astype("float64")
-    assert np.abs(probability).max() <= 1e-6
-    pd.testing.assert_frame_equal(compiled.drop(columns="probability"), reference.drop(columns="probability"))
-    assert len(compiled) == 35 and compiled["Home"].isna().sum() + (compiled["Home"] == "").sum() == 2

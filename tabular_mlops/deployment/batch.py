@@ -11,7 +11,8 @@ written to both files only as keyed pseudonyms (tabular_mlops/privacy/pseudonyms
 read, so a person's scored rows can be found by whoever holds the key. A missing input column, or a column the contract does
 not know, stops the run before any scoring; the target column, when present, is checked and
 passed through. Both files are written beside their destination and renamed into place at the
-end, so a failure leaves no half output. Memory grows with the chunk, not with the file.
+end, so a failure leaves no half output. Memory grows with the chunk, not with the file: two
+chunks are scored at once in threads while the next is read and the last written (chunks.py).
 The command is `tabular-mlops score` (score_command.py), the DVC stage `score`.
 """
 from __future__ import annotations
@@ -177,7 +178,8 @@ def score_chunk(bundle: Bundle, chunk: pd.DataFrame, checked: list[str], first_r
     violations = pd.concat([violations, unseen.rename(columns={"row": "position", "field": "column"})], ignore_index=True)
     reasons = violations.groupby("position", sort=True).agg({"column": JOIN.join, "rule": JOIN.join})
     bad = chunk.index.isin(reasons.index)
-    good = chunk[~bad].assign(**{name: coerced.loc[~bad, name] for name in checked})
+    rows = ~bad if bad.any() else slice(None)  # (most chunks: every row, and no copy)
+    good = chunk.loc[rows].assign(**coerced.loc[rows, checked])
     predicted = _predictions(bundle, good)
     parts = [good, predicted]
     if explain:

@@ -19,7 +19,7 @@ from tabular_mlops.errors import StageError
 MISSING_TEXT = ["", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN", "<NA>", "N/A",
                 "NA", "NULL", "NaN", "None", "n/a", "nan", "null"]
 SAMPLE_BYTES = 1 << 20  # the start of a CSV, for its bytes per row: Arrow reads it about a chunk's bytes at a time
-MIN_BLOCK_BYTES = 1 << 16  # (a row must fit in one block; when one does not, pandas reads the file)
+MIN_BLOCK_BYTES = 1 << 16  # (a row longer than a block may stop Arrow: pandas then reads the file)
 
 
 class ArrowRefused(Exception):
