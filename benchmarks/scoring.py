@@ -1,59 +1,156 @@
-"""How fast `tabular-mlops score` is against its floor: rows per second on 100,000 rows resampled
-from data/raw/credit.csv, the command (a fresh process: imports, bundle check, reading,
-row-by-row contract checks, writing) against `Bundle.predict` on the same rows in memory.
+"""`tabular-mlops score` on 1,000,000 rows: the compiled model against the pickled pipeline, in one run.
 
-    python benchmarks/scoring.py [--model models/bundle] [--chunk-rows 50000]
+    python benchmarks/scoring.py [--model models/bundle] [--rows 1000000] [--chunk-rows 50000] [--turns 3]
+                                 [--before REV] [--out benchmarks/results.md]
 
-Run it from the repository root after `dvc repro` (it needs models/bundle). Prints both rates,
-their ratio and the command's peak resident memory.
+A table of --rows rows drawn from data/raw/credit.csv (tabular_mlops/data/synth.py, seed 0) is
+written as CSV and scored into Parquet by the command, a fresh process each time (imports, the
+bundle's checks, reading, the contract's row checks, scoring, writing): with `--runtime
+scikit-learn` (the pickled pipeline) and with the compiled model (`--runtime auto`), in turns
+(the order alternating) so both see the same load on a shared machine; the median of --turns.
+--before REV: the same two commands with the package as it was at git revision REV (its
+tabular_mlops folder, from `git archive`), in the same turns. Then Bundle.predict on the same
+rows in memory, on each path (the floor: no reading, checking or writing). Prints rows per
+second, the ratios and whether the compiled command reaches 5 times the pipeline's rows per
+second (issue 21's goal); --out replaces this benchmark's section of the file (or appends it).
+Run it from the repository root after `dvc repro` (it needs models/bundle).
 """
 from __future__ import annotations
 
 import argparse
-import resource
+import datetime
+import os
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from importlib.metadata import version
 from pathlib import Path
 
-import pandas as pd
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 
-from tabular_mlops.data.contract import read_contract
-from tabular_mlops.data.validation import validate_table
-from tabular_mlops.deployment.artifact import load_bundle
+from benchmarks.timing import write_section  # noqa: E402
 
-ROWS = 100_000
+HEADING = "## The compiled model: batch scoring"
+GOAL = 5.0  # issue 21: the compiled command at least 5 times the pipeline's rows per second
+RUNTIMES = ("scikit-learn", "auto")
+
+
+def command_seconds(package: Path, source: Path, output: Path, model: Path, runtime: str, chunk_rows: int) -> tuple[float, float]:
+    """Wall seconds and peak resident MiB of one `tabular-mlops score` process, the package imported from `package`."""
+    command = [sys.executable, "-m", "tabular_mlops", "score", str(source), "--output", str(output), "--model", str(model),
+               "--runtime", runtime, "--chunk-rows", str(chunk_rows), "--quiet"]
+    environment = {**os.environ, "PYTHONPATH": str(package)}
+    start = time.perf_counter()
+    process = subprocess.Popen(command, cwd=package, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(process.pid, 0)
+    seconds = time.perf_counter() - start
+    if os.waitstatus_to_exitcode(status) != 0:
+        sys.exit(f"{' '.join(command)} (in {package}) failed:\n{process.stderr.read().decode()}")
+    process.stderr.close()
+    return seconds, usage.ru_maxrss / 1024
+
+
+def package_at(revision: str, folder: Path) -> Path:
+    """The tabular_mlops folder and params.yaml as they were at `revision`, in `folder` (the command runs there)."""
+    archive = subprocess.run(["git", "archive", revision, "tabular_mlops", "params.yaml"], cwd=ROOT, capture_output=True, check=True).stdout
+    folder.mkdir()
+    subprocess.run(["tar", "-x", "-C", str(folder)], input=archive, check=True)
+    return folder
+
+
+def in_memory_seconds(model: Path, source: Path, runtime: str) -> float:
+    """Bundle.predict on the whole table in the contract's types, in memory: one call."""
+    import pandas as pd
+
+    from tabular_mlops.data.rows import check_rows
+    from tabular_mlops.deployment.artifact import load_bundle
+    from tabular_mlops.deployment.score_command import COMPILED_THREADS
+
+    bundle = load_bundle(model, runtime=runtime, threads=COMPILED_THREADS)
+    rows, _ = check_rows(pd.read_csv(source, dtype="str"), bundle.contract, bundle.input_columns)
+    bundle.predict(rows.head(1000))  # lazy imports
+    start = time.perf_counter()
+    bundle.predict(rows)
+    return time.perf_counter() - start
+
+
+def cpu_name() -> str:
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return "unknown CPU"
 
 
 def main() -> None:
-    arguments = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    arguments.add_argument("--model", default="models/bundle")
-    arguments.add_argument("--chunk-rows", default="50000")
-    arguments = arguments.parse_args()
-    bundle = load_bundle(arguments.model)
-    raw = pd.read_csv("data/raw/credit.csv").sample(n=ROWS, replace=True, random_state=0)
-    with tempfile.TemporaryDirectory() as folder:
-        source = Path(folder) / "rows.csv"
-        raw.to_csv(source, index=False)
-        command = [sys.executable, "-m", "tabular_mlops", "score", str(source), "--output", str(Path(folder) / "scored.parquet"),
-                   "--model", arguments.model, "--chunk-rows", arguments.chunk_rows, "--quiet"]
-        start = time.perf_counter()
-        result = subprocess.run(command, capture_output=True, text=True)
-        command_seconds = time.perf_counter() - start
-        if result.returncode != 0:
-            sys.exit(result.stderr)
-        peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    # The floor: the rows already in the contract's types, in memory, one predict call.
-    rows = validate_table(raw.reset_index(drop=True), read_contract("data/contract.yaml"), "data/raw/credit.csv")
-    start = time.perf_counter()
-    bundle.predict(rows)
-    predict_seconds = time.perf_counter() - start
-    print(result.stdout.strip())
-    print(f"tabular-mlops score: {ROWS / command_seconds:,.0f} rows/s ({command_seconds:.2f} s, chunks of {arguments.chunk_rows}, "
-          f"peak RSS {peak_mb:.0f} MB)")
-    print(f"Bundle.predict in memory: {ROWS / predict_seconds:,.0f} rows/s ({predict_seconds:.2f} s)")
-    print(f"ratio: the command takes {command_seconds / predict_seconds:.1f} times as long as the floor")
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", type=Path, default=ROOT / "models/bundle")
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--chunk-rows", type=int, default=50_000)
+    parser.add_argument("--turns", type=int, default=3)
+    parser.add_argument("--before", metavar="REV", help="also the commands as the package was at this git revision")
+    parser.add_argument("--out", type=Path)
+    arguments = parser.parse_args()
+    from tabular_mlops.data.synth import write_synth
+
+    model = arguments.model.resolve()
+    load_start = os.getloadavg()
+    with tempfile.TemporaryDirectory() as scratch:
+        scratch = Path(scratch)
+        source = scratch / "rows.csv"
+        write_synth(ROOT / "data/raw/credit.csv", ROOT / "data/contract.yaml", source, arguments.rows, seed=0)
+        packages = {"this checkout": ROOT}
+        if arguments.before:
+            packages[f"at {arguments.before}"] = package_at(arguments.before, (scratch / "before").resolve())
+        runs = {(package, runtime): [] for package in packages for runtime in RUNTIMES}
+        for turn in range(arguments.turns):
+            order = list(runs) if turn % 2 == 0 else list(reversed(runs))
+            for package, runtime in order:
+                runs[package, runtime].append(command_seconds(packages[package], source, scratch / "scored.parquet", model, runtime,
+                                                              arguments.chunk_rows))
+        floors = {runtime: in_memory_seconds(model, source, runtime) for runtime in RUNTIMES}
+    load_end = os.getloadavg()
+    rate = {key: arguments.rows / statistics.median(seconds for seconds, _ in values) for key, values in runs.items()}
+    here = rate["this checkout", "auto"]
+    against_pipeline = here / rate["this checkout", "scikit-learn"]
+    labels = {"scikit-learn": "`--runtime scikit-learn` (the pickled pipeline)", "auto": "`--runtime auto` (the compiled model)"}
+    lines = [HEADING, "",
+             f"Measured {datetime.date.today()} on {os.cpu_count()} cores ({cpu_name()}), Python {sys.version.split()[0]}; "
+             f"onnxruntime {version('onnxruntime')}, pandas {version('pandas')}, pyarrow {version('pyarrow')}, "
+             f"scikit-learn {version('scikit-learn')}. Command: `python benchmarks/scoring.py {' '.join(sys.argv[1:])}`. "
+             f"Load average (1 min) at the start {load_start[0]:.2f}, at the end {load_end[0]:.2f}: the machine was shared. "
+             f"{arguments.rows:,} rows drawn from data/raw/credit.csv (synth, seed 0) as CSV, scored into Parquet in chunks of "
+             f"{arguments.chunk_rows:,} by `tabular-mlops score` (a fresh process: imports, the bundle's checks, reading, the "
+             f"contract's checks, writing); model {model.name} ({_family(model)}). Seconds: the median of {arguments.turns} turns, "
+             "the commands in turn (the order alternating).", "",
+             "| command | rows/s | seconds (each turn) | peak MiB | against the pipeline in this checkout |", "|---|---:|---:|---:|---:|"]
+    for (package, runtime), values in runs.items():
+        seconds = [value for value, _ in values]
+        lines.append(f"| {package}, {labels[runtime]} | {rate[package, runtime]:,.0f} | {statistics.median(seconds):.2f} "
+                     f"({', '.join(f'{value:.2f}' for value in seconds)}) | {max(peak for _, peak in values):.0f} | "
+                     f"{rate[package, runtime] / rate['this checkout', 'scikit-learn']:.2f} |")
+    for runtime in RUNTIMES:
+        lines.append(f"| Bundle.predict in memory, {labels[runtime]} | {arguments.rows / floors[runtime]:,.0f} | "
+                     f"{floors[runtime]:.2f} | | |")
+    verdict = "met" if against_pipeline >= GOAL else "not met"
+    lines += ["", f"The compiled command scores {here:,.0f} rows/s, {against_pipeline:.2f} times the pipeline's command in this "
+                  f"checkout: the goal of {GOAL:g} times is {verdict}."]
+    if arguments.before:
+        before = rate[f"at {arguments.before}", "scikit-learn"]
+        lines[-1] += (f" Against the pipeline's command at {arguments.before} ({before:,.0f} rows/s) it is {here / before:.2f} times"
+                      f" ({'met' if here / before >= GOAL else 'not met'}).")
+    lines.append("")
+    print("\n".join(lines))
+    if arguments.out:
+        write_section(arguments.out, HEADING, lines)
+
+
+def _family(model: Path) -> str:
+    import json
+
+    return json.loads((model / "manifest.json").read_text())["model"].get("model_family", "?")
 
 
 if __name__ == "__main__":

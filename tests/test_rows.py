@@ -81,3 +81,92 @@ def test_a_number_read_as_text_is_the_label_validate_would_have_made_of_it() -> 
     checked, violations = check_rows(frame, contract, ["y"])
     assert checked["y"].tolist()[:3] == ["1", "1", "0"]
     assert violations["position"].tolist() == [3, 4]
+
+
+# The rows' checks are whole-column numpy; validate's are pandera's. Each value below breaks a
+# rule, breaks several, or none, as text (a CSV chunk) and as typed values (a Parquet chunk).
+WIDE = Contract(target="y", columns={
+    "y": ColumnContract(type="category", nullable=False, categories=["0", "1"]),
+    "n": ColumnContract(type="integer", nullable=False, min=0, max=10),
+    "x": ColumnContract(type="float", nullable=True, min=-1.5),
+    "c": ColumnContract(type="category", nullable=False, categories=["a", "b"]),
+    "t": ColumnContract(type="text", nullable=True),
+    "d": ColumnContract(type="datetime", nullable=False),
+})
+POOLS = {
+    "y": ["0", "1", "1.0", "01", "2", "yes", None, ""],
+    "n": ["3", "0", "10", "-1", "11", "2.5", "-2.5", "inf", "-inf", "1e400", "abc", "nan", " 7 ", "1_0", None, "", "-0", "7.0"],
+    "x": ["0.5", "-1.5", "-1.6", "1e-300", "inf", "-inf", "NaN", "x", "3", None, "", "  "],
+    "c": ["a", "b", "z", "A", " a", None, "", "1"],
+    "t": ["free text", "", None, "12"],
+    "d": ["2024-01-31", "2024-01-31T14:05:00+02:00", "2024-13-01", "31/01/2024", "2024-01-31Z", "now", None, ""],
+}
+
+
+def pandera_rows(table: pd.DataFrame, contract: Contract, columns: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The rows' checks as pandera runs validate's rules (validation.pandera_column): the reference."""
+    import pandera.pandas as pa
+
+    from tabular_mlops.data.contract import labels_as_written
+    from tabular_mlops.data.dates import parse_datetimes
+    from tabular_mlops.data.validation import NOT_EMPTY, NOT_NUMERIC, pandera_column, rule_text
+
+    frame = table[columns].reset_index(drop=True)
+    specs = {name: contract.columns[name] for name in columns}
+    frame = frame.assign(**{name: labels_as_written(frame[name], spec.categories or [])
+                            for name, spec in specs.items() if spec.type == "category"})
+    found, not_numbers = [], set()
+    for name in (name for name, spec in specs.items() if spec.type in ("integer", "float")):
+        numbers = pd.to_numeric(frame[name], errors="coerce").astype("float64")
+        for position in np.flatnonzero((frame[name].notna() & numbers.isna()).to_numpy()):
+            found.append((int(position), name, NOT_NUMERIC))
+            not_numbers.add((int(position), name))
+        frame[name] = numbers
+    schema = pa.DataFrameSchema({name: pandera_column(spec.model_copy(update={"nullable": True}) if name == contract.target else spec,
+                                                      name == contract.target, whole_table=False) for name, spec in specs.items()})
+    try:
+        checked = schema.validate(frame, lazy=True)
+    except pa.errors.SchemaErrors as errors:
+        checked = errors.data
+        found += [(int(case["index"]), case["column"], rule_text(case["check"])) for _, case in errors.failure_cases.iterrows()
+                  if not (rule_text(case["check"]) == NOT_EMPTY and (int(case["index"]), case["column"]) in not_numbers)]
+    checked = checked.assign(**{name: parse_datetimes(checked[name]) for name, spec in specs.items() if spec.type == "datetime"})
+    found.sort(key=lambda violation: (violation[0], columns.index(violation[1])))  # stable: each column's rules in pandera's order
+    return checked, pd.DataFrame(found, columns=["position", "column", "rule"])
+
+
+# Numbers Arrow parses (the quick path), and pandas too: every text number above but those with
+# spaces or underscores, "-0" (pandas reads it as 0.0 or -0.0 depending on the other rows) and words.
+PLAIN = {"n": ["3", "0", "10", "-1", "11", "2.5", "-2.5", "inf", "-inf", "1e400", "nan", "7.0", "+4", None],
+         "x": ["0.5", "-1.5", "-1.6", "1e-300", "inf", "-inf", "NaN", "3", ".25", "1.7976931348623157e308", None]}
+
+
+def drawn(seed: int, form: str) -> pd.DataFrame:
+    generator = np.random.default_rng(seed)
+    pools = POOLS | PLAIN if form == "plain numbers" else POOLS
+    table = pd.DataFrame({name: pd.Series(generator.choice(np.array(pool, dtype=object), 400), dtype="str")
+                          for name, pool in pools.items()}).replace("", np.nan)  # a CSV's empty field is missing
+    if form == "typed":  # as a Parquet file holds them: numbers as numbers, dates as timestamps
+        table = table.assign(n=pd.to_numeric(table["n"], errors="coerce"), x=pd.to_numeric(table["x"], errors="coerce"),
+                             d=pd.to_datetime(table["d"], format="ISO8601", utc=True, errors="coerce"),
+                             t=table["t"].astype(object))
+    return table
+
+
+@pytest.mark.parametrize("form", ["text", "plain numbers", "typed"])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_the_vectorised_checks_name_the_rows_rules_and_values_pandera_names(seed: int, form: str) -> None:
+    table = drawn(seed, form)
+    columns = ["n", "y", "x", "c", "t", "d"]
+    checked, violations = check_rows(table, WIDE, columns)
+    expected_checked, expected = pandera_rows(table, WIDE, columns)
+    assert len(expected) > 400  # most rules are broken many times, several in one row
+    assert violations.to_dict("records") == expected.to_dict("records")
+    pd.testing.assert_frame_equal(checked, expected_checked, check_dtype=True)
+
+
+def test_a_chunk_without_violations_checks_its_numbers_text_the_way_pandas_reads_them() -> None:
+    frame = table({"n": "7"}, {"n": " 8 "}, {"x": "1e-3"}).astype({"n": "str", "x": "str"})
+    checked, violations = check_rows(frame, CONTRACT, list(frame.columns))
+    assert violations.empty
+    assert checked["n"].tolist() == [7.0, 8.0, 3.0] and checked["x"].tolist() == [0.5, 0.5, 0.001]

@@ -36,6 +36,11 @@ class CompiledModel:
         self.layout: dict[str, list[str]] = json.loads(metadata[LAYOUT_KEY])
         self.compiled_from = metadata.get(SOURCE_KEY, "")
         self.runtime = f"onnxruntime {onnxruntime.__version__}"
+        self._arguments = (model_bytes, threads)
+
+    def __reduce__(self):
+        # A session cannot be pickled: a Dask worker (batch scoring's --engine dask) builds its own from the bytes.
+        return CompiledModel, self._arguments
 
     def predict(self, feeds: dict[str, np.ndarray]) -> np.ndarray:
         """[rows, classes] probabilities (the model's classes_ order) or [rows, 1] values."""
@@ -66,6 +71,8 @@ class CompiledModel:
 
 
 def _categories(values: pd.Series) -> np.ndarray:
+    if isinstance(values.dtype, pd.StringDtype):  # text already (a checked chunk): no call per value
+        return values.fillna(MISSING).to_numpy(dtype=object)
     return np.array([_category(value) for value in values.tolist()], dtype=object)
 
 

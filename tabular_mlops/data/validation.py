@@ -14,11 +14,9 @@ from tabular_mlops.data.contract import ColumnContract, Contract, as_labels
 from tabular_mlops.config.params import DataParams
 from tabular_mlops.errors import StageError
 from tabular_mlops.data.dates import parse_datetimes
+from tabular_mlops.data.rules import DATETIME_RULE, FINITE, NOT_EMPTY, NOT_NUMERIC, WHOLE_NUMBER, at_least, at_most, one_of
 
 EXAMPLES_SHOWN = 3
-NOT_NUMERIC = "must be numeric"
-NOT_EMPTY = "must not be empty"
-DATETIME_RULE = "must be an ISO 8601 date or timestamp (e.g. 2024-01-31 or 2024-01-31T14:05:00)"
 # The rules about a column as a whole (pandera_column's whole_table): a part of a table may break them when the whole does not.
 SOME_VALUE_RULE = "must hold at least one value, but every row is empty"
 TWO_CLASSES_RULE = "must hold at least two classes"
@@ -72,9 +70,9 @@ def pandera_column(spec: ColumnContract, is_target: bool, whole_table: bool = Tr
     if whole_table:
         checks.append(pa.Check(lambda s: bool(s.notna().any()), ignore_na=False, error=SOME_VALUE_RULE))
     if spec.type == "category":
-        checks.append(pa.Check.isin(spec.categories or [], error=f"must be one of {spec.categories}"))
+        checks.append(pa.Check.isin(spec.categories or [], error=one_of(spec.categories)))
     if spec.type == "integer":
-        checks.append(pa.Check(lambda s: (s % 1 == 0) | np.isinf(s), error="must hold whole numbers"))
+        checks.append(pa.Check(lambda s: (s % 1 == 0) | np.isinf(s), error=WHOLE_NUMBER))
     if spec.type == "text":
         return pa.Column("str", checks, nullable=spec.nullable, coerce=True)
     if spec.type == "datetime":
@@ -83,11 +81,11 @@ def pandera_column(spec: ColumnContract, is_target: bool, whole_table: bool = Tr
         return pa.Column(None, checks, nullable=spec.nullable)
     if spec.type in ("integer", "float"):
         # pandas reads "inf" as a number, which scikit-learn's imputers refuse.
-        checks.append(pa.Check(lambda s: np.isfinite(s), error="must be a finite number"))
+        checks.append(pa.Check(lambda s: np.isfinite(s), error=FINITE))
     if spec.min is not None:
-        checks.append(pa.Check.ge(spec.min, error=f"must be >= {spec.min:g}"))
+        checks.append(pa.Check.ge(spec.min, error=at_least(spec.min)))
     if spec.max is not None:
-        checks.append(pa.Check.le(spec.max, error=f"must be <= {spec.max:g}"))
+        checks.append(pa.Check.le(spec.max, error=at_most(spec.max)))
     if whole_table and is_target and spec.type == "category":
         checks.append(pa.Check(lambda s: s.dropna().nunique() >= 2, error=TWO_CLASSES_RULE))
     # Integers are held as float64 so that a missing value stays NaN, as scikit-learn expects.

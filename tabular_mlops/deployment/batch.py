@@ -11,29 +11,36 @@ written to both files only as keyed pseudonyms (tabular_mlops/privacy/pseudonyms
 read, so a person's scored rows can be found by whoever holds the key. A missing input column, or a column the contract does
 not know, stops the run before any scoring; the target column, when present, is checked and
 passed through. Both files are written beside their destination and renamed into place at the
-end, so a failure leaves no half output. Memory grows with the chunk, not with the file.
+end, so a failure leaves no half output. Memory grows with the chunk, not with the file: two
+chunks are scored at once in threads while the next is read and the last written (chunks.py).
 The command is `tabular-mlops score` (score_command.py), the DVC stage `score`.
 """
 from __future__ import annotations
 
 import sys
-from collections import Counter
+from collections import Counter, deque
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from tabular_mlops.data.rows import check_rows
 from tabular_mlops.data.tables import SUFFIXES, require_file
-from tabular_mlops.deployment.artifact import UNSEEN, Bundle
-from tabular_mlops.deployment.chunks import ChunkWriter, read_chunks, read_header
+from tabular_mlops.deployment.artifact import UNSEEN, Bundle, join_unseen
+from tabular_mlops.deployment.chunks import ArrowRefused, ChunkWriter, check_csv, read_chunks, read_header
 from tabular_mlops.errors import StageError
 from tabular_mlops.files import atomic_path
 from tabular_mlops.privacy.pseudonyms import DEFAULT_KEY_FILE, pseudonym_key, pseudonymise
 
 REJECT_COLUMNS = ["row", "column", "rule"]
 JOIN = "; "
+# Chunks scored at once, in threads: Arrow, numpy and the compiled model release the GIL, so the
+# two cores share a chunk's work (benchmarks/scoring.py); the results are written in order.
+SCORING_THREADS = 2
 
 
 @dataclass
@@ -66,8 +73,6 @@ def score_file(bundle: Bundle, source: str | Path, output: str | Path, rejects: 
     the same score_chunk, in chunks of the same rows, and written here in order: the same files.
     The pseudonym key (`key_file`, or its variable) is read only when `source` has personal columns.
     `explain`: add each row's explanation (StageError first when the model cannot be explained)."""
-    from tqdm import tqdm
-
     source, output, rejects = Path(source), Path(output), Path(rejects)
     _check_paths(source, output, rejects)
     header, total = read_header(source)
@@ -76,29 +81,73 @@ def score_file(bundle: Bundle, source: str | Path, output: str | Path, rejects: 
     key = pseudonym_key(key_file) if personal else None
     if explain and client is None:  # (a cluster's workers build their own: the bundle travels without it)
         bundle.explainer  # noqa: B018 -- a model that cannot be explained stops the run before any output
+    written = partial(_write, output=output, rejects=rejects, personal=personal, key=key, total=total, progress=progress)
+    if client is not None:
+        if source.suffix == ".csv":
+            check_csv(source)  # a partition of lines is read by pandas, which would pad a short row
+        return written(_cluster_chunks(client, bundle, source, header, chunk_rows, checked, explain))
+    try:
+        return written(_local_chunks(bundle, source, header, chunk_rows, checked, explain))
+    except ArrowRefused:  # nothing is kept of that first pass: pandas reads the file from the start, or names its bad line
+        check_csv(source)
+        return written(_local_chunks(bundle, source, header, chunk_rows, checked, explain, arrow=False))
+
+
+def _write(chunks, output: Path, rejects: Path, personal: list[str], key: bytes | None, total: int | None,
+           progress: bool) -> ScoreCounts:
+    from tqdm import tqdm
+
     counts = ScoreCounts()
     with ExitStack() as stack:
         scored_writer = stack.enter_context(ChunkWriter(stack.enter_context(atomic_path(output)), output.suffix == ".parquet"))
         rejects_writer = stack.enter_context(ChunkWriter(stack.enter_context(atomic_path(rejects)), parquet=False))
         bar = stack.enter_context(tqdm(total=total, unit="rows", unit_scale=True, disable=not progress, file=sys.stderr))
-        chunks = _local_chunks(bundle, source, header, chunk_rows, checked, explain) if client is None else \
-            _cluster_chunks(client, bundle, source, header, chunk_rows, checked, explain)
+        # A chunk is written in a thread while the next is scored: Parquet's encoding and the
+        # compiled model both release the GIL, so the two cores share the work. Closed first (the
+        # stack unwinds in reverse), so every write has finished when the files are closed.
+        writing, pending = stack.enter_context(ThreadPoolExecutor(max_workers=1)), None
         for scored, rejected, violations, read in chunks:
-            scored_writer.write(pseudonymise(scored, personal, key))
-            rejects_writer.write(pseudonymise(rejected, personal, key))
+            if pending is not None:
+                pending.result()  # one chunk in writing at a time: memory stays bounded
+            pending = writing.submit(_write_chunk, scored_writer, rejects_writer, scored, rejected, personal, key)
             counts.read += read
             counts.scored += len(scored)
             counts.rejected += len(rejected)
             counts.by_rule.update(zip(violations["column"], violations["rule"]))
             bar.update(read)
+        if pending is not None:
+            pending.result()
     return counts
 
 
-def _local_chunks(bundle: Bundle, source: Path, header: list[str], chunk_rows: int, checked: list[str], explain: bool = False):
-    first_row = 0
-    for chunk in read_chunks(source, header, chunk_rows):
-        yield *score_chunk(bundle, chunk, checked, first_row, explain), len(chunk)
-        first_row += len(chunk)
+def _write_chunk(scored_writer: ChunkWriter, rejects_writer: ChunkWriter, scored: pd.DataFrame, rejected: pd.DataFrame,
+                 personal: list[str], key: bytes | None) -> None:
+    scored_writer.write(pseudonymise(scored, personal, key))
+    rejects_writer.write(pseudonymise(rejected, personal, key))
+
+
+def _local_chunks(bundle: Bundle, source: Path, header: list[str], chunk_rows: int, checked: list[str], explain: bool = False,
+                  arrow: bool = True):
+    """score_chunk's results and each chunk's rows, in order. SCORING_THREADS chunks are scored at
+    once while the next is read (explanations: one at a time); memory holds that many chunks."""
+    threads = 1 if explain else SCORING_THREADS
+    if threads == 1:
+        first_row = 0
+        for chunk in read_chunks(source, header, chunk_rows, arrow):
+            yield *score_chunk(bundle, chunk, checked, first_row, explain), len(chunk)
+            first_row += len(chunk)
+        return
+    with ThreadPoolExecutor(max_workers=threads) as scoring:
+        running, first_row = deque(), 0
+        for chunk in read_chunks(source, header, chunk_rows, arrow):
+            running.append((scoring.submit(score_chunk, bundle, chunk, checked, first_row, explain), len(chunk)))
+            first_row += len(chunk)
+            if len(running) > threads:
+                future, rows = running.popleft()
+                yield *future.result(), rows
+        while running:
+            future, rows = running.popleft()
+            yield *future.result(), rows
 
 
 def _cluster_chunks(client, bundle: Bundle, source: Path, header: list[str], chunk_rows: int, checked: list[str], explain: bool = False):
@@ -106,7 +155,7 @@ def _cluster_chunks(client, bundle: Bundle, source: Path, header: list[str], chu
 
     parts = partitions(source, chunk_rows)
     if not parts:  # no rows: the empty chunk, for the output's columns
-        yield from _local_chunks(bundle, source, header, chunk_rows, checked, explain)
+        yield from _local_chunks(bundle, source, header, chunk_rows, checked, explain, arrow=False)
     yield from in_order(client, _score_partition, parts, bundle, checked, explain)
 
 
@@ -129,7 +178,8 @@ def score_chunk(bundle: Bundle, chunk: pd.DataFrame, checked: list[str], first_r
     violations = pd.concat([violations, unseen.rename(columns={"row": "position", "field": "column"})], ignore_index=True)
     reasons = violations.groupby("position", sort=True).agg({"column": JOIN.join, "rule": JOIN.join})
     bad = chunk.index.isin(reasons.index)
-    good = chunk[~bad].assign(**{name: coerced.loc[~bad, name] for name in checked})
+    rows = ~bad if bad.any() else slice(None)  # (most chunks: every row, and no copy)
+    good = chunk.loc[rows].assign(**coerced.loc[rows, checked])
     predicted = _predictions(bundle, good)
     parts = [good, predicted]
     if explain:
@@ -144,7 +194,7 @@ def score_chunk(bundle: Bundle, chunk: pd.DataFrame, checked: list[str], first_r
 
 def _predictions(bundle: Bundle, rows: pd.DataFrame) -> pd.DataFrame:
     if len(rows):
-        predicted = bundle.scored(rows)
+        predicted = bundle.predict(rows).assign(**{UNSEEN: unseen_column(bundle, rows)})
     else:  # scikit-learn refuses zero rows; the columns are still written (a CSV header, a Parquet schema)
         predicted = pd.DataFrame({name: pd.Series(dtype="str" if name == "decision" else "float64")
                                   for name in bundle.prediction_columns}, index=rows.index)
@@ -152,6 +202,17 @@ def _predictions(bundle: Bundle, rows: pd.DataFrame) -> pd.DataFrame:
     if "decision" in predicted:
         predicted["decision"] = predicted["decision"].astype("str")  # one Parquet type whatever the chunk
     return predicted
+
+
+def unseen_column(bundle: Bundle, rows: pd.DataFrame) -> pd.Series:
+    """`Bundle.scored`'s `unseen_categories` a column at a time: per row, the columns holding a
+    category the model never saw in training, joined by ';' (join_unseen); '' for most rows."""
+    flags = {column: (rows[column].notna() & ~rows[column].astype("str").isin(seen)).to_numpy()
+             for column, seen in bundle.seen_categories.items()}
+    joined = np.full(len(rows), "", dtype=object)
+    for position in np.flatnonzero(np.logical_or.reduce(list(flags.values()))) if flags else ():
+        joined[position] = join_unseen([[column for column, flagged in flags.items() if flagged[position]]])[0]
+    return pd.Series(joined, index=rows.index, dtype="str")
 
 
 def _check_paths(source: Path, output: Path, rejects: Path) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from tabular_mlops.errors import StageError, Verdict
 
-COMPILED_THREADS = 2  # the compiled model's threads for a batch: a chunk's rows split between them (benchmarks/scoring.py)
+COMPILED_THREADS = 1  # the compiled model's threads for a batch: one, as reading and writing run beside it on the other core (benchmarks/scoring.py)
 
 # Kept apart from batch.py, which imports pandas and scikit-learn: `tabular-mlops --help` stays quick.
 
