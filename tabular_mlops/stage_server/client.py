@@ -23,6 +23,7 @@ from tabular_mlops.stage_server.protocol import ServerPlace, enabled, private_fo
 USAGE = "usage: python -m stages NAME [ARGUMENTS]  (NAME: a module in stages/, e.g. validate)"
 PACKAGE_ROOT = Path(__file__).resolve().parents[2]
 STARTING_WAIT_SECONDS = 20  # longer than a server's imports take on a busy machine
+FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)  # passed on to the stage running on the server
 
 
 def run(arguments: list[str]) -> int:
@@ -56,17 +57,27 @@ def run_on_server(place: ServerPlace, module: str, arguments: list[str]) -> int 
         os.umask(umask)
         request = {"module": module, "arguments": arguments, "cwd": os.getcwd(), "env": dict(os.environ),
                    "path": sys.path, "umask": umask}
+        # Handlers first: the stage may write (and be signalled) before its pid reaches this process.
+        # A signal that arrives before then waits in `held` and is passed on as soon as it does.
+        stage, held = None, []
+        previous = {number: signal.getsignal(number) for number in FORWARDED}
+        for number in FORWARDED:
+            signal.signal(number, lambda received, _frame: os.kill(stage, received) if stage else held.append(received))
         try:
             send_request(connection, request, _standard_streams())
             replies = connection.makefile("rb")
             started = replies.readline().split()
         except OSError:
+            started = []
+        if started[:1] != [b"pid"]:  # no server took it (or it is exiting: idle, stopped, stale libraries)
+            for number, handler in previous.items():
+                signal.signal(number, handler)
+            for received in held:  # what was meant for the stage is this process's own again
+                os.kill(os.getpid(), received)
             return None
-        if started[:1] != [b"pid"]:
-            return None  # the server is exiting (idle, stopped or stale libraries)
         stage = int(started[1])
-        for number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-            signal.signal(number, lambda received, _frame: os.kill(stage, received))
+        for received in held:
+            os.kill(stage, received)
         ended = replies.readline().split()
     if ended[:1] == [b"exit"]:
         return int(ended[1])
