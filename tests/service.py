@@ -127,6 +127,21 @@ def answering_runtime(service: Service) -> dict:
     return httpx.get(f"{service.url}/version", timeout=10).json()["runtime"]
 
 
+def answers_on(path: str, bundle: Path, params: Path, folder: Path, records: list[dict]) -> tuple[dict, list[dict]]:
+    """Serve `bundle` on `path` (one of RUNTIMES), check /version says that path answered, and
+    return the answer to `records[0]` alone and the answers to all of them in one batch."""
+    running = start(bundle, working_folder(folder, params), *runtime_arguments(path))
+    try:
+        assert answering_runtime(running) == ({"path": "onnxruntime", "reason": None} if path == "onnxruntime" else
+                                              {"path": "scikit-learn", "reason": "the service was started with --runtime scikit-learn"})
+        one = httpx.post(f"{running.url}/predict", json=records[0])
+        batch = httpx.post(f"{running.url}/predict/batch", json=records)
+        assert one.status_code == batch.status_code == 200, one.text + batch.text
+    finally:
+        assert running.stop() in STOPPED, running.errors
+    return one.json(), batch.json()["predictions"]
+
+
 def json_records(rows: pd.DataFrame, bundle: Path) -> list[dict]:
     """The bundle's input columns of `rows` as a client sends them in JSON, by the bundle's
     contract: whole numbers for integer columns, ISO 8601 for dates, null for missing values."""

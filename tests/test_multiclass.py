@@ -14,7 +14,6 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import joblib
 import numpy as np
 import pandas as pd
@@ -134,21 +133,13 @@ def test_the_service_answers_each_class_probability_and_the_most_probable_class_
     bundle = wine_repo / "models/bundle"
     test = pd.read_parquet(wine_repo / "data/prepared/test.parquet")
     records = svc.json_records(test, bundle)
-    running = svc.start(bundle, svc.working_folder(tmp_path / "serve", wine_repo / "params.yaml"), *svc.runtime_arguments(path))
-    try:
-        assert svc.answering_runtime(running) == ({"path": "onnxruntime", "reason": None} if path == "onnxruntime" else
-                                                  {"path": "scikit-learn", "reason": "the service was started with --runtime scikit-learn"})
-        one = httpx.post(f"{running.url}/predict", json=records[0])
-        batch = httpx.post(f"{running.url}/predict/batch", json=records)
-        assert one.status_code == batch.status_code == 200, one.text + batch.text
-    finally:
-        assert running.stop() in svc.STOPPED, running.errors
+    one, batch = svc.answers_on(path, bundle, wine_repo / "params.yaml", tmp_path / "serve", records)
     model = joblib.load(wine_repo / "models/model.joblib")
     inputs = test.drop(columns="cultivar")
     # The pipeline's own predict_proba on the same rows in the same batches: the same bits on its
     # own path, within the bound the compiled model was verified to on the other.
-    for answers, expected in (([one.json()], model.predict_proba(inputs.head(1))),
-                              (batch.json()["predictions"], model.predict_proba(inputs))):
+    for answers, expected in (([one], model.predict_proba(inputs.head(1))),
+                              (batch, model.predict_proba(inputs))):
         assert all(list(answer["probabilities"]) == CLASSES for answer in answers)
         served = np.array([[answer["probabilities"][label] for label in CLASSES] for answer in answers])
         assert np.max(np.abs(served - expected)) <= (0 if path == "scikit-learn" else BOUND)

@@ -25,7 +25,6 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import joblib
 import numpy as np
 import pandas as pd
@@ -251,20 +250,12 @@ def test_the_service_answers_the_regressors_values_on_either_path(runs, tmp_path
     bundle = repo / "models/bundle"
     inputs, _ = test_inputs_and_target(repo, "progression")
     records = svc.json_records(inputs, bundle)
-    running = svc.start(bundle, svc.working_folder(tmp_path / "serve", repo / "params.yaml"), *svc.runtime_arguments(path))
-    try:
-        assert svc.answering_runtime(running) == ({"path": "onnxruntime", "reason": None} if path == "onnxruntime" else
-                                                  {"path": "scikit-learn", "reason": "the service was started with --runtime scikit-learn"})
-        one = httpx.post(f"{running.url}/predict", json=records[0])
-        batch = httpx.post(f"{running.url}/predict/batch", json=records)
-        assert one.status_code == batch.status_code == 200, one.text + batch.text
-    finally:
-        assert running.stop() in svc.STOPPED, running.errors
+    one, batch = svc.answers_on(path, bundle, repo / "params.yaml", tmp_path / "serve", records)
     model = joblib.load(repo / "models/model.joblib")
     assert json.loads((bundle / "manifest.json").read_text())["model"]["model_family"] == regression.model["model_family"]
     # The pipeline's own predict on the same rows in the same batches: the same bits on its own
     # path; on the compiled model's, within the bound relative to max(1, |value|), as verified at bundle time.
-    for answers, expected in (([one.json()], model.predict(inputs.head(1))), (batch.json()["predictions"], model.predict(inputs))):
+    for answers, expected in (([one], model.predict(inputs.head(1))), (batch, model.predict(inputs))):
         served = np.array([answer["prediction"] for answer in answers])
         relative = np.abs(served - expected) / np.maximum(1.0, np.abs(expected))
         assert np.max(relative) <= (0 if path == "scikit-learn" else BOUND)
